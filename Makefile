@@ -1,0 +1,50 @@
+# Two commands on a fresh machine with Python 3.11:
+#   make demo   - install, set up Airflow + MLflow under .local/, write sample data, retrain through Airflow
+#   make test   - install, then lint and run every test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-unit test-dags test-integration test-e2e lint airflow-ui mlflow-ui clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	@source scripts/env.sh && python scripts/demo.py
+
+lint: install
+	@source scripts/env.sh && ruff check . && echo "ruff: clean"
+
+test: install lint
+	@source scripts/env.sh && python -m pytest tests -q
+
+test-dags: install
+	@source scripts/env.sh && python -m pytest tests/dags -q
+
+test-unit: install
+	@source scripts/env.sh && python -m pytest tests/unit -q
+
+test-integration: install
+	@source scripts/env.sh && python -m pytest tests/integration -q
+
+test-e2e: install
+	@source scripts/env.sh && python -m pytest tests/e2e -q
+
+# The Airflow web UI on the demo's state (admin password is printed in the log and stored in
+# .local/airflow/simple_auth_manager_passwords.json.generated).
+airflow-ui: install
+	@source scripts/env.sh && airflow standalone
+
+mlflow-ui: install
+	@source scripts/env.sh && mlflow ui --backend-store-uri "$$MLFLOW_TRACKING_URI" --port $${MLFLOW_PORT:-5000}
+
+clean:
+	rm -rf .local

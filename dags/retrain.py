@@ -1,0 +1,176 @@
+"""
+### retrain_&lt;model&gt;: train, gate, register and promote a model
+
+One DAG per model config in `include/models/*.yaml`.
+
+`pull_features` -> `validate_data` -> `train` -> `evaluate` -> `check_gates` -> `register`
+-> `promote` -> `notify`
+
+* **pull_features**: labels that arrived in the training window, joined point-in-time to
+  features (no feature from after a label's timestamp, one row per entity).
+* **validate_data**: Great Expectations suite from the config and the data; failures stop the
+  run with every failed expectation listed, and nothing is registered.
+* **train**: seeded fit, tracked in MLflow (params, data window and hash, code version,
+  requirements, signature, input example); saved with skops.
+* **evaluate / check_gates**: hold-out metrics, champion on the same hold-out, slices, latency
+  per 1,000 rows, model size; every verdict recorded in MLflow and XCom.
+* **register / promote**: registered as `candidate`; `challenger` alias if every gate passed,
+  `rejected` if not. The first model of a name that passes every gate becomes `champion`.
+
+Params (web UI "Trigger DAG" form): `window_end` (default: the run's data interval end),
+`window_days`, `force` (retrain even if this window was trained), `dry_run` (train and
+evaluate, register nothing), `reason` (recorded with the run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pendulum
+from airflow.sdk import DAG, Asset, Param, task
+
+from include.config import ModelConfig, load_all
+from mlops_airflow.notifiers.mlops import MlopsNotifier
+from mlops_airflow.operators.deploy import ModelGateOperator, PromoteModelOperator, RegisterModelOperator
+from mlops_airflow.operators.validation import DataValidationOperator
+
+RETRY_DELAY = dt.timedelta(seconds=int(os.environ.get("MLOPS_RETRY_DELAY_SECONDS", "300")))
+
+
+def model_asset(name: str) -> Asset:
+    """Emitted when the registry's aliases for a model may have changed."""
+    return Asset(name=f"model_registry/{name}", uri=f"mlflow://models/{name}")
+
+
+def build(config: ModelConfig) -> DAG:
+    name = config.name
+    with DAG(
+        dag_id=f"retrain_{name}",
+        description=f"Retrain {name}: {config.description}"[:200],
+        doc_md=f"{__doc__}\n\n**Model:** `{name}` ({config.source}): {config.description}",
+        schedule=config.schedules.retrain,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        tags=["mlops", "retrain", name, *config.tags],
+        default_args={
+            "owner": config.owner,
+            "retries": 2,
+            "retry_delay": RETRY_DELAY,
+            "on_failure_callback": MlopsNotifier(model_name=name, event="failure"),
+        },
+        params={
+            "window_end": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="Training window end (exclusive)",
+                description="YYYY-MM-DD. Empty: the run's data interval end.",
+            ),
+            "window_days": Param(
+                None,
+                type=["null", "integer"],
+                minimum=1,
+                maximum=730,
+                title="Training window length (days)",
+                description=f"Empty: {config.training.window_days} from the model config.",
+            ),
+            "force": Param(False, type="boolean", title="Retrain even if this window was already trained"),
+            "dry_run": Param(False, type="boolean", title="Dry run: train and evaluate, register nothing"),
+            "reason": Param("", type="string", maxLength=500, title="Why this run (recorded with it)"),
+        },
+    ) as dag:
+
+        @task(multiple_outputs=False)
+        def pull_features(params=None, data_interval_end=None, dag_run=None) -> dict:
+            from include.retrain import pull, resolve_window
+            from mlops_airflow.hooks.storage import MlopsStorageHook
+
+            window = resolve_window(
+                config,
+                window_end=params.get("window_end"),
+                window_days=params.get("window_days"),
+                interval_end=data_interval_end,
+                run_after=getattr(dag_run, "run_after", None),
+            )
+            return pull(MlopsStorageHook().get_conn(), config, window)
+
+        @task(multiple_outputs=False)
+        def train(pulled: dict, params=None, run_id=None) -> dict:
+            from include.retrain import train as train_step
+            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.storage import MlopsStorageHook
+
+            return train_step(
+                MlopsStorageHook().get_conn(),
+                MlflowHook().get_conn(),
+                config,
+                pulled,
+                actor=f"airflow:retrain_{name}/{run_id}",
+                force=bool(params.get("force")),
+            )
+
+        @task(multiple_outputs=False)
+        def evaluate(trained: dict) -> dict:
+            from include.retrain import evaluate as evaluate_step
+            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.storage import MlopsStorageHook
+
+            return evaluate_step(MlopsStorageHook().get_conn(), MlflowHook().get_conn(), config, trained)
+
+        @task(trigger_rule="none_failed", multiple_outputs=False)
+        def notify(pulled: dict, trained: dict, evaluated: dict, gates: dict, ti=None) -> dict:
+            from include.notify import send
+            from include.retrain import summarize
+            from mlops_airflow.hooks.connections import connection_dict
+            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.storage import MlopsStorageHook
+
+            # Skipped in a dry run: then these pulls return None.
+            registered = ti.xcom_pull(task_ids="register")
+            promoted = ti.xcom_pull(task_ids="promote")
+            summary, note = summarize(
+                config, pulled, trained, evaluated, gates, registered, promoted, MlflowHook().tracking_uri()
+            )
+            storage = MlopsStorageHook().get_conn()
+            key = f"reports/{name}/retrain/window_end={pulled['window_end']}/summary.json"
+            import json
+
+            storage.write_text(key, json.dumps(summary, indent=2, default=str))
+            summary["summary_uri"] = storage.uri(key)
+            summary["notifications"] = send(config, note, resolve=connection_dict)
+            return summary
+
+        pulled = pull_features()
+        validated = DataValidationOperator(
+            task_id="validate_data",
+            model_name=name,
+            dataset_key="{{ ti.xcom_pull(task_ids='pull_features')['dataset_key'] }}",
+        )
+        trained = train(pulled)
+        evaluated = evaluate(trained)
+        gates = ModelGateOperator(task_id="check_gates", model_name=name, trained=trained, evaluated=evaluated)
+        registered = RegisterModelOperator(
+            task_id="register",
+            model_name=name,
+            pulled=pulled,
+            trained=trained,
+            gates=gates.output,
+            dry_run="{{ params.dry_run }}",
+        )
+        promoted = PromoteModelOperator(
+            task_id="promote",
+            model_name=name,
+            registered=registered.output,
+            gates=gates.output,
+            outlets=[model_asset(name)],
+        )
+        pulled >> validated >> trained
+        summary = notify(pulled, trained, evaluated, gates.output)
+        promoted >> summary
+    return dag
+
+
+for _config in load_all():
+    build(_config)

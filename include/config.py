@@ -1,0 +1,413 @@
+"""Model configuration: one YAML file per model under ``include/models/``.
+
+Adding a model is adding a file; nothing else changes. Each section is a dataclass that
+validates itself in ``__post_init__`` and every error names the file and the field, e.g.
+``include/models/churn.yaml: gates.min_metrics.roc_auc: must be a number in [0, 1], got 7``.
+
+Only the standard library and PyYAML are imported here: DAG files read configs at parse time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TASKS = ("classification", "regression")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Metric name -> True when higher is better. Gates and comparisons read the direction here.
+METRICS: dict[str, dict[str, bool]] = {
+    "classification": {
+        "roc_auc": True,
+        "average_precision": True,
+        "f1": True,
+        "precision": True,
+        "recall": True,
+        "accuracy": True,
+        "log_loss": False,
+        "brier": False,
+    },
+    "regression": {"rmse": False, "mae": False, "r2": True},
+}
+# Metrics bounded to [0, 1], so a threshold outside that range is a typo.
+_UNIT_METRICS = {"roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "brier"}
+
+NOTIFY_TYPES = ("log", "file", "webhook", "smtp", "slack")
+NOTIFY_EVENTS = ("success", "gate_failure", "failure", "drift", "promotion", "rollback")
+
+
+class ConfigError(ValueError):
+    """A model config is invalid; the message names the file and the field."""
+
+
+def _fail(where: str, message: str) -> None:
+    raise ConfigError(f"{where}: {message}")
+
+
+def _check_columns(where: str, columns: Any) -> list[str]:
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        _fail(where, f"must be a list of column names, got {columns!r}")
+    for column in columns:
+        if not _COLUMN_RE.match(column):
+            _fail(where, f"{column!r} is not a valid column name")
+    if len(set(columns)) != len(columns):
+        _fail(where, f"lists a column twice: {columns}")
+    return columns
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass
+class FeaturesConfig:
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    # Optional per-column constraints checked by data validation: {column: [min, max]}.
+    ranges: dict[str, list[float]] = field(default_factory=dict)
+    # Optional allowed values for categorical columns: {column: [values]}.
+    allowed_values: dict[str, list[str]] = field(default_factory=dict)
+    # Largest share of nulls a feature may have in training data.
+    max_null_fraction: float = 0.2
+    _where: str = field(default="features", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        w = self._where
+        _check_columns(f"{w}.numeric", self.numeric)
+        _check_columns(f"{w}.categorical", self.categorical)
+        if not self.numeric and not self.categorical:
+            _fail(w, "needs at least one numeric or categorical feature")
+        both = set(self.numeric) & set(self.categorical)
+        if both:
+            _fail(w, f"columns listed as both numeric and categorical: {sorted(both)}")
+        for column, bounds in self.ranges.items():
+            if column not in self.numeric:
+                _fail(f"{w}.ranges.{column}", "is not a numeric feature")
+            if (
+                not isinstance(bounds, list)
+                or len(bounds) != 2
+                or not all(_is_number(b) for b in bounds)
+                or bounds[0] > bounds[1]
+            ):
+                _fail(f"{w}.ranges.{column}", f"must be [min, max] with min <= max, got {bounds!r}")
+        for column, values in self.allowed_values.items():
+            if column not in self.categorical:
+                _fail(f"{w}.allowed_values.{column}", "is not a categorical feature")
+            if not isinstance(values, list) or not values:
+                _fail(f"{w}.allowed_values.{column}", f"must be a non-empty list, got {values!r}")
+        if not _is_number(self.max_null_fraction) or not 0 <= self.max_null_fraction <= 1:
+            _fail(f"{w}.max_null_fraction", f"must be in [0, 1], got {self.max_null_fraction!r}")
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+@dataclass
+class EstimatorConfig:
+    # Import path of a scikit-learn estimator; it becomes the last step of a Pipeline whose
+    # preprocessing (impute + scale numeric, impute + one-hot categorical) is built for you.
+    # Set ``preprocessing: false`` when the class is itself a full pipeline factory.
+    class_path: str = "sklearn.ensemble.HistGradientBoostingClassifier"
+    params: dict[str, Any] = field(default_factory=dict)
+    preprocessing: bool = True
+    _where: str = field(default="estimator", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$", str(self.class_path)):
+            _fail(f"{self._where}.class_path", f"must be a dotted import path, got {self.class_path!r}")
+        if not isinstance(self.params, dict):
+            _fail(f"{self._where}.params", f"must be a mapping, got {self.params!r}")
+
+
+@dataclass
+class TrainingConfig:
+    window_days: int = 28
+    holdout_fraction: float = 0.2
+    seed: int = 42
+    min_rows: int = 500
+    # A feature row older than this (relative to the label's timestamp) is too stale to join.
+    max_feature_age_days: int = 7
+    # Keep one training row per entity: the one with the latest label in the window.
+    dedupe: str = "latest"
+    _where: str = field(default="training", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        w = self._where
+        for name in ("window_days", "min_rows", "max_feature_age_days"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                _fail(f"{w}.{name}", f"must be a positive integer, got {value!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            _fail(f"{w}.seed", f"must be an integer, got {self.seed!r}")
+        if not _is_number(self.holdout_fraction) or not 0.05 <= self.holdout_fraction <= 0.5:
+            _fail(f"{w}.holdout_fraction", f"must be in [0.05, 0.5], got {self.holdout_fraction!r}")
+        if self.dedupe not in ("latest", "none"):
+            _fail(f"{w}.dedupe", f"must be 'latest' or 'none', got {self.dedupe!r}")
+
+
+@dataclass
+class EvaluationConfig:
+    metrics: list[str] = field(default_factory=lambda: ["roc_auc"])
+    primary_metric: str = "roc_auc"
+    # Categorical column whose values get their own metrics (and a slice gate).
+    slice_column: str | None = None
+    _where: str = field(default="evaluation", repr=False, compare=False)
+
+
+@dataclass
+class GatesConfig:
+    # Absolute thresholds: {metric: threshold}; direction comes from the metric.
+    min_metrics: dict[str, float] = field(default_factory=dict)
+    # Challenger may be at most this much worse than the champion on the primary metric.
+    max_regression: float = 0.01
+    # Every slice must reach this on the primary metric (when a slice column is set).
+    min_slice_metric: float | None = None
+    # Slices with fewer hold-out rows than this are reported but not gated.
+    min_slice_rows: int = 50
+    max_latency_ms_per_1k: float = 500.0
+    max_model_size_mb: float = 50.0
+    _where: str = field(default="gates", repr=False, compare=False)
+
+
+@dataclass
+class SchedulesConfig:
+    retrain: str | None = "@weekly"
+    score: str | None = "@daily"
+    monitor: str | None = "@daily"
+    _where: str = field(default="schedules", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("retrain", "score", "monitor"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                _fail(f"{self._where}.{name}", f"must be a cron string, preset or null, got {value!r}")
+
+
+@dataclass
+class NotificationTarget:
+    type: str
+    events: list[str] = field(default_factory=lambda: list(NOTIFY_EVENTS))
+    # file: path (default: $MLOPS_NOTIFY_DIR/<model>.jsonl); webhook: url or url_env;
+    # smtp: to + conn_id; slack: conn_id or url_env. Secrets never live here: only the
+    # name of the Airflow connection or environment variable that holds them.
+    path: str | None = None
+    url_env: str | None = None
+    conn_id: str | None = None
+    to: list[str] = field(default_factory=list)
+    _where: str = field(default="notifications", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        w = self._where
+        if self.type not in NOTIFY_TYPES:
+            _fail(f"{w}.type", f"must be one of {list(NOTIFY_TYPES)}, got {self.type!r}")
+        unknown = set(self.events) - set(NOTIFY_EVENTS)
+        if unknown:
+            _fail(f"{w}.events", f"unknown events {sorted(unknown)}; known: {list(NOTIFY_EVENTS)}")
+        if self.type == "webhook" and not self.url_env:
+            _fail(w, "a webhook target needs url_env (the environment variable holding the URL)")
+        if self.type == "smtp" and not self.to:
+            _fail(f"{w}.to", "an smtp target needs at least one recipient")
+        if self.type == "slack" and not (self.conn_id or self.url_env):
+            _fail(w, "a slack target needs conn_id or url_env")
+
+
+@dataclass
+class ModelConfig:
+    name: str
+    task: str
+    entity_id: str
+    timestamp: str
+    target: str
+    features: FeaturesConfig
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    gates: GatesConfig = field(default_factory=GatesConfig)
+    schedules: SchedulesConfig = field(default_factory=SchedulesConfig)
+    notifications: list[NotificationTarget] = field(
+        default_factory=lambda: [NotificationTarget(type="log"), NotificationTarget(type="file")]
+    )
+    # Types skops may load beyond its defaults (checked when saving and loading the model).
+    skops_trusted_types: list[str] = field(default_factory=list)
+    description: str = ""
+    intended_use: str = ""
+    owner: str = "data-team"
+    tags: list[str] = field(default_factory=list)
+    source: str = field(default="<config>", compare=False)
+
+    def __post_init__(self) -> None:
+        s = self.source
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            _fail(f"{s}: name", f"must match {_NAME_RE.pattern} (used in DAG ids and paths), got {self.name!r}")
+        if self.task not in TASKS:
+            _fail(f"{s}: task", f"must be one of {list(TASKS)}, got {self.task!r}")
+        for key in ("entity_id", "timestamp", "target"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or not _COLUMN_RE.match(value):
+                _fail(f"{s}: {key}", f"must be a column name, got {value!r}")
+        reserved = {self.entity_id, self.timestamp, self.target}
+        clash = reserved & set(self.features.all)
+        if clash:
+            _fail(f"{s}: features", f"{sorted(clash)} is the entity, timestamp or target column")
+        self._check_evaluation()
+        self._check_gates()
+        for name in self.skops_trusted_types:
+            if not isinstance(name, str) or "." not in name:
+                _fail(f"{s}: skops_trusted_types", f"entries are dotted type names, got {name!r}")
+
+    def _check_evaluation(self) -> None:
+        s, ev = self.source, self.evaluation
+        known = METRICS[self.task]
+        if not ev.metrics:
+            _fail(f"{s}: evaluation.metrics", "needs at least one metric")
+        for metric in ev.metrics:
+            if metric not in known:
+                _fail(f"{s}: evaluation.metrics", f"unknown {self.task} metric {metric!r}; known: {sorted(known)}")
+        if ev.primary_metric not in ev.metrics:
+            _fail(f"{s}: evaluation.primary_metric", f"{ev.primary_metric!r} is not in evaluation.metrics {ev.metrics}")
+        if ev.slice_column is not None and ev.slice_column not in self.features.categorical:
+            _fail(f"{s}: evaluation.slice_column", f"{ev.slice_column!r} is not a categorical feature")
+
+    def _check_gates(self) -> None:
+        s, g = self.source, self.gates
+        for metric, threshold in g.min_metrics.items():
+            where = f"{s}: gates.min_metrics.{metric}"
+            if metric not in self.evaluation.metrics:
+                _fail(where, f"is not in evaluation.metrics {self.evaluation.metrics}")
+            if not _is_number(threshold):
+                _fail(where, f"must be a number, got {threshold!r}")
+            if metric in _UNIT_METRICS and not 0 <= threshold <= 1:
+                _fail(where, f"must be a number in [0, 1], got {threshold!r}")
+        if not _is_number(g.max_regression) or g.max_regression < 0:
+            _fail(f"{s}: gates.max_regression", f"must be a number >= 0, got {g.max_regression!r}")
+        if g.min_slice_metric is not None and not _is_number(g.min_slice_metric):
+            _fail(f"{s}: gates.min_slice_metric", f"must be a number or null, got {g.min_slice_metric!r}")
+        for name in ("max_latency_ms_per_1k", "max_model_size_mb"):
+            value = getattr(g, name)
+            if not _is_number(value) or value <= 0:
+                _fail(f"{s}: gates.{name}", f"must be a number > 0, got {value!r}")
+        if not isinstance(g.min_slice_rows, int) or g.min_slice_rows < 1:
+            _fail(f"{s}: gates.min_slice_rows", f"must be a positive integer, got {g.min_slice_rows!r}")
+
+    @property
+    def higher_is_better(self) -> dict[str, bool]:
+        return METRICS[self.task]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for MLflow params/artifacts), without private bookkeeping fields."""
+
+        def clean(value: Any) -> Any:
+            if dataclasses.is_dataclass(value):
+                return {
+                    f.name: clean(getattr(value, f.name))
+                    for f in dataclasses.fields(value)
+                    if not f.name.startswith("_") and f.name != "source"
+                }
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            return value
+
+        return clean(self)
+
+
+_SECTIONS: dict[str, type] = {
+    "features": FeaturesConfig,
+    "estimator": EstimatorConfig,
+    "training": TrainingConfig,
+    "evaluation": EvaluationConfig,
+    "gates": GatesConfig,
+    "schedules": SchedulesConfig,
+}
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Instantiate a section dataclass from a mapping, refusing unknown keys by name."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        _fail(where, f"must be a mapping, got {type(data).__name__}")
+    allowed = {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        _fail(where, f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    required = {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    missing = sorted(required - set(data))
+    if missing:
+        _fail(where, f"missing required key(s) {missing}")
+    try:
+        return cls(**data, _where=where)
+    except TypeError as exc:  # e.g. a wrong type a section cannot coerce
+        _fail(where, str(exc))
+
+
+def parse_config(data: Any, source: str = "<config>") -> ModelConfig:
+    """Validate a config mapping (as read from YAML) into a ModelConfig."""
+    if not isinstance(data, dict):
+        _fail(source, f"must be a YAML mapping, got {type(data).__name__}")
+    top = {f.name for f in dataclasses.fields(ModelConfig) if f.name != "source"}
+    unknown = sorted(set(data) - top)
+    if unknown:
+        _fail(source, f"unknown key(s) {unknown}; allowed: {sorted(top)}")
+    missing = sorted({"name", "task", "entity_id", "timestamp", "target", "features"} - set(data))
+    if missing:
+        _fail(source, f"missing required key(s) {missing}")
+    kwargs: dict[str, Any] = {k: v for k, v in data.items() if k not in _SECTIONS and k != "notifications"}
+    for key, cls in _SECTIONS.items():
+        if key in data:
+            kwargs[key] = _build(cls, data[key], f"{source}: {key}")
+    if "notifications" in data:
+        targets = data["notifications"]
+        if not isinstance(targets, list):
+            _fail(f"{source}: notifications", "must be a list of targets")
+        kwargs["notifications"] = [
+            _build(NotificationTarget, t, f"{source}: notifications[{i}]") for i, t in enumerate(targets)
+        ]
+    for key in ("skops_trusted_types", "tags"):
+        if key in kwargs and not isinstance(kwargs[key], list):
+            _fail(f"{source}: {key}", f"must be a list, got {kwargs[key]!r}")
+    return ModelConfig(**kwargs, source=source)
+
+
+def load_config(path: str | os.PathLike) -> ModelConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    config = parse_config(data, source=str(path))
+    if config.name != path.stem:
+        _fail(f"{path}: name", f"must equal the file name {path.stem!r}, got {config.name!r}")
+    return config
+
+
+def config_dir() -> Path:
+    default = Path(__file__).resolve().parent / "models"
+    return Path(os.environ.get("MLOPS_CONFIG_DIR") or default)
+
+
+def load_all(directory: str | os.PathLike | None = None) -> list[ModelConfig]:
+    """Every ``*.yaml`` model config in the directory, sorted by name."""
+    directory = Path(directory) if directory else config_dir()
+    return [load_config(p) for p in sorted(directory.glob("*.yaml"))]
+
+
+def get_config(name: str, directory: str | os.PathLike | None = None) -> ModelConfig:
+    directory = Path(directory) if directory else config_dir()
+    path = directory / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigError(f"no model config {path}")
+    return load_config(path)

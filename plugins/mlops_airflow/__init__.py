@@ -1,0 +1,1 @@
+"""Airflow operators, hooks and notifiers wrapping the Airflow-free core in ``include/``."""

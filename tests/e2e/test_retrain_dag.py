@@ -1,0 +1,188 @@
+"""retrain_churn end to end: Airflow runs the DAG against a real MLflow server and data in S3
+(moto server), reached through the Airflow AWS connection. The tests run in order and build on
+each other's registry state, like the weeks of a real deployment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from include.registry import ModelRegistry
+
+MODEL = "churn"
+CLEAN_END = "2026-02-10"  # labels of snapshots up to ~Feb 2: clean
+NOISY_END = "2026-03-01"  # labels of snapshots from Feb 10 on: 45% flipped
+NOISE_FROM = dt.date(2026, 2, 10)
+
+
+@pytest.fixture(scope="module")
+def deployment(airflow_project, mlflow_server, moto_server):
+    """Sample data in a fresh bucket, and the env a scheduler would give the tasks."""
+    from include.sample_data import write_sample_data
+    from include.storage import S3Storage
+
+    client = moto_server.client("s3")
+    bucket = "e2e-retrain"
+    client.create_bucket(Bucket=bucket)
+    storage = S3Storage(f"s3://{bucket}/data", client=client)
+    write_sample_data(
+        storage,
+        start=dt.date(2026, 1, 1),
+        days=60,
+        rows_per_day=600,
+        customers=2000,
+        label_noise_from=NOISE_FROM,
+        label_noise=0.45,
+    )
+    connection = {
+        "conn_type": "aws",
+        "login": moto_server.credentials["aws_access_key_id"],
+        "password": moto_server.credentials["aws_secret_access_key"],
+        "extra": {"endpoint_url": moto_server.endpoint_url, "region_name": "us-east-1"},
+    }
+    env = {
+        "MLOPS_DATA_ROOT": storage.root,
+        "MLFLOW_TRACKING_URI": mlflow_server.tracking_uri,
+        # Credentials only through the Airflow connection, as in production.
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+    }
+    return {"env": env, "storage": storage, "registry": ModelRegistry(mlflow_server.tracking_uri)}
+
+
+def _run(airflow_project, deployment, **conf):
+    return airflow_project.run(f"retrain_{MODEL}", conf=conf, extra_env=deployment["env"])
+
+
+def _versions(registry):
+    return sorted(registry.client.search_model_versions(f"name = '{MODEL}'"), key=lambda v: int(v.version))
+
+
+def _notifications(airflow_project):
+    path = Path(airflow_project.env["MLOPS_NOTIFY_DIR"]) / f"{MODEL}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _summary(deployment, window_end):
+    key = f"reports/{MODEL}/retrain/window_end={window_end}/summary.json"
+    return json.loads(deployment["storage"].read_text(key))
+
+
+def test_first_model_is_trained_tracked_and_becomes_champion(airflow_project, deployment):
+    run = _run(airflow_project, deployment, window_end=CLEAN_END)
+    assert run.succeeded, run.tail()
+    registry = deployment["registry"]
+
+    versions = _versions(registry)
+    assert [v.version for v in versions] == ["1"]
+    v1 = versions[0]
+    assert v1.tags["mlops.stage"] == "champion"
+    assert registry.alias_version(MODEL, "champion").version == "1"
+    assert registry.alias_version(MODEL, "challenger") is None
+    assert v1.tags["mlops.gates.passed"] == "true"
+    assert v1.tags["mlops.window"] == "2026-01-13..2026-02-10"
+    assert len(v1.tags["mlops.data_hash"]) == 64
+
+    mlflow_run = registry.client.get_run(v1.run_id)
+    assert mlflow_run.data.params["window_end"] == CLEAN_END
+    assert mlflow_run.data.params["estimator.class_path"].endswith("HistGradientBoostingClassifier")
+    assert mlflow_run.data.metrics["holdout_roc_auc"] > 0.7
+    assert mlflow_run.data.metrics["gate.min_roc_auc"] == 1.0
+    assert mlflow_run.data.tags["mlops.code_version"]
+    artifacts = {a.path for a in registry.client.list_artifacts(v1.run_id)}
+    assert {"config", "data", "environment", "evaluation"} <= artifacts
+
+    # The registered model is skops and loads with the config's trusted types only.
+    model = registry.load_version(
+        MODEL, "1", ["numpy.dtype", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+    )
+    assert hasattr(model, "predict_proba")
+    with pytest.raises(Exception, match=r"[Uu]ntrusted"):
+        registry.load_version(MODEL, "1", [])
+
+    summary = _summary(deployment, CLEAN_END)
+    assert summary["action"] == "champion" and summary["version"] == "1"
+    events = [n["event"] for n in _notifications(airflow_project)]
+    assert events[-1] == "success"
+
+
+def test_rerun_of_the_same_window_changes_nothing(airflow_project, deployment):
+    registry = deployment["registry"]
+    runs_before = registry.client.search_runs([registry.experiment_id(MODEL)])
+    run = _run(airflow_project, deployment, window_end=CLEAN_END)
+    assert run.succeeded, run.tail()
+    assert [v.version for v in _versions(registry)] == ["1"]
+    assert len(registry.client.search_runs([registry.experiment_id(MODEL)])) == len(runs_before)
+    assert registry.alias_version(MODEL, "champion").version == "1"
+    assert _summary(deployment, CLEAN_END)["reused_run"] is True
+
+
+def test_worse_model_is_registered_but_not_promoted(airflow_project, deployment):
+    run = _run(airflow_project, deployment, window_end=NOISY_END)
+    assert run.succeeded, run.tail()  # a gate failure is a verdict, not a crash
+    registry = deployment["registry"]
+    v2 = registry.get(MODEL, "2")
+    assert v2.tags["mlops.stage"] == "rejected"
+    assert v2.tags["mlops.gates.passed"] == "false"
+    assert "min_roc_auc" in v2.tags["mlops.gates.failed"]
+    assert registry.alias_version(MODEL, "champion").version == "1"
+    assert registry.alias_version(MODEL, "challenger") is None
+
+    note = _notifications(airflow_project)[-1]
+    assert note["event"] == "gate_failure"
+    assert "min_roc_auc" in note["subject"]
+    assert "must be >= 0.7" in note["body"]  # the numbers, not just the name
+    summary = _summary(deployment, NOISY_END)
+    assert summary["champion_before"]["version"] == "1"  # compared on the same hold-out
+
+
+def test_forced_retrain_of_a_good_window_becomes_challenger(airflow_project, deployment):
+    run = _run(airflow_project, deployment, window_end=CLEAN_END, force=True)
+    assert run.succeeded, run.tail()
+    registry = deployment["registry"]
+    v3 = registry.get(MODEL, "3")
+    assert v3.tags["mlops.stage"] == "shadow"
+    assert registry.alias_version(MODEL, "challenger").version == "3"
+    assert registry.alias_version(MODEL, "champion").version == "1"  # never skips shadow
+    history = json.loads(v3.tags["mlops.history"])
+    assert [h["to"] for h in history] == ["candidate", "shadow"]
+
+
+def test_dry_run_registers_nothing(airflow_project, deployment):
+    registry = deployment["registry"]
+    before = [v.version for v in _versions(registry)]
+    run = _run(airflow_project, deployment, window_end="2026-02-17", dry_run=True)
+    assert run.succeeded, run.tail()
+    assert [v.version for v in _versions(registry)] == before
+    assert _summary(deployment, "2026-02-17")["action"] == "dry_run"
+
+
+def test_bad_data_stops_the_run_at_validation(airflow_project, deployment, tmp_path):
+    from include.sample_data import write_sample_data
+    from include.storage import LocalStorage
+
+    storage = LocalStorage(tmp_path / "data")
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(40)]
+    write_sample_data(
+        storage,
+        start=days[0],
+        days=len(days),
+        rows_per_day=600,
+        customers=2000,
+        corrupt=[{"day": d, "kind": "out_of_range"} for d in days],
+    )
+    registry = deployment["registry"]
+    before = [v.version for v in _versions(registry)]
+    env = {**deployment["env"], "MLOPS_DATA_ROOT": storage.root}
+    run = airflow_project.run(f"retrain_{MODEL}", conf={"window_end": CLEAN_END}, extra_env=env)
+
+    assert not run.succeeded
+    assert "monthly_charges" in run.log and "expect_column_values_to_be_between" in run.log
+    assert "Task failed" in run.log
+    assert "up_for_retry" not in run.log  # the same data fails the same way: no retries
+    assert [v.version for v in _versions(registry)] == before  # nothing registered
+    failure = [n for n in _notifications(airflow_project) if n["event"] == "failure"][-1]
+    assert failure["fields"]["task_id"] == "validate_data"
+    assert "monthly_charges" in failure["body"]
