@@ -178,6 +178,37 @@ class GatesConfig:
 
 
 @dataclass
+class ScoringConfig:
+    # Rows per chunk read, validated and scored at a time: bounds memory whatever the input size.
+    chunk_rows: int = 100_000
+    # Upper bound on mapped scoring tasks per run (Airflow caps mapping at 1,024 by default).
+    max_parallel: int = 8
+    # A partition with more quarantined rows than this share fails and publishes nothing.
+    max_quarantine_fraction: float = 0.05
+    # Numeric values beyond the training [min, max] by more than this share of the span are
+    # quarantined as out of range.
+    range_tolerance: float = 0.5
+    # A feature whose null rate exceeds the training null rate by more than this fails the run.
+    max_null_increase: float = 0.3
+    _where: str = field(default="scoring", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        w = self._where
+        for name in ("chunk_rows", "max_parallel"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                _fail(f"{w}.{name}", f"must be a positive integer, got {value!r}")
+        if self.max_parallel > 512:
+            _fail(f"{w}.max_parallel", f"must be <= 512 (Airflow caps mapped tasks), got {self.max_parallel}")
+        for name in ("max_quarantine_fraction", "max_null_increase"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value <= 1:
+                _fail(f"{w}.{name}", f"must be in [0, 1], got {value!r}")
+        if not _is_number(self.range_tolerance) or self.range_tolerance < 0:
+            _fail(f"{w}.range_tolerance", f"must be a number >= 0, got {self.range_tolerance!r}")
+
+
+@dataclass
 class SchedulesConfig:
     retrain: str | None = "@weekly"
     score: str | None = "@daily"
@@ -231,6 +262,7 @@ class ModelConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     gates: GatesConfig = field(default_factory=GatesConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
     schedules: SchedulesConfig = field(default_factory=SchedulesConfig)
     notifications: list[NotificationTarget] = field(
         default_factory=lambda: [NotificationTarget(type="log"), NotificationTarget(type="file")]
@@ -326,6 +358,7 @@ _SECTIONS: dict[str, type] = {
     "training": TrainingConfig,
     "evaluation": EvaluationConfig,
     "gates": GatesConfig,
+    "scoring": ScoringConfig,
     "schedules": SchedulesConfig,
 }
 

@@ -52,8 +52,13 @@ class GateReport:
 
 
 def safe_name(text: str) -> str:
-    """A name MLflow accepts as a metric key (slice values can be any string)."""
-    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", str(text))
+    """A name MLflow accepts as a metric key (slice values can be any string).
+
+    MLflow also refuses a name that is not its own normalised path ("a//b", "x/", "/..", "..."),
+    so "/" is replaced too and a leading dot gets a "_" in front.
+    """
+    name = re.sub(r"[^A-Za-z0-9_\-. :]", "_", str(text))
+    return "_" + name if not name or name.startswith(".") else name
 
 
 def _better_or_equal(value: float, threshold: float, higher_is_better: bool) -> bool:

@@ -77,6 +77,38 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def part_name(token: str, index: int, suffix: str = ".parquet") -> str:
+    return f"part-{token}-{index:05d}{suffix}"
+
+
+def file_entry(name: str, content: bytes, rows: int) -> dict[str, Any]:
+    return {"name": name, "rows": int(rows), "bytes": len(content), "sha256": sha256(content)}
+
+
+def commit_partition(
+    storage: Storage,
+    dataset: str,
+    model: str,
+    ds: str | dt.date,
+    entries: list[dict[str, Any]],
+    token: str,
+    meta: dict[str, Any] | None = None,
+) -> Manifest:
+    """Make the already-written files ``entries`` the whole partition, atomically.
+
+    The manifest write is the commit point; afterwards every file it does not list (the
+    previous version, leftovers of crashed attempts) is deleted.
+    """
+    ds = _ds(ds)
+    prefix = partition_prefix(dataset, model, ds)
+    manifest = Manifest(dataset=dataset, model=model, ds=ds, files=entries, token=token, meta=meta or {})
+    storage.write_text(f"{prefix}/{MANIFEST}", manifest.to_json())
+    keep = {e["name"] for e in entries} | {MANIFEST}
+    stale = [k for k in storage.list(prefix) if k.rsplit("/", 1)[-1] not in keep]
+    storage.delete(stale)
+    return manifest
+
+
 def publish_files(
     storage: Storage,
     dataset: str,
@@ -87,20 +119,14 @@ def publish_files(
     suffix: str = ".parquet",
 ) -> Manifest:
     """Publish already-serialised files ``[(content, rows), ...]`` as the whole partition."""
-    ds = _ds(ds)
     prefix = partition_prefix(dataset, model, ds)
     token = new_token()
     entries = []
     for index, (content, rows) in enumerate(files):
-        name = f"part-{token}-{index:05d}{suffix}"
+        name = part_name(token, index, suffix)
         storage.write_bytes(f"{prefix}/{name}", content)
-        entries.append({"name": name, "rows": int(rows), "bytes": len(content), "sha256": sha256(content)})
-    manifest = Manifest(dataset=dataset, model=model, ds=ds, files=entries, token=token, meta=meta or {})
-    storage.write_text(f"{prefix}/{MANIFEST}", manifest.to_json())  # the commit point
-    keep = {e["name"] for e in entries} | {MANIFEST}
-    stale = [k for k in storage.list(prefix) if k.rsplit("/", 1)[-1] not in keep]
-    storage.delete(stale)
-    return manifest
+        entries.append(file_entry(name, content, rows))
+    return commit_partition(storage, dataset, model, ds, entries, token, meta)
 
 
 def publish_frame(

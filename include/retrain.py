@@ -246,7 +246,7 @@ def register(
         "mlops.actor": actor,
     }
     version = registry.register(config.name, trained["model_uri"], trained["run_id"], tags, config.description)
-    return {"version": version.version, "stage": registry.stage_of(config.name, version.version)}
+    return {"version": str(version.version), "stage": registry.stage_of(config.name, version.version)}
 
 
 def promote(

@@ -55,6 +55,10 @@ class Storage:
         """A filesystem path for the key when the backend has one (lets pyarrow stream)."""
         return None
 
+    def put_file(self, key: str, path: str | os.PathLike) -> None:
+        """Upload a local file (streamed, not read into memory); the file is consumed."""
+        raise NotImplementedError
+
     # -- conveniences built on the primitives -----------------------------------------------
     def delete_prefix(self, prefix: str) -> int:
         keys = self.list(prefix)
@@ -111,6 +115,16 @@ class LocalStorage(Storage):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def put_file(self, key: str, path: str | os.PathLike) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)  # same filesystem: an atomic rename
+        except OSError:
+            shutil.copyfile(path, f"{target}.tmp")
+            os.replace(f"{target}.tmp", target)
+            Path(path).unlink(missing_ok=True)
 
     def list(self, prefix: str = "") -> list[str]:
         start = self._path(prefix) if prefix.strip("/") else self.base
@@ -175,6 +189,10 @@ class S3Storage(Storage):
 
     def write_bytes(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def put_file(self, key: str, path: str | os.PathLike) -> None:
+        self.client.upload_file(str(path), self.bucket, self._key(key))  # multipart for big files
+        Path(path).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
