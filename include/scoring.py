@@ -289,7 +289,11 @@ def score_unit(
         "score_seconds": 0.0,
         "shadow": None,
     }
-    shadow = {"version": challenger[0].version, "rows": 0, "agree": 0, "abs_diff": 0.0, "errors": 0, "seconds": 0.0} if challenger else None
+    shadow = (
+        {"version": challenger[0].version, "rows": 0, "agree": 0, "abs_diff": 0.0, "errors": 0, "seconds": 0.0}
+        if challenger
+        else None
+    )
     started = time.perf_counter()
     try:
         for key, (first, last) in unit_parts(unit):
@@ -427,9 +431,12 @@ def summarize_date(config: ModelConfig, stats: list[dict[str, Any]], contract: d
         )
     for column, count in nulls.items():
         rate = count / rows_in if rows_in else 0.0
-        allowed = contract["features"][column]["null_fraction"] + config.scoring.max_null_increase
+        trained = contract["features"][column]["null_fraction"]
+        allowed = trained + config.scoring.max_null_increase
         if rate > allowed:
-            problems.append(f"column {column!r} is {rate:.1%} null (training {contract['features'][column]['null_fraction']:.1%}, allowed {min(allowed, 1):.1%})")
+            problems.append(
+                f"column {column!r} is {rate:.1%} null (training {trained:.1%}, allowed {min(allowed, 1):.1%})"
+            )
     summary = {
         "rows_in": rows_in,
         "rows_scored": scored,
@@ -506,7 +513,15 @@ def publish(
             "run_id": run_id,
             "data_window": ds,
             "inputs": inputs,
-            "schema": [config.entity_id, config.timestamp, "prediction", "score", "model_name", "model_version", "run_id"],
+            "schema": [
+                config.entity_id,
+                config.timestamp,
+                "prediction",
+                "score",
+                "model_name",
+                "model_version",
+                "run_id",
+            ],
             "summary": {k: v for k, v in summaries[ds].items() if k != "problems"},
         }
         for dataset in (PREDICTIONS, QUARANTINE, SHADOW):
@@ -514,7 +529,9 @@ def publish(
             if dataset == SHADOW and not entries:
                 continue
             if dataset == PREDICTIONS or entries or read_manifest(storage, dataset, config.name, ds):
-                commit_partition(storage, dataset, config.name, ds, sorted(entries, key=lambda e: e["name"]), token, meta)
+                commit_partition(
+                    storage, dataset, config.name, ds, sorted(entries, key=lambda e: e["name"]), token, meta
+                )
     return {"dates": summaries, "dry_run": False, "token": token}
 
 
@@ -566,7 +583,9 @@ def scoring_dates(ds: str | None, ds_end: str | None, interval_start: Any, run_a
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def record(registry: Any, config: ModelConfig, pinned: dict[str, Any], published: dict[str, Any], run_id: str) -> dict[str, Any]:
+def record(
+    registry: Any, config: ModelConfig, pinned: dict[str, Any], published: dict[str, Any], run_id: str
+) -> dict[str, Any]:
     """Per date: a scoring run (distribution, counts) and a shadow run on the challenger version.
 
     Runs are keyed by date and model version, so rescoring a date updates its runs instead of
@@ -581,8 +600,15 @@ def record(registry: Any, config: ModelConfig, pinned: dict[str, Any], published
             for k, v in summary.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None
         }
-        tags = {"mlops.kind": "scoring", "mlops.ds": ds, "mlops.model_version": champion["version"], "mlops.airflow_run_id": run_id}
-        scoring_run = _upsert_run(registry, experiment, f"scoring/{ds}/v{champion['version']}", f"score {ds}", tags, metrics)
+        tags = {
+            "mlops.kind": "scoring",
+            "mlops.ds": ds,
+            "mlops.model_version": champion["version"],
+            "mlops.airflow_run_id": run_id,
+        }
+        scoring_run = _upsert_run(
+            registry, experiment, f"scoring/{ds}/v{champion['version']}", f"score {ds}", tags, metrics
+        )
         recorded[ds] = {"scoring_run_id": scoring_run}
         shadow = summary.get("shadow")
         if shadow:
@@ -595,18 +621,29 @@ def record(registry: Any, config: ModelConfig, pinned: dict[str, Any], published
                 "mlops.airflow_run_id": run_id,
             }
             recorded[ds]["shadow_run_id"] = _upsert_run(
-                registry, experiment, f"shadow/{ds}/v{shadow['version']}", f"shadow {ds} v{shadow['version']}", shadow_tags, shadow_metrics
+                registry,
+                experiment,
+                f"shadow/{ds}/v{shadow['version']}",
+                f"shadow {ds} v{shadow['version']}",
+                shadow_tags,
+                shadow_metrics,
             )
     return recorded
 
 
-def _upsert_run(registry: Any, experiment: str, key: str, name: str, tags: dict[str, str], metrics: dict[str, float]) -> str:
+def _upsert_run(
+    registry: Any, experiment: str, key: str, name: str, tags: dict[str, str], metrics: dict[str, float]
+) -> str:
     import time as _time
 
     from mlflow.entities import Metric, RunTag
 
     found = registry.client.search_runs([experiment], filter_string=f"tags.`mlops.run_key` = '{key}'", max_results=1)
-    run_id = found[0].info.run_id if found else registry.client.create_run(experiment, run_name=name, tags={"mlops.run_key": key}).info.run_id
+    run_id = (
+        found[0].info.run_id
+        if found
+        else registry.client.create_run(experiment, run_name=name, tags={"mlops.run_key": key}).info.run_id
+    )
     now = int(_time.time() * 1000)
     registry.client.log_batch(
         run_id,

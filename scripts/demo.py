@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--start", default="2026-01-01", help="first day of sample data")
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--window-end", default="2026-03-01", help="training window end (exclusive)")
+    parser.add_argument("--score-date", default="2026-03-01", help="feature partition to score")
     args = parser.parse_args()
     started = time.perf_counter()
 
@@ -60,15 +61,21 @@ def main() -> None:
     conf = json.dumps({"window_end": args.window_end, "reason": "make demo"})
     run([*AIRFLOW, "dags", "test", f"retrain_{args.model}", "--conf", conf], f"retrain_{args.model}")
 
+    step(f"batch_score_{args.model} through Airflow (score ds={args.score_date} with the champion)")
+    conf = json.dumps({"ds": args.score_date})
+    run([*AIRFLOW, "dags", "test", f"batch_score_{args.model}", "--conf", conf], f"batch_score_{args.model}")
+
     summary_path = (
         Path(os.environ["MLOPS_DATA_ROOT"]) / "reports" / args.model / "retrain" / f"window_end={args.window_end}"
     ) / "summary.json"
     summary = json.loads(summary_path.read_text())
-    print_summary(summary, summary_path, time.perf_counter() - started)
+    print_summary(summary, summary_path, time.perf_counter() - started, args.score_date)
 
 
-def print_summary(summary: dict, summary_path: Path, elapsed: float) -> None:
+def print_summary(summary: dict, summary_path: Path, elapsed: float, score_date: str) -> None:
+    from include.partitions import read_manifest
     from include.registry import ModelRegistry
+    from include.storage import get_storage
 
     registry = ModelRegistry(os.environ["MLFLOW_TRACKING_URI"])
     aliases = {
@@ -86,6 +93,17 @@ def print_summary(summary: dict, summary_path: Path, elapsed: float) -> None:
     )
     for result in summary["gates"]["results"]:
         print(f"  [{'PASS' if result['passed'] else 'FAIL'}] {result['name']}: {result['detail']}")
+    storage = get_storage()
+    scored = read_manifest(storage, "predictions", summary["model"], score_date)
+    if scored is not None:
+        s = scored.meta["summary"]
+        print(
+            f"\nScored ds={score_date} with v{scored.meta['model_version']}: {s['rows_scored']} rows published, "
+            f"{s['rows_quarantined']} quarantined, positive share {s.get('positive_share', 0):.1%}, "
+            f"median score {s.get('score_p50', float('nan')):.3f}"
+        )
+        where = storage.uri(f"predictions/{summary['model']}/ds={score_date}")
+        print(f"Predictions:   {where}")
     print(f"\nRun summary:   {summary_path}")
     print(f"MLflow:        {summary['tracking_uri']}  (browse: make mlflow-ui -> http://127.0.0.1:5000)")
     print("Airflow UI:    make airflow-ui -> http://127.0.0.1:8080 (same state)")

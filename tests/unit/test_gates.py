@@ -270,7 +270,7 @@ def test_report_with_nan_value_is_still_serialisable(churn):
     ],
 )
 def test_safe_name_is_accepted_by_mlflow(text):
-    from mlflow.utils.validation import _validate_metric_name  # ruff: ignore[import-private-name] - the check MLflow runs
+    from mlflow.utils.validation import _validate_metric_name
 
     name = safe_name(text)
     _validate_metric_name(name)  # raises MlflowException on names MLflow refuses

@@ -1,0 +1,171 @@
+"""batch_score_churn end to end through Airflow: a champion trained by retrain_churn, data in
+S3 (moto server) through the Airflow AWS connection, a real MLflow server of its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from include.partitions import partition_prefix, read_manifest, read_partition
+from include.registry import ModelRegistry
+from tests.fixtures.services import start_mlflow
+
+MODEL = "churn"
+DAY = "2026-02-12"
+
+
+@pytest.fixture(scope="module")
+def mlflow_own(tmp_path_factory):
+    server = start_mlflow(tmp_path_factory.mktemp("mlflow-scoring"), name="mlflow-scoring")
+    yield server
+    server.service.stop()
+
+
+@pytest.fixture(scope="module")
+def deployment(airflow_project, mlflow_own, moto_server):
+    from include.sample_data import write_sample_data
+    from include.storage import S3Storage
+
+    client = moto_server.client("s3")
+    client.create_bucket(Bucket="e2e-scoring")
+    storage = S3Storage("s3://e2e-scoring/data", client=client)
+    write_sample_data(storage, start=dt.date(2026, 1, 1), days=50, rows_per_day=600, customers=2000)
+    connection = {
+        "conn_type": "aws",
+        "login": moto_server.credentials["aws_access_key_id"],
+        "password": moto_server.credentials["aws_secret_access_key"],
+        "extra": {"endpoint_url": moto_server.endpoint_url, "region_name": "us-east-1"},
+    }
+    env = {
+        "MLOPS_DATA_ROOT": storage.root,
+        "MLFLOW_TRACKING_URI": mlflow_own.tracking_uri,
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+    }
+    trained = airflow_project.run(f"retrain_{MODEL}", conf={"window_end": "2026-02-10"}, extra_env=env)
+    assert trained.succeeded, trained.tail()
+    return {"env": env, "storage": storage, "registry": ModelRegistry(mlflow_own.tracking_uri)}
+
+
+def _score(airflow_project, deployment, **conf):
+    return airflow_project.run(f"batch_score_{MODEL}", conf=conf, extra_env=deployment["env"])
+
+
+def _content(storage, ds, dataset="predictions"):
+    frame = read_partition(storage, dataset, MODEL, ds)
+    return frame.drop(columns=["run_id"]).sort_values(["customer_id", "event_ts"]).reset_index(drop=True)
+
+
+def test_scores_a_day_with_lineage(airflow_project, deployment):
+    run = _score(airflow_project, deployment, ds=DAY)
+    assert run.succeeded, run.tail()
+    storage = deployment["storage"]
+    features = read_partition(storage, "features", MODEL, DAY)
+    predictions = read_partition(storage, "predictions", MODEL, DAY)
+    assert len(predictions) == len(features) == 600
+    assert list(predictions.columns) == [
+        "customer_id",
+        "event_ts",
+        "prediction",
+        "score",
+        "model_name",
+        "model_version",
+        "run_id",
+    ]
+    assert set(predictions["model_version"]) == {"1"} and set(predictions["model_name"]) == {MODEL}
+    assert predictions["score"].between(0, 1).all()
+    manifest = read_manifest(storage, "predictions", MODEL, DAY)
+    feature_manifest = read_manifest(storage, "features", MODEL, DAY)
+    assert manifest.meta["model_version"] == "1"
+    assert manifest.meta["data_window"] == DAY
+    assert [i["sha256"] for i in manifest.meta["inputs"]] == [f["sha256"] for f in feature_manifest.files]
+    assert manifest.rows == 600
+    assert 0 < manifest.meta["summary"]["positive_share"] < 1
+    registry = deployment["registry"]
+    runs = registry.client.search_runs(
+        [registry.experiment_id(MODEL)], filter_string=f"tags.`mlops.kind` = 'scoring' and tags.`mlops.ds` = '{DAY}'"
+    )
+    assert len(runs) == 1 and runs[0].data.metrics["rows_scored"] == 600
+
+
+def test_rescoring_a_day_replaces_it_whole(airflow_project, deployment):
+    storage = deployment["storage"]
+    before = _content(storage, DAY)
+    run = _score(airflow_project, deployment, ds=DAY)
+    assert run.succeeded, run.tail()
+    after = _content(storage, DAY)
+    assert len(after) == 600  # no duplicates
+    assert after.equals(before)
+    names = [k.rsplit("/", 1)[-1] for k in storage.list(partition_prefix("predictions", MODEL, DAY))]
+    assert sorted(names)[0] == "_manifest.json" and len(names) == 2  # old part file gone
+    registry = deployment["registry"]
+    runs = registry.client.search_runs(
+        [registry.experiment_id(MODEL)], filter_string=f"tags.`mlops.kind` = 'scoring' and tags.`mlops.ds` = '{DAY}'"
+    )
+    assert len(runs) == 1  # evidence is updated, not counted twice
+
+
+def test_a_date_range_gives_one_partition_per_day(airflow_project, deployment):
+    run = _score(airflow_project, deployment, ds="2026-02-13", ds_end="2026-02-15")
+    assert run.succeeded, run.tail()
+    storage = deployment["storage"]
+    for ds in ("2026-02-13", "2026-02-14", "2026-02-15"):
+        frame = read_partition(storage, "predictions", MODEL, ds)
+        assert len(frame) == 600
+        assert set(frame["model_version"]) == {"1"}
+
+
+def test_challenger_shadow_scores_without_touching_published_output(airflow_project, deployment):
+    storage = deployment["storage"]
+    published_before = _content(storage, DAY)
+    retrain = airflow_project.run(
+        f"retrain_{MODEL}", conf={"window_end": "2026-02-10", "force": True}, extra_env=deployment["env"]
+    )
+    assert retrain.succeeded, retrain.tail()
+    registry = deployment["registry"]
+    assert registry.alias_version(MODEL, "challenger").version == "2"
+
+    run = _score(airflow_project, deployment, ds=DAY)
+    assert run.succeeded, run.tail()
+    assert _content(storage, DAY).equals(published_before)  # champion output unchanged
+    shadow = read_partition(storage, "shadow_predictions", MODEL, DAY)
+    assert len(shadow) == 600 and set(shadow["model_version"]) == {"2"}
+    runs = registry.client.search_runs(
+        [registry.experiment_id(MODEL)],
+        filter_string="tags.`mlops.kind` = 'shadow' and tags.`mlops.shadow.version` = '2'",
+    )
+    assert len(runs) == 1
+    metrics = runs[0].data.metrics
+    assert 0.5 <= metrics["shadow_agreement"] <= 1.0
+    assert metrics["shadow_error_rate"] == 0.0
+    assert metrics["shadow_rows"] == 600
+    assert metrics["shadow_latency_ms_per_1k"] > 0
+
+
+def test_missing_column_fails_clearly_and_publishes_nothing(airflow_project, deployment):
+    from include.partitions import publish_frame
+    from include.sample_data import generate_day
+
+    storage = deployment["storage"]
+    features, _ = generate_day("2026-02-25", rows_per_day=600, customers=2000)
+    publish_frame(storage, "features", MODEL, "2026-02-25", features.drop(columns=["contract_type"]))
+    run = _score(airflow_project, deployment, ds="2026-02-25")
+    assert not run.succeeded
+    assert "missing column(s) ['contract_type']" in run.log
+    assert read_manifest(storage, "predictions", MODEL, "2026-02-25") is None
+
+
+def test_unseen_categories_beyond_the_limit_fail_the_partition(airflow_project, deployment):
+    from include.partitions import publish_frame
+    from include.sample_data import generate_day
+
+    storage = deployment["storage"]
+    day = "2026-02-26"
+    features, _ = generate_day(day, rows_per_day=600, customers=2000, corrupt={"day": day, "kind": "bad_category"})
+    publish_frame(storage, "features", MODEL, day, features)
+    run = _score(airflow_project, deployment, ds=day)
+    assert not run.succeeded
+    assert "unseen category: contract_type" in run.log and "nothing published" in run.log
+    assert read_manifest(storage, "predictions", MODEL, day) is None
+    assert not [k for k in storage.list(partition_prefix("predictions", MODEL, day))]  # no leftovers
