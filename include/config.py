@@ -10,6 +10,7 @@ Only the standard library and PyYAML are imported here: DAG files read configs a
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -208,15 +209,72 @@ class ScoringConfig:
             _fail(f"{w}.range_tolerance", f"must be a number >= 0, got {self.range_tolerance!r}")
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass
+class DeployConfig:
+    """When a challenger may replace the champion (see include/deploy.py)."""
+
+    # Shadow evidence the challenger needs: batches and rows scored beside the champion,
+    # spanning at least min_hours of data.
+    min_shadow_batches: int = 3
+    min_shadow_rows: int = 1000
+    min_shadow_hours: float = 48.0
+    min_agreement: float = 0.8
+    max_error_rate: float = 0.0
+    max_latency_ms_per_1k: float = 500.0
+    # Where labels have arrived: challenger's live primary metric may trail the champion's by
+    # at most this much.
+    max_live_regression: float = 0.02
+    # A challenger still in shadow after this many days is rejected.
+    reject_after_days: int = 30
+    # No promotions on these weekdays (mon..sun) or dates (YYYY-MM-DD), UTC.
+    freeze_weekdays: list[str] = field(default_factory=list)
+    freeze_dates: list[str] = field(default_factory=list)
+    approval_required: bool = False
+    approval_timeout_hours: float = 24.0
+    # Post-promotion health check: champion scores of the saved sample must match the scores
+    # recorded at training time within this absolute tolerance.
+    health_tolerance: float = 1e-6
+    _where: str = field(default="deploy", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        w = self._where
+        for name in ("min_shadow_batches", "min_shadow_rows", "reject_after_days"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                _fail(f"{w}.{name}", f"must be an integer >= 0, got {value!r}")
+        for name in ("min_agreement", "max_error_rate"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value <= 1:
+                _fail(f"{w}.{name}", f"must be in [0, 1], got {value!r}")
+        for name in ("min_shadow_hours", "max_latency_ms_per_1k", "max_live_regression", "approval_timeout_hours", "health_tolerance"):
+            value = getattr(self, name)
+            if not _is_number(value) or value < 0:
+                _fail(f"{w}.{name}", f"must be a number >= 0, got {value!r}")
+        bad = [d for d in self.freeze_weekdays if d not in _WEEKDAYS]
+        if bad:
+            _fail(f"{w}.freeze_weekdays", f"unknown weekday(s) {bad}; use {list(_WEEKDAYS)}")
+        for day in self.freeze_dates:
+            try:
+                dt.date.fromisoformat(str(day))
+            except ValueError:
+                _fail(f"{w}.freeze_dates", f"{day!r} is not a YYYY-MM-DD date")
+        if not isinstance(self.approval_required, bool):
+            _fail(f"{w}.approval_required", f"must be true or false, got {self.approval_required!r}")
+
+
 @dataclass
 class SchedulesConfig:
     retrain: str | None = "@weekly"
     score: str | None = "@daily"
     monitor: str | None = "@daily"
+    promote: str | None = "@daily"
     _where: str = field(default="schedules", repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("retrain", "score", "monitor"):
+        for name in ("retrain", "score", "monitor", "promote"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 _fail(f"{self._where}.{name}", f"must be a cron string, preset or null, got {value!r}")
@@ -263,6 +321,7 @@ class ModelConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     gates: GatesConfig = field(default_factory=GatesConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
     schedules: SchedulesConfig = field(default_factory=SchedulesConfig)
     notifications: list[NotificationTarget] = field(
         default_factory=lambda: [NotificationTarget(type="log"), NotificationTarget(type="file")]
@@ -359,6 +418,7 @@ _SECTIONS: dict[str, type] = {
     "evaluation": EvaluationConfig,
     "gates": GatesConfig,
     "scoring": ScoringConfig,
+    "deploy": DeployConfig,
     "schedules": SchedulesConfig,
 }
 
