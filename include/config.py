@@ -249,7 +249,13 @@ class DeployConfig:
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
                 _fail(f"{w}.{name}", f"must be in [0, 1], got {value!r}")
-        for name in ("min_shadow_hours", "max_latency_ms_per_1k", "max_live_regression", "approval_timeout_hours", "health_tolerance"):
+        for name in (
+            "min_shadow_hours",
+            "max_latency_ms_per_1k",
+            "max_live_regression",
+            "approval_timeout_hours",
+            "health_tolerance",
+        ):
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
                 _fail(f"{w}.{name}", f"must be a number >= 0, got {value!r}")

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from include import stages
+from include import model_card, stages
 from include.config import ModelConfig
 from include.features import TrainingWindow, pull_training_data
 from include.gates import GateReport, evaluate_gates, safe_name
@@ -189,7 +189,19 @@ def evaluate(storage: Storage, registry: ModelRegistry, config: ModelConfig, tra
     if result["champion"]:
         metrics.update({f"champion_holdout_{k}": v for k, v in result["champion"]["metrics"].items()})
     registry.client.log_batch(trained["run_id"], metrics=_metric_entities(metrics))
+    _log_json(registry, trained["run_id"], "evaluation", "evaluation.json", result)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, png in model_card.plots(config, model, holdout).items():
+            (Path(tmp) / name).write_bytes(png)
+        registry.client.log_artifacts(trained["run_id"], tmp, "model_card")
     return result
+
+
+def _log_json(registry: ModelRegistry, run_id: str, folder: str, name: str, payload: Any) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+        registry.client.log_artifact(run_id, str(path), folder)
 
 
 def _metric_entities(values: dict[str, float]) -> list[Any]:
@@ -220,10 +232,7 @@ def check_gates(
     )
     registry.client.set_tag(run_id, "mlops.gates.passed", str(report.passed).lower())
     registry.client.set_tag(run_id, "mlops.gates.failed", ",".join(r.name for r in report.failures) or "-")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "gates.json"
-        path.write_text(json.dumps(report.to_dict(), indent=2, default=str))
-        registry.client.log_artifact(run_id, str(path), "evaluation")
+    _log_json(registry, run_id, "evaluation", "gates.json", report.to_dict())
     return report
 
 
@@ -246,7 +255,12 @@ def register(
         "mlops.actor": actor,
     }
     version = registry.register(config.name, trained["model_uri"], trained["run_id"], tags, config.description)
-    return {"version": str(version.version), "stage": registry.stage_of(config.name, version.version)}
+    card = model_card.publish_card(registry, config, version.version)
+    return {
+        "version": str(version.version),
+        "stage": registry.stage_of(config.name, version.version),
+        "model_card": card["html"],
+    }
 
 
 def promote(
@@ -258,16 +272,17 @@ def promote(
     if current != stages.CANDIDATE:
         return {"action": "none", "stage": current, "version": version, "reason": f"already {current}"}
     if not gates["passed"]:
+        action, target, bootstrap = "rejected", stages.REJECTED, False
         reason = "gates failed: " + ", ".join(gates["failed"])
-        registry.record_move(name, version, stages.REJECTED, reason=reason, actor=actor, evidence=gates)
-        return {"action": "rejected", "stage": stages.REJECTED, "version": version, "reason": reason}
-    if not registry.had_champion(name):
+    elif not registry.had_champion(name):
+        action, target, bootstrap = "champion", stages.CHAMPION, True
         reason = "bootstrap: first model of this name passed every gate"
-        registry.record_move(name, version, stages.CHAMPION, reason=reason, actor=actor, evidence=gates, bootstrap=True)
-        return {"action": "champion", "stage": stages.CHAMPION, "version": version, "reason": reason}
-    reason = "passed every gate; shadow-scores beside the champion until promoted"
-    registry.record_move(name, version, stages.SHADOW, reason=reason, actor=actor, evidence=gates)
-    return {"action": "challenger", "stage": stages.SHADOW, "version": version, "reason": reason}
+    else:
+        action, target, bootstrap = "challenger", stages.SHADOW, False
+        reason = "passed every gate; shadow-scores beside the champion until promoted"
+    registry.record_move(name, version, target, reason=reason, actor=actor, evidence=gates, bootstrap=bootstrap)
+    model_card.publish_card(registry, config, version)  # the card shows the new stage and history
+    return {"action": action, "stage": target, "version": version, "reason": reason}
 
 
 def summarize(
