@@ -127,6 +127,25 @@ def _dumps(value: Any) -> str:
     return json.dumps(_jsonable(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+def _dumps_for_jsonb(value: Any) -> str:
+    """JSON for a JSONB column. JSONB keeps numbers as ``numeric``, which prints ``6.02e+23`` as
+    ``602000000000000000000000``: that would come back as an int. Large floats are therefore
+    written as their exact integer digits plus ``.0``, which comes back as the same float."""
+    return _encode_exact(_jsonable(value))
+
+
+def _encode_exact(value: Any) -> str:
+    if isinstance(value, float):
+        text = repr(value)
+        return f"{int(value)}.0" if "e+" in text else text
+    if isinstance(value, dict):
+        items = (f"{json.dumps(k, ensure_ascii=False)}:{_encode_exact(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_encode_exact(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
 class JSONDocument(TypeDecorator):
     """JSON: ``JSONB`` on PostgreSQL, ``TEXT`` elsewhere (SQLite's ``JSON`` type name has numeric affinity)."""
 
@@ -142,7 +161,7 @@ class JSONDocument(TypeDecorator):
         if value is None:
             return None
         if dialect.name == "postgresql":
-            return _jsonable(value)  # JSONB's own bind processor serialises (with _dumps, see engine)
+            return _jsonable(value)  # JSONB's bind processor serialises, with _dumps_for_jsonb (see engine)
         return _dumps(value)
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
@@ -280,8 +299,8 @@ class AuditStore:
     # -- engine and transactions -------------------------------------------------------------
     @staticmethod
     def _make_engine(url: sa.URL, engine_kwargs: dict[str, Any]) -> Engine:
-        kwargs: dict[str, Any] = {"json_serializer": _dumps, "future": True}
         backend = url.get_backend_name()
+        kwargs: dict[str, Any] = {"json_serializer": _dumps_for_jsonb if backend == "postgresql" else _dumps}
         if backend == "sqlite":
             database = url.database or ""
             memory = database in {"", ":memory:"} or database.startswith("file::memory:")
@@ -582,6 +601,7 @@ class AuditStore:
             _check_stage(from_stage)
         if evidence is not None and not isinstance(evidence, Mapping):
             raise TypeError(f"evidence must be a mapping, not {type(evidence).__name__}")
+        evidence = _jsonable(evidence or {})  # fail here, with a clear TypeError, not inside the driver
         now = utcnow()
         result = conn.execute(
             deployments_table.insert()
@@ -594,7 +614,7 @@ class AuditStore:
                 finished_at=now if status != PENDING else None,
                 actor=actor or "",
                 reason=reason or "",
-                evidence=dict(evidence or {}),
+                evidence=evidence,
                 status=status,
             )
             .returning(deployments_table.c.deployment_id)

@@ -197,6 +197,10 @@ def trailing_performance(joined: Any, config: ModelConfig, metric: str | None = 
     holds every configured metric; ``by_model_version`` the same per model version, since a
     window can span a promotion.
     """
+    import warnings
+
+    from sklearn.exceptions import UndefinedMetricWarning
+
     from include.evaluation import metrics_from_scores
 
     config, metric = _metric_config(config, metric)
@@ -207,7 +211,9 @@ def trailing_performance(joined: Any, config: ModelConfig, metric: str | None = 
         if part.empty:
             values = dict.fromkeys(config.evaluation.metrics, float("nan"))
         else:
-            values = metrics_from_scores(config, part[target].to_numpy(), part["score"].to_numpy())
+            with warnings.catch_warnings():  # undefined metrics (one class) are reported as None
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+                values = metrics_from_scores(config, part[target].to_numpy(), part["score"].to_numpy())
         out: dict[str, Any] = {"rows": len(part), "value": _clean(values[metric])}
         out["metrics"] = {name: _clean(v) for name, v in values.items()}
         if config.task == "classification" and len(part):

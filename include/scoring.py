@@ -216,12 +216,15 @@ class _PartWriter:
         self.storage, self.key, self.rows = storage, key, 0
         self.path = _temp_path(storage, key)
         self.writer = None
+        self.schema: Any = None  # every chunk is written with this schema (the first chunk's if unset)
 
     def write(self, frame: Any) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        # A column all null in one chunk would be typed null there and not match the file's schema.
+        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        self.schema = table.schema
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, table.schema, compression="snappy")
         self.writer.write_table(table)
@@ -244,6 +247,21 @@ class _PartWriter:
         if self.writer is not None:
             self.writer.close()
         Path(self.path).unlink(missing_ok=True)
+
+
+def _quarantine_schema(config: ModelConfig, schema: Any) -> Any:
+    """The input file's types for the quarantined columns (all-null columns get their kind's type)."""
+    import pyarrow as pa
+
+    fields = []
+    for column in [config.entity_id, config.timestamp, *config.features.all]:
+        kind = schema.field(column).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_null(kind):
+            kind = pa.float64() if column in config.features.numeric else pa.string()
+        fields.append(pa.field(column, kind))
+    return pa.schema([*fields, pa.field(REASON, pa.string())])
 
 
 def _histogram(scores: Any) -> list[int]:
@@ -269,7 +287,11 @@ def score_unit(
     from include.evaluation import DECISION_THRESHOLD, predict_scores
 
     ref, model = champion
-    token, ds, index = run_token(run_id), unit["ds"], unit["index"]
+    from include.storage import new_token
+
+    # A fresh name per attempt: re-running (clearing) a published run must not overwrite its
+    # committed files; earlier attempts' leftovers are deleted by the commit.
+    token, ds, index = f"{run_token(run_id)}-{new_token()[:8]}", unit["ds"], unit["index"]
     checks = _Checks(config, contract)
     columns = [config.entity_id, config.timestamp, *config.features.all]
     writers = {
@@ -298,6 +320,8 @@ def score_unit(
     try:
         for key, (first, last) in unit_parts(unit):
             parquet = _open_parquet(storage, key)
+            if writers[QUARANTINE].schema is None:
+                writers[QUARANTINE].schema = _quarantine_schema(config, parquet.schema_arrow)
             batches = parquet.iter_batches(
                 batch_size=config.scoring.chunk_rows, row_groups=list(range(first, last)), columns=columns
             )
@@ -467,6 +491,13 @@ def summarize_date(config: ModelConfig, stats: list[dict[str, Any]], contract: d
     return summary
 
 
+def _remove_temporary(storage: Storage, prefix: str, start: str = ".part-") -> None:
+    """Temporary files of killed writers: LocalStorage.list hides them from every cleanup."""
+    if isinstance(storage, LocalStorage):
+        for path in Path(storage.local_path(prefix)).glob(f"{start}*.tmp"):
+            path.unlink(missing_ok=True)
+
+
 def discard(storage: Storage, config: ModelConfig, dates: list[str], run_id: str) -> int:
     """Remove this run's unpublished files (a failed publish leaves nothing half-written)."""
     token = run_token(run_id)
@@ -474,10 +505,24 @@ def discard(storage: Storage, config: ModelConfig, dates: list[str], run_id: str
     for dataset in (PREDICTIONS, SHADOW, QUARANTINE):
         for ds in dates:
             prefix = partition_prefix(dataset, config.name, ds)
-            keys = [k for k in storage.list(prefix) if f"part-{token}-" in k.rsplit("/", 1)[-1]]
+            manifest = read_manifest(storage, dataset, config.name, ds)
+            committed = {f["name"] for f in manifest.files} if manifest else set()
+            names = {k: k.rsplit("/", 1)[-1] for k in storage.list(prefix)}
+            keys = [k for k, n in names.items() if n.startswith(f"part-{token}-") and n not in committed]
             storage.delete(keys)
+            _remove_temporary(storage, prefix, f".part-{token}-")
             removed += len(keys)
     return removed
+
+
+def _meta_for(dataset: str, meta: dict[str, Any], config: ModelConfig) -> dict[str, Any]:
+    """Manifest metadata per output: the shadow output is the challenger's, quarantine keeps inputs."""
+    if dataset == SHADOW:
+        shadow = meta["summary"].get("shadow") or {}
+        return {**meta, "model_version": shadow.get("version"), "champion_version": meta["model_version"]}
+    if dataset == QUARANTINE:
+        return {**meta, "schema": [config.entity_id, config.timestamp, *config.features.all, REASON]}
+    return meta
 
 
 def publish(
@@ -525,13 +570,14 @@ def publish(
             "summary": {k: v for k, v in summaries[ds].items() if k != "problems"},
         }
         for dataset in (PREDICTIONS, QUARANTINE, SHADOW):
+            prefix = partition_prefix(dataset, config.name, ds)
             entries = [s["files"][dataset] for s in unit_stats if s["ds"] == ds and (s.get("files") or {}).get(dataset)]
-            if dataset == SHADOW and not entries:
-                continue
             if dataset == PREDICTIONS or entries or read_manifest(storage, dataset, config.name, ds):
-                commit_partition(
-                    storage, dataset, config.name, ds, sorted(entries, key=lambda e: e["name"]), token, meta
-                )
+                entries = sorted(entries, key=lambda e: e["name"])
+                commit_partition(storage, dataset, config.name, ds, entries, token, _meta_for(dataset, meta, config))
+            else:  # nothing to publish here: only leftovers of killed attempts to remove
+                storage.delete(storage.list(prefix))
+            _remove_temporary(storage, prefix)
     return {"dates": summaries, "dry_run": False, "token": token}
 
 

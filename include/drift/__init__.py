@@ -6,12 +6,13 @@
 * :mod:`include.drift.detect` the default test choice, per-column drift and dataset drift, as
   evidently's ``Report([DataDriftPreset()])`` computes them, on numpy arrays;
 * :mod:`include.drift.profile` a compact JSON reference profile built at training time, and drift
-  computed from it (an approximation where the profile is a sketch; see that module).
+  computed from it (an approximation where the profile is a sketch; see that module);
+* :mod:`include.drift.concept` concept drift: change detection on a model's error stream.
 
-Heavy imports (numpy, scipy, pandas) happen inside these modules; importing the package itself
-is cheap, and DAG files never import it at parse time.
+Importing the package itself imports nothing else (no numpy, scipy, pandas or river), so it is
+cheap; the submodules load what they need.
 """
 
 from __future__ import annotations
 
-__all__ = ["detect", "profile", "stattests"]
+__all__ = ["concept", "detect", "profile", "stattests"]
