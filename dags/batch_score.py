@@ -27,21 +27,12 @@ date, inclusive, for a range), `dry_run` (score and check, publish nothing).
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-
-import pendulum
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, task
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.notifiers.mlops import MlopsNotifier
+from mlops_airflow.dag_defaults import START_DATE, default_args, doc, predictions_asset, tags
 
-RETRY_DELAY = dt.timedelta(seconds=int(os.environ.get("MLOPS_RETRY_DELAY_SECONDS", "300")))
 PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"}
-
-
-def predictions_asset(name: str) -> Asset:
-    return Asset(name=f"predictions/{name}", uri=f"mlops://predictions/{name}")
 
 
 def schedule_for(cron: str | None):
@@ -56,18 +47,13 @@ def build(config: ModelConfig) -> DAG:
     with DAG(
         dag_id=f"batch_score_{name}",
         description=f"Batch scoring for {name}"[:200],
-        doc_md=f"{__doc__}\n\n**Model:** `{name}` ({config.source}): {config.description}",
+        doc_md=doc(__doc__, config),
         schedule=schedule_for(config.schedules.score),
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        tags=["mlops", "batch_score", name, *config.tags],
-        default_args={
-            "owner": config.owner,
-            "retries": 2,
-            "retry_delay": RETRY_DELAY,
-            "on_failure_callback": MlopsNotifier(model_name=name, event="failure"),
-        },
+        tags=tags("batch_score", config),
+        default_args=default_args(config),
         params={
             "ds": Param(
                 None,

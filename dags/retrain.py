@@ -24,23 +24,12 @@ evaluate, register nothing), `reason` (recorded with the run).
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-
-import pendulum
-from airflow.sdk import DAG, Asset, Param, task
+from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.notifiers.mlops import MlopsNotifier
+from mlops_airflow.dag_defaults import START_DATE, default_args, doc, model_asset, tags
 from mlops_airflow.operators.deploy import ModelGateOperator, PromoteModelOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
-
-RETRY_DELAY = dt.timedelta(seconds=int(os.environ.get("MLOPS_RETRY_DELAY_SECONDS", "300")))
-
-
-def model_asset(name: str) -> Asset:
-    """Emitted when the registry's aliases for a model may have changed."""
-    return Asset(name=f"model_registry/{name}", uri=f"mlflow://models/{name}")
 
 
 def build(config: ModelConfig) -> DAG:
@@ -48,18 +37,13 @@ def build(config: ModelConfig) -> DAG:
     with DAG(
         dag_id=f"retrain_{name}",
         description=f"Retrain {name}: {config.description}"[:200],
-        doc_md=f"{__doc__}\n\n**Model:** `{name}` ({config.source}): {config.description}",
+        doc_md=doc(__doc__, config),
         schedule=config.schedules.retrain,
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        tags=["mlops", "retrain", name, *config.tags],
-        default_args={
-            "owner": config.owner,
-            "retries": 2,
-            "retry_delay": RETRY_DELAY,
-            "on_failure_callback": MlopsNotifier(model_name=name, event="failure"),
-        },
+        tags=tags("retrain", config),
+        default_args=default_args(config),
         params={
             "window_end": Param(
                 None,

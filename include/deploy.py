@@ -204,3 +204,189 @@ def check_freeze(config: ModelConfig, day: dt.date, override_reason: str | None)
     if reason and not (override_reason and override_reason.strip()):
         raise DeployRefused(f"promotion refused: {reason}. Trigger with a freeze override reason to proceed.")
     return {"frozen": bool(reason), "freeze_reason": reason, "override_reason": override_reason if reason else None}
+
+
+# -- evidence from MLflow and storage -----------------------------------------------------------
+def shadow_runs(registry: Any, config: ModelConfig, challenger: str) -> list[dict[str, Any]]:
+    """The per-date shadow records batch scoring logged for ``challenger``."""
+    runs = registry.client.search_runs(
+        [registry.experiment_id(config.name)],
+        filter_string=f"tags.`mlops.kind` = 'shadow' and tags.`mlops.shadow.version` = '{challenger}'",
+        max_results=1000,
+    )
+    return [
+        {
+            "ds": r.data.tags["mlops.ds"],
+            "champion_version": r.data.tags.get("mlops.shadow.champion_version"),
+            **{k: v for k, v in r.data.metrics.items() if k.startswith("shadow_")},
+        }
+        for r in runs
+    ]
+
+
+def live_metrics(storage: Any, config: ModelConfig, dates: list[str], max_label_delay_days: int = 30) -> dict[str, Any]:
+    """Primary metric of champion and challenger on the shadow dates' rows whose labels arrived."""
+    import pandas as pd
+
+    from include.partitions import read_range
+    from include.performance import join_predictions_labels, trailing_performance
+
+    if not dates:
+        return {}
+    start = dt.date.fromisoformat(min(dates))
+    end = dt.date.fromisoformat(max(dates)) + dt.timedelta(days=1)
+    labels, _ = read_range(storage, "labels", config.name, start, end + dt.timedelta(days=max_label_delay_days))
+    if labels.empty:
+        return {}
+    out: dict[str, Any] = {}
+    for role, dataset in (("champion", "predictions"), ("challenger", "shadow_predictions")):
+        scored, _ = read_range(storage, dataset, config.name, start, end)
+        scored = scored[scored[config.timestamp].notna()] if len(scored) else pd.DataFrame()
+        if scored.empty:
+            return {}
+        joined = join_predictions_labels(scored, labels, config)
+        if joined.empty:
+            return {}
+        performance = trailing_performance(joined, config)
+        out[role] = performance["value"]
+        out["rows"] = performance["rows"]
+    return out
+
+
+# -- moves ----------------------------------------------------------------------------------------
+def promote_champion(
+    registry: Any,
+    config: ModelConfig,
+    version: str,
+    expected_champion: str | None,
+    *,
+    reason: str,
+    actor: str,
+    evidence: dict[str, Any],
+) -> dict[str, Any]:
+    """shadow -> champion, only if the champion is still the one the evidence was measured on.
+
+    Compare-and-set twice over: the champion alias must still point at ``expected_champion``,
+    and the audit table's stage of ``version`` must still be ``shadow`` (one atomic statement
+    in the database, so of two concurrent promotions exactly one wins).
+    """
+    from include import stages
+
+    name = config.name
+    current = registry.alias_version(name, "champion")
+    current_version = str(current.version) if current is not None else None
+    if current_version != (str(expected_champion) if expected_champion is not None else None):
+        raise DeployRefused(
+            f"champion is v{current_version}, not v{expected_champion} the evidence was measured against: refused"
+        )
+    stage = registry.stage_of(name, version)
+    if stage != stages.SHADOW:
+        raise DeployRefused(f"v{version} is {stage!r}, not 'shadow': a version reaches champion only from shadow")
+    if registry.audit is not None and not registry.audit.compare_and_set_stage(
+        name, version, stages.SHADOW, stages.CHAMPION, actor=actor, reason=reason, evidence=evidence
+    ):
+        raise DeployRefused(f"v{version} was moved by a concurrent promotion: refused (the other one won)")
+    try:
+        registry.record_move(
+            name, version, stages.CHAMPION, reason=reason, actor=actor, evidence=evidence, audited=False
+        )
+    except Exception:
+        if registry.audit is not None:  # put the audit table back where MLflow still is
+            registry.audit.record(
+                name, version, stages.CHAMPION, stages.SHADOW, actor, "revert: MLflow move failed", {}
+            )
+            if current_version:
+                registry.audit.record(name, current_version, stages.ARCHIVED, stages.CHAMPION, actor, "revert", {})
+        raise
+    return {"action": "champion", "version": str(version), "previous": current_version}
+
+
+def health_check(registry: Any, config: ModelConfig) -> dict[str, Any]:
+    """Load ``models:/<name>@champion``, score the saved sample, compare with training's scores."""
+    from pathlib import Path
+
+    import mlflow
+    import numpy as np
+    import pandas as pd
+
+    from include.evaluation import predict_scores
+    from include.retrain import EXPECTED_SCORE
+
+    champion = registry.alias_version(config.name, "champion")
+    if champion is None:
+        return {"ok": False, "version": None, "problems": ["no champion alias"]}
+    problems: list[str] = []
+    try:
+        model = registry.load_model(f"models:/{config.name}@champion", config.skops_trusted_types)
+        path = mlflow.artifacts.download_artifacts(
+            f"runs:/{champion.run_id}/data/health_sample.parquet", tracking_uri=registry.tracking_uri
+        )
+        sample = pd.read_parquet(Path(path))
+        scores = np.asarray(predict_scores(config, model, sample), dtype="float64")
+    except Exception as exc:
+        return {"ok": False, "version": str(champion.version), "problems": [f"{type(exc).__name__}: {exc}"]}
+    expected = sample[EXPECTED_SCORE].to_numpy(dtype="float64")
+    if scores.shape != expected.shape:
+        problems.append(f"{scores.shape[0]} scores for {expected.shape[0]} rows")
+    if not np.isfinite(scores).all():
+        problems.append("non-finite scores")
+    if config.task == "classification" and ((scores < 0) | (scores > 1)).any():
+        problems.append("scores outside [0, 1]")
+    diff = float(np.max(np.abs(scores - expected))) if scores.shape == expected.shape else float("inf")
+    if diff > config.deploy.health_tolerance:
+        problems.append(
+            f"scores differ from training's by up to {diff:.3g} (tolerance {config.deploy.health_tolerance})"
+        )
+    return {
+        "ok": not problems,
+        "version": str(champion.version),
+        "rows": len(sample),
+        "max_abs_diff": diff,
+        "problems": problems,
+    }
+
+
+def previous_champion(registry: Any, config: ModelConfig) -> str | None:
+    """The most recent version that was champion and was archived (never a rejected one)."""
+    import json
+
+    best, best_at = None, ""
+    current = registry.alias_version(config.name, "champion")
+    for version, stage in registry.stages(config.name).items():
+        if stage != "archived" or (current is not None and str(current.version) == version):
+            continue
+        history = json.loads(registry.get(config.name, version).tags.get("mlops.history", "[]"))
+        ends = [h["at"] for h in history if h.get("from") == "champion" and h.get("to") == "archived"]
+        if ends and max(ends) > best_at:
+            best, best_at = version, max(ends)
+    return best
+
+
+def rollback(
+    registry: Any, config: ModelConfig, *, target: str | None, reason: str, actor: str, bad_stage: str = "rejected"
+) -> dict[str, Any]:
+    """Champion alias back to ``target`` (default: the previous champion) in one move."""
+    import json
+
+    if not (reason and reason.strip()):
+        raise DeployRefused("rollback needs a reason")
+    name = config.name
+    current = registry.alias_version(name, "champion")
+    target = str(target) if target else previous_champion(registry, config)
+    if target is None:
+        raise DeployRefused(f"{name}: no earlier champion to roll back to; name a target version")
+    if current is not None and str(current.version) == target:
+        raise DeployRefused(f"v{target} is already the champion")
+    stage = registry.stage_of(name, target)
+    history = json.loads(registry.get(name, target).tags.get("mlops.history", "[]"))
+    if stage != "archived" or not any(h.get("to") == "champion" for h in history):
+        raise DeployRefused(f"v{target} is {stage!r} and was never champion: only a former champion can be restored")
+    registry.record_move(
+        name, target, "champion", reason=f"rollback: {reason}", actor=actor, rollback=True, supersede_to=bad_stage
+    )
+    return {
+        "action": "rollback",
+        "restored": target,
+        "replaced": str(current.version) if current else None,
+        "bad_stage": bad_stage,
+    }

@@ -95,7 +95,8 @@ def check_quality(
                     "error" if rate >= 0.999 else "warning",
                     rate,
                     spec["null_fraction"] + null_margin,
-                    f"column {column!r} is {rate:.1%} null (training {spec['null_fraction']:.1%}, margin {null_margin:.0%})",
+                    f"column {column!r} is {rate:.1%} null "
+                    f"(training {spec['null_fraction']:.1%}, margin {null_margin:.0%})",
                 )
             )
         if spec["kind"] == "numeric" and spec.get("min") is not None and series.notna().any():
@@ -108,7 +109,8 @@ def check_quality(
                         "warning",
                         outside,
                         out_of_range_share,
-                        f"{outside:.1%} of {column!r} outside the training range [{spec['min']:.4g}, {spec['max']:.4g}]",
+                        f"{outside:.1%} of {column!r} outside the training range "
+                        f"[{spec['min']:.4g}, {spec['max']:.4g}]",
                     )
                 )
         if spec["kind"] == "categorical" and spec.get("n_categories", 0) <= len(spec.get("categories", [])):
@@ -124,7 +126,8 @@ def check_quality(
                         "warning",
                         len(new) / len(values),
                         new_category_share,
-                        f"{len(new) / len(values):.1%} of {column!r} are categories unseen in training, e.g. {examples}",
+                        f"{len(new) / len(values):.1%} of {column!r} are categories unseen in training, "
+                        f"e.g. {examples}",
                     )
                 )
     if trailing_rows:

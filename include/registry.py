@@ -55,7 +55,10 @@ def code_version() -> str:
 
 
 class ModelRegistry:
-    def __init__(self, tracking_uri: str | None = None) -> None:
+    """MLflow registry access; every stage move is also written to ``audit`` when given."""
+
+    def __init__(self, tracking_uri: str | None = None, audit: Any = None) -> None:
+        self.audit = audit
         import mlflow
         from mlflow import MlflowClient
 
@@ -143,28 +146,63 @@ class ModelRegistry:
         actor: str,
         evidence: dict[str, Any] | None = None,
         bootstrap: bool = False,
+        rollback: bool = False,
+        supersede_to: str = stages.ARCHIVED,
+        audited: bool = True,
     ) -> dict[str, Any]:
         """Move a version to ``target``: check the table, then update tags and aliases.
 
         Idempotent: moving a version to the stage it is already in changes nothing.
-        A version taking an alias pushes the previous holder to ``archived``.
+        A version taking an alias pushes the previous holder to ``supersede_to`` (archived).
+        The audit store (when set and ``audited``) gets a pending row first, then succeeded or
+        failed with the error, so a failed move is on record too.
         """
         version = str(version)
         current = self.stage_of(model, version)
         record = {"from": current, "to": target, "reason": reason, "actor": actor, "version": version}
         if current == target:
             return {**record, "changed": False}
-        check_move(current, target, bootstrap=bootstrap)
+        check_move(current, target, bootstrap=bootstrap, rollback=rollback)
+        deployment = None
+        if self.audit is not None and audited:
+            deployment = self.audit.begin(model, version, current, target, actor, reason, evidence or {})
+        try:
+            self._apply_move(model, version, current, target, reason, actor, evidence, supersede_to, audited)
+        except Exception as exc:
+            if deployment is not None:
+                self.audit.finish(deployment, "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        if deployment is not None:
+            self.audit.finish(deployment, "succeeded")
+        return {**record, "changed": True, "deployment_id": deployment}
+
+    def _apply_move(
+        self,
+        model: str,
+        version: str,
+        current: str | None,
+        target: str,
+        reason: str,
+        actor: str,
+        evidence: dict[str, Any] | None,
+        supersede_to: str,
+        audited: bool,
+    ) -> None:
         alias = ALIAS_FOR_STAGE.get(target)
         if alias:
             holder = self.alias_version(model, alias)
-            if holder is not None and holder.version != version:
+            if holder is not None and str(holder.version) != version:
                 self.record_move(
-                    model, holder.version, stages.ARCHIVED, reason=f"superseded by v{version}", actor=actor
+                    model,
+                    holder.version,
+                    supersede_to,
+                    reason=f"superseded by v{version}",
+                    actor=actor,
+                    audited=audited,
                 )
             self.client.set_registered_model_alias(model, alias, version)
         leaving = ALIAS_FOR_STAGE.get(current or "")
-        if leaving and (holder := self.alias_version(model, leaving)) is not None and holder.version == version:
+        if leaving and (holder := self.alias_version(model, leaving)) is not None and str(holder.version) == version:
             self.client.delete_registered_model_alias(model, leaving)
         if target == stages.CHAMPION:
             self.client.set_registered_model_tag(model, HAD_CHAMPION_TAG, "true")
@@ -183,7 +221,17 @@ class ModelRegistry:
         while len(json.dumps(history)) > _HISTORY_LIMIT and len(history) > 1:
             history.pop(0)
         self.client.set_model_version_tag(model, version, HISTORY_TAG, json.dumps(history))
-        return {**record, "changed": True}
+
+    def stages(self, model: str) -> dict[str, str | None]:
+        """{version: stage} as MLflow holds it (to reconcile with the audit table)."""
+        versions = self.client.search_model_versions(f"name = '{model}'")
+        return {str(v.version): v.tags.get(STAGE_TAG) for v in versions}
+
+    def disagreements(self, model: str) -> list[dict[str, Any]]:
+        """Where the audit table and MLflow disagree (empty when consistent or unaudited)."""
+        if self.audit is None:
+            return []
+        return self.audit.reconcile(model, self.stages(model))
 
     # -- loading -------------------------------------------------------------------------------
     def load_model(self, model_uri: str, trusted_types: list[str]) -> Any:

@@ -23,6 +23,8 @@ from include.registry import ModelRegistry, code_version
 from include.storage import Storage, parquet_bytes, read_parquet_bytes
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+HEALTH_SAMPLE_ROWS = 200
+EXPECTED_SCORE = "__expected_score__"
 
 
 def resolve_window(
@@ -137,6 +139,10 @@ def train(
         mlflow.log_dict(config.to_dict(), "config/model_config.json")
         mlflow.log_dict(pulled, "data/pull_stats.json")
         mlflow.log_dict(scoring_contract(config, train_part), "data/scoring_contract.json")
+        # A saved sample and its scores: the post-promotion health check must reproduce them.
+        sample = holdout.head(HEALTH_SAMPLE_ROWS)[[config.entity_id, config.timestamp, *config.features.all]].copy()
+        sample[EXPECTED_SCORE] = predict_scores(config, model, sample)
+        _log_bytes(run.info.run_id, "data", "health_sample.parquet", parquet_bytes(sample))
         requirements = PROJECT_DIR / "requirements.txt"
         if requirements.exists():
             mlflow.log_artifact(str(requirements), "environment")
@@ -195,6 +201,15 @@ def evaluate(storage: Storage, registry: ModelRegistry, config: ModelConfig, tra
             (Path(tmp) / name).write_bytes(png)
         registry.client.log_artifacts(trained["run_id"], tmp, "model_card")
     return result
+
+
+def _log_bytes(run_id: str, folder: str, name: str, content: bytes) -> None:
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(content)
+        mlflow.log_artifact(str(path), folder, run_id=run_id)
 
 
 def _log_json(registry: ModelRegistry, run_id: str, folder: str, name: str, payload: Any) -> None:

@@ -317,6 +317,7 @@ def score_unit(
         else None
     )
     started = time.perf_counter()
+    warmed = False
     try:
         for key, (first, last) in unit_parts(unit):
             parquet = _open_parquet(storage, key)
@@ -342,6 +343,9 @@ def score_unit(
                 good = frame[~bad]
                 if good.empty:
                     continue
+                if not warmed:  # first call pays one-off set-up (thread pools): keep it out of latency
+                    _warm_up(config, [model, *([challenger[1]] if challenger else [])], good)
+                    warmed = True
                 tick = time.perf_counter()
                 scores = predict_scores(config, model, good)
                 stats["score_seconds"] += time.perf_counter() - tick
@@ -367,6 +371,16 @@ def score_unit(
     stats["seconds"] = time.perf_counter() - started
     stats["shadow"] = shadow
     return stats
+
+
+def _warm_up(config: ModelConfig, models: list[Any], rows: Any) -> None:
+    from include.evaluation import predict_scores
+
+    for model in models:
+        try:
+            predict_scores(config, model, rows.head(2))
+        except Exception:  # a broken challenger is reported by the shadow path itself
+            log.debug("warm-up prediction failed", exc_info=True)
 
 
 def _output(config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: ModelRef, run_id: str) -> Any:

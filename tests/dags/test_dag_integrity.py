@@ -97,15 +97,34 @@ def test_every_dag_follows_project_rules(dagbag):
         assert isinstance(dag.start_date, pendulum.DateTime), f"{dag_id}: use a pendulum start_date"
         assert dag.timetable is not None, f"{dag_id}: schedule must be explicit"
         for task in dag.tasks:
+            if task.task_type == "ApprovalOperator":
+                continue  # a person's answer (or its timeout) is final: retrying would ask again
             assert task.retries >= 2, f"{dag_id}.{task.task_id}: retries={task.retries} < 2"
 
 
 def test_params_are_valid_json_schema_with_defaults(dagbag):
-    """The web UI renders a trigger form from these; defaults must validate."""
+    """The web UI renders a trigger form from these; every default must fit its schema.
+
+    A Param without a default is required: the form refuses to trigger until it is filled.
+    """
+    from airflow.sdk.definitions._internal.types import NOTSET
+
     for dag_id, dag in dagbag.dags.items():
-        for name, param in dag.params.items():
+        for name in dag.params:
+            param = dag.params.get_param(name)
             assert param.schema.get("type"), f"{dag_id}: Param {name} needs a type"
-        dag.params.validate()  # raises on a default that does not fit its schema
+            if param.value is not NOTSET:
+                param.resolve()  # raises on a default that does not fit its schema
+
+
+def test_rollback_requires_a_reason(dagbag):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = copy.deepcopy(dagbag.dags["rollback_churn"].params)
+    with pytest.raises(ParamValidationError, match="reason"):
+        params.validate()
+    params["reason"] = "bad predictions since v3"
+    params.validate()
 
 
 def test_retrain_param_validation_rejects_bad_input(dagbag):

@@ -11,6 +11,7 @@ from include.stages import (
     ALLOWED_MOVES,
     ARCHIVED,
     BOOTSTRAP_MOVE,
+    ROLLBACK_MOVE,
     CANDIDATE,
     CHAMPION,
     REJECTED,
@@ -28,9 +29,8 @@ DISALLOWED = [
     (SHADOW, SHADOW),
     (CHAMPION, SHADOW),
     (CHAMPION, CANDIDATE),
-    (CHAMPION, REJECTED),
     (CHAMPION, CHAMPION),
-    (ARCHIVED, CHAMPION),
+    (ARCHIVED, CHAMPION),  # only with rollback
     (ARCHIVED, SHADOW),
     (ARCHIVED, CANDIDATE),
     *((REJECTED, stage) for stage in STAGES),
@@ -51,7 +51,7 @@ def test_the_documented_lifecycle_is_allowed():
     path = [None, CANDIDATE, SHADOW, CHAMPION, ARCHIVED]
     for current, target in itertools.pairwise(path):
         check_move(current, target)
-    assert len(ALLOWED) == 8
+    assert len(ALLOWED) == 9
 
 
 @pytest.mark.parametrize(("current", "target"), ALLOWED, ids=[f"{c}->{t}" for c, t in ALLOWED])
@@ -82,10 +82,12 @@ def test_bootstrap_allows_only_candidate_to_champion():
     assert BOOTSTRAP_MOVE == (CANDIDATE, CHAMPION)
     check_move(CANDIDATE, CHAMPION, bootstrap=True)
     for current, target in DISALLOWED:
-        if (current, target) == BOOTSTRAP_MOVE:
+        if (current, target) in (BOOTSTRAP_MOVE, ROLLBACK_MOVE):
             continue
         with pytest.raises(StageTransitionError):
             check_move(current, target, bootstrap=True)
+    with pytest.raises(StageTransitionError):
+        check_move(ARCHIVED, CHAMPION, bootstrap=True)
 
 
 def test_unknown_target_stage():
@@ -99,3 +101,17 @@ def test_unknown_current_stage():
     with pytest.raises(StageTransitionError) as excinfo:
         check_move("staging", ARCHIVED)
     assert "'staging'" in str(excinfo.value) and "'archived'" in str(excinfo.value)
+
+
+def test_rollback_allows_only_archived_to_champion():
+    assert ROLLBACK_MOVE == (ARCHIVED, CHAMPION)
+    check_move(ARCHIVED, CHAMPION, rollback=True)
+    for current, target in DISALLOWED:
+        if (current, target) == ROLLBACK_MOVE:
+            continue
+        with pytest.raises(StageTransitionError):
+            check_move(current, target, rollback=True)
+
+
+def test_a_bad_champion_can_be_rejected():
+    check_move(CHAMPION, REJECTED)

@@ -13,7 +13,8 @@ from mlops_airflow.hooks.connections import optional_connection
 class MlflowHook(BaseHook):
     """``include.registry.ModelRegistry`` on the tracking server of ``mlflow_conn_id``.
 
-    The connection's host (e.g. ``http://mlflow:5000``) wins; without the connection
+    Stage moves are also recorded in the audit trail of ``audit_conn_id`` (SQLite under the
+    project by default). The connection's host (e.g. ``http://mlflow:5000``) wins; without the connection
     ``$MLFLOW_TRACKING_URI`` is used (the embedded default is a SQLite file). Basic-auth
     credentials in the connection are passed through MLflow's own environment variables.
     """
@@ -22,9 +23,12 @@ class MlflowHook(BaseHook):
     default_conn_name = "mlflow_default"
     hook_name = "MLflow"
 
-    def __init__(self, *, mlflow_conn_id: str | None = default_conn_name) -> None:
+    def __init__(
+        self, *, mlflow_conn_id: str | None = default_conn_name, audit_conn_id: str | None = "mlops_audit"
+    ) -> None:
         super().__init__()
         self.mlflow_conn_id = mlflow_conn_id
+        self.audit_conn_id = audit_conn_id
 
     def tracking_uri(self) -> str:
         conn = optional_connection(self.mlflow_conn_id)
@@ -40,6 +44,9 @@ class MlflowHook(BaseHook):
         return uri
 
     def get_conn(self) -> Any:
+        """The registry; every stage move is also written to the audit trail (``mlops_audit``)."""
         from include.registry import ModelRegistry
+        from mlops_airflow.hooks.audit import AuditHook
 
-        return ModelRegistry(self.tracking_uri())
+        audit = AuditHook(audit_conn_id=self.audit_conn_id).get_conn() if self.audit_conn_id else None
+        return ModelRegistry(self.tracking_uri(), audit=audit)
