@@ -38,41 +38,74 @@ def run(cmd: list[str], log_name: str) -> None:
     print(f"    done in {elapsed:.1f}s (log: {log_path.relative_to(PROJECT)})")
 
 
+def dag_test(dag_id: str, conf: dict, log_name: str | None = None) -> None:
+    run([*AIRFLOW, "dags", "test", dag_id, "--conf", json.dumps(conf)], log_name or dag_id)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="churn")
     parser.add_argument("--start", default="2026-01-01", help="first day of sample data")
     parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--window-end", default="2026-03-01", help="training window end (exclusive)")
-    parser.add_argument("--score-date", default="2026-03-01", help="feature partition to score")
+    parser.add_argument("--first-window-end", default="2026-02-22", help="first training window end (exclusive)")
+    parser.add_argument("--window-end", default="2026-03-01", help="second training window end (exclusive)")
+    parser.add_argument("--score-from", default="2026-02-27", help="first feature partition to score")
+    parser.add_argument("--score-date", default="2026-03-01", help="last feature partition to score")
     args = parser.parse_args()
+    model = args.model
     started = time.perf_counter()
 
-    step("Airflow metadata database (SQLite under .local/airflow)")
+    step("Airflow metadata database (SQLite under .local/airflow) and the deploy pool")
     run([*AIRFLOW, "db", "migrate"], "airflow-db-migrate")
+    run([*AIRFLOW, "pools", "set", "mlops_deploy", "1", "one promotion or rollback at a time"], "airflow-pools")
 
-    step(f"Sample data: {args.days} days of '{args.model}' features and delayed labels")
+    step(f"Sample data: {args.days} days of '{model}' features and delayed labels")
     run(
         [sys.executable, "scripts/generate_data.py", "--start", args.start, "--days", str(args.days)],
         "generate-data",
     )
 
-    step(f"retrain_{args.model} through Airflow (airflow dags test, window ending {args.window_end})")
-    conf = json.dumps({"window_end": args.window_end, "reason": "make demo"})
-    run([*AIRFLOW, "dags", "test", f"retrain_{args.model}", "--conf", conf], f"retrain_{args.model}")
+    step(f"retrain_{model}: first model, window ending {args.first_window_end} (becomes champion: bootstrap)")
+    dag_test(f"retrain_{model}", {"window_end": args.first_window_end, "reason": "make demo"}, f"retrain_{model}-1")
 
-    step(f"batch_score_{args.model} through Airflow (score ds={args.score_date} with the champion)")
-    conf = json.dumps({"ds": args.score_date})
-    run([*AIRFLOW, "dags", "test", f"batch_score_{args.model}", "--conf", conf], f"batch_score_{args.model}")
+    step(f"retrain_{model}: newer window ending {args.window_end} (passes its gates: challenger)")
+    dag_test(f"retrain_{model}", {"window_end": args.window_end, "reason": "make demo"}, f"retrain_{model}-2")
+
+    step(f"batch_score_{model}: ds={args.score_from}..{args.score_date} with the champion, challenger in shadow")
+    dag_test(f"batch_score_{model}", {"ds": args.score_from, "ds_end": args.score_date})
+
+    step(f"promote_{model}: challenger -> champion if its shadow evidence passes")
+    dag_test(f"promote_{model}", {})
 
     summary_path = (
-        Path(os.environ["MLOPS_DATA_ROOT"]) / "reports" / args.model / "retrain" / f"window_end={args.window_end}"
+        Path(os.environ["MLOPS_DATA_ROOT"]) / "reports" / model / "retrain" / f"window_end={args.window_end}"
     ) / "summary.json"
     summary = json.loads(summary_path.read_text())
-    print_summary(summary, summary_path, time.perf_counter() - started, args.score_date)
+    print_summary(summary, summary_path, args.score_date)
+    print_deploy_cycle(model)
+    print(f"\nDemo wall time: {time.perf_counter() - started:.0f}s")
 
 
-def print_summary(summary: dict, summary_path: Path, elapsed: float, score_date: str) -> None:
+def print_deploy_cycle(model: str) -> None:
+    from include.audit import AuditStore
+    from include.registry import ModelRegistry
+
+    audit = AuditStore()
+    registry = ModelRegistry(os.environ["MLFLOW_TRACKING_URI"], audit=audit)
+    print("\nAudit trail (ml_deployments, newest first):")
+    for row in audit.history(model)[:10]:
+        print(
+            f"  #{row['deployment_id']:<3} v{row['version']:<3} {row['from_stage']!s:>9} -> {row['to_stage']:<9} "
+            f"{row['status']:<9} {row['reason'][:70]}"
+        )
+    print(f"Audit and MLflow agree: {not registry.disagreements(model)}  ({audit.safe_url})")
+    print(
+        "Rollback is one trigger away: scripts/airflow dags test rollback_"
+        f"{model} --conf '{{\"reason\": \"why\"}}'  (or the web UI form)"
+    )
+
+
+def print_summary(summary: dict, summary_path: Path, score_date: str) -> None:
     from include.partitions import read_manifest
     from include.registry import ModelRegistry
     from include.storage import get_storage
@@ -83,7 +116,7 @@ def print_summary(summary: dict, summary_path: Path, elapsed: float, score_date:
         for alias in ("champion", "challenger")
     }
     print("\n" + "=" * 72)
-    print(f"Model {summary['model']!r}  version {summary['version']}  stage {summary['stage']}  ({summary['action']})")
+    print(f"Model {summary['model']!r} v{summary['version']} after retraining: {summary['stage']}")
     print(f"Aliases now: champion -> v{aliases['champion']}, challenger -> v{aliases['challenger']}")
     print(f"Training window {summary['window']}, {summary['rows']} rows, data hash {summary['data_hash'][:12]}")
     print("Hold-out metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in summary["metrics"].items()))
@@ -108,7 +141,6 @@ def print_summary(summary: dict, summary_path: Path, elapsed: float, score_date:
     print(f"MLflow:        {summary['tracking_uri']}  (browse: make mlflow-ui -> http://127.0.0.1:5000)")
     print("Airflow UI:    make airflow-ui -> http://127.0.0.1:8080 (same state)")
     print(f"Notifications: {os.environ.get('MLOPS_NOTIFY_DIR')}/{summary['model']}.jsonl")
-    print(f"Demo wall time: {elapsed:.0f}s")
 
 
 if __name__ == "__main__":
