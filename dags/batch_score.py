@@ -27,19 +27,10 @@ date, inclusive, for a range), `dry_run` (score and check, publish nothing).
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
+from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import START_DATE, default_args, doc, predictions_asset, tags
-
-PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"}
-
-
-def schedule_for(cron: str | None):
-    """Data-interval timetable: a run at 05:00 scores the day that just ended."""
-    if cron is None:
-        return None
-    return CronDataIntervalTimetable(PRESETS.get(cron, cron), timezone="UTC")
+from mlops_airflow.dag_defaults import START_DATE, daily_timetable, default_args, doc, predictions_asset, tags
 
 
 def build(config: ModelConfig) -> DAG:
@@ -48,7 +39,7 @@ def build(config: ModelConfig) -> DAG:
         dag_id=f"batch_score_{name}",
         description=f"Batch scoring for {name}"[:200],
         doc_md=doc(__doc__, config),
-        schedule=schedule_for(config.schedules.score),
+        schedule=daily_timetable(config.schedules.score),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,

@@ -168,8 +168,7 @@ def build(config: ModelConfig) -> DAG:
                 model=name,
                 event="rollback",
                 subject=(
-                    f"health check failed after promoting v{health['version']}; "
-                    f"rolled back to v{rolled['restored']}"
+                    f"health check failed after promoting v{health['version']}; rolled back to v{rolled['restored']}"
                 ),
                 body="\n".join(health["problems"]),
                 fields={"health": health, "rollback": rolled},

@@ -210,6 +210,63 @@ class ScoringConfig:
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+RETRAIN_TRIGGERS = ("dataset_drift", "performance_drop", "new_labels", "model_age", "manual")
+
+
+@dataclass
+class MonitoringConfig:
+    """What monitor_<model> checks and when it asks for a retrain (see include/monitoring.py)."""
+
+    # Current window: the feature partitions of the last window_days days up to the run's day.
+    window_days: int = 1
+    # Dataset drift when at least this share of features drift (evidently's DataDriftPreset).
+    drift_share: float = 0.5
+    # Per-column test overrides, e.g. {monthly_charges: {stattest: psi, threshold: 0.2}}.
+    stattests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    null_rate_margin: float = 0.1
+    row_count_tolerance: float = 0.5
+    trailing_partitions: int = 7
+    # Performance on delayed labels over this many days of predictions.
+    performance_window_days: int = 14
+    max_label_delay_days: int = 30
+    max_performance_drop: float = 0.05
+    concept_detector: str = "adwin"
+    min_new_labels: int = 20000
+    max_model_age_days: int = 30
+    triggers: list[str] = field(default_factory=lambda: list(RETRAIN_TRIGGERS))
+    report_sample_rows: int = 5000
+    _where: str = field(default="monitoring", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        w = self._where
+        for name in (
+            "window_days",
+            "trailing_partitions",
+            "performance_window_days",
+            "max_label_delay_days",
+            "min_new_labels",
+            "max_model_age_days",
+            "report_sample_rows",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                _fail(f"{w}.{name}", f"must be a positive integer, got {value!r}")
+        for name in ("drift_share", "null_rate_margin", "max_performance_drop"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value <= 1:
+                _fail(f"{w}.{name}", f"must be in [0, 1], got {value!r}")
+        if not _is_number(self.row_count_tolerance) or self.row_count_tolerance < 0:
+            _fail(f"{w}.row_count_tolerance", f"must be a number >= 0, got {self.row_count_tolerance!r}")
+        if self.concept_detector not in ("adwin", "page_hinkley", "ddm"):
+            _fail(f"{w}.concept_detector", f"must be adwin, page_hinkley or ddm, got {self.concept_detector!r}")
+        unknown = sorted(set(self.triggers) - set(RETRAIN_TRIGGERS))
+        if unknown:
+            _fail(f"{w}.triggers", f"unknown trigger(s) {unknown}; known: {list(RETRAIN_TRIGGERS)}")
+        if not isinstance(self.stattests, dict):
+            _fail(f"{w}.stattests", f"must be a mapping of column -> {{stattest, threshold}}, got {self.stattests!r}")
+        for column, spec in self.stattests.items():
+            if not isinstance(spec, dict) or not set(spec) <= {"stattest", "threshold"}:
+                _fail(f"{w}.stattests.{column}", f"must hold stattest and/or threshold, got {spec!r}")
 
 
 @dataclass
@@ -328,6 +385,7 @@ class ModelConfig:
     gates: GatesConfig = field(default_factory=GatesConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     schedules: SchedulesConfig = field(default_factory=SchedulesConfig)
     notifications: list[NotificationTarget] = field(
         default_factory=lambda: [NotificationTarget(type="log"), NotificationTarget(type="file")]
@@ -356,6 +414,9 @@ class ModelConfig:
             _fail(f"{s}: features", f"{sorted(clash)} is the entity, timestamp or target column")
         self._check_evaluation()
         self._check_gates()
+        for column in self.monitoring.stattests:
+            if column not in self.features.all:
+                _fail(f"{s}: monitoring.stattests.{column}", "is not a feature column")
         for name in self.skops_trusted_types:
             if not isinstance(name, str) or "." not in name:
                 _fail(f"{s}: skops_trusted_types", f"entries are dotted type names, got {name!r}")
@@ -425,6 +486,7 @@ _SECTIONS: dict[str, type] = {
     "gates": GatesConfig,
     "scoring": ScoringConfig,
     "deploy": DeployConfig,
+    "monitoring": MonitoringConfig,
     "schedules": SchedulesConfig,
 }
 

@@ -96,6 +96,34 @@ class ModelRegistry:
         )
         return runs[0] if runs else None
 
+    def upsert_run(
+        self, experiment_id: str, key: str, name: str, tags: dict[str, str], metrics: dict[str, float]
+    ) -> str:
+        """A finished run identified by ``key``: created once, updated by later calls.
+
+        For records per date (scoring, shadow, monitoring): rerunning a date updates its run
+        instead of adding evidence twice.
+        """
+        import math
+        import time
+
+        from mlflow.entities import Metric, RunTag
+
+        found = self.client.search_runs([experiment_id], filter_string=f"tags.`mlops.run_key` = '{key}'", max_results=1)
+        if found:
+            run_id = found[0].info.run_id
+        else:
+            run_id = self.client.create_run(experiment_id, run_name=name, tags={"mlops.run_key": key}).info.run_id
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None and not math.isnan(v)],
+            tags=[RunTag(k, str(v)) for k, v in tags.items()],
+        )
+        if not found:
+            self.client.set_terminated(run_id)
+        return run_id
+
     # -- versions and aliases ------------------------------------------------------------------
     def version_for_run(self, model: str, run_id: str) -> Any | None:
         found = self.client.search_model_versions(f"name = '{model}' and run_id = '{run_id}'")

@@ -101,6 +101,7 @@ def train(
     import mlflow
     from mlflow.models import infer_signature
 
+    from include.drift.profile import build_profile, reference_sample, sample_to_parquet
     from include.evaluation import predict_scores
     from include.training import check_trusted_types, fit, prepare_features, split_holdout
     from include.validation import scoring_contract
@@ -139,6 +140,11 @@ def train(
         mlflow.log_dict(config.to_dict(), "config/model_config.json")
         mlflow.log_dict(pulled, "data/pull_stats.json")
         mlflow.log_dict(scoring_contract(config, train_part), "data/scoring_contract.json")
+        # Monitoring compares current data with this, never re-reading the training data.
+        profile = build_profile(train_part, config.features.numeric, config.features.categorical)
+        mlflow.log_dict(profile, "drift/reference_profile.json")
+        sample_bytes = sample_to_parquet(reference_sample(train_part, config.features.all, seed=config.training.seed))
+        _log_bytes(run.info.run_id, "drift", "reference_sample.parquet", sample_bytes)
         # A saved sample and its scores: the post-promotion health check must reproduce them.
         sample = holdout.head(HEALTH_SAMPLE_ROWS)[[config.entity_id, config.timestamp, *config.features.all]].copy()
         sample[EXPECTED_SCORE] = predict_scores(config, model, sample)
@@ -196,6 +202,11 @@ def evaluate(storage: Storage, registry: ModelRegistry, config: ModelConfig, tra
         metrics.update({f"champion_holdout_{k}": v for k, v in result["champion"]["metrics"].items()})
     registry.client.log_batch(trained["run_id"], metrics=_metric_entities(metrics))
     _log_json(registry, trained["run_id"], "evaluation", "evaluation.json", result)
+    # The hold-out score distribution: the baseline for prediction drift.
+    import pandas as pd
+
+    scores = pd.DataFrame({"score": evaluation.predict_scores(config, model, holdout)})
+    _log_bytes(trained["run_id"], "drift", "holdout_scores.parquet", parquet_bytes(scores))
     with tempfile.TemporaryDirectory() as tmp:
         for name, png in model_card.plots(config, model, holdout).items():
             (Path(tmp) / name).write_bytes(png)

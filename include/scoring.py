@@ -666,8 +666,8 @@ def record(
             "mlops.model_version": champion["version"],
             "mlops.airflow_run_id": run_id,
         }
-        scoring_run = _upsert_run(
-            registry, experiment, f"scoring/{ds}/v{champion['version']}", f"score {ds}", tags, metrics
+        scoring_run = registry.upsert_run(
+            experiment, f"scoring/{ds}/v{champion['version']}", f"score {ds}", tags, metrics
         )
         recorded[ds] = {"scoring_run_id": scoring_run}
         shadow = summary.get("shadow")
@@ -680,8 +680,7 @@ def record(
                 "mlops.shadow.champion_version": champion["version"],
                 "mlops.airflow_run_id": run_id,
             }
-            recorded[ds]["shadow_run_id"] = _upsert_run(
-                registry,
+            recorded[ds]["shadow_run_id"] = registry.upsert_run(
                 experiment,
                 f"shadow/{ds}/v{shadow['version']}",
                 f"shadow {ds} v{shadow['version']}",
@@ -689,27 +688,3 @@ def record(
                 shadow_metrics,
             )
     return recorded
-
-
-def _upsert_run(
-    registry: Any, experiment: str, key: str, name: str, tags: dict[str, str], metrics: dict[str, float]
-) -> str:
-    import time as _time
-
-    from mlflow.entities import Metric, RunTag
-
-    found = registry.client.search_runs([experiment], filter_string=f"tags.`mlops.run_key` = '{key}'", max_results=1)
-    run_id = (
-        found[0].info.run_id
-        if found
-        else registry.client.create_run(experiment, run_name=name, tags={"mlops.run_key": key}).info.run_id
-    )
-    now = int(_time.time() * 1000)
-    registry.client.log_batch(
-        run_id,
-        metrics=[Metric(k, v, now, 0) for k, v in metrics.items() if not math.isnan(v)],
-        tags=[RunTag(k, str(v)) for k, v in tags.items()],
-    )
-    if not found:
-        registry.client.set_terminated(run_id)
-    return run_id

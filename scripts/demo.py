@@ -77,13 +77,37 @@ def main() -> None:
     step(f"promote_{model}: challenger -> champion if its shadow evidence passes")
     dag_test(f"promote_{model}", {})
 
+    step(f"monitor_{model}: quality, drift and live performance for ds={args.score_date}")
+    dag_test(f"monitor_{model}", {"ds": args.score_date})
+
     summary_path = (
         Path(os.environ["MLOPS_DATA_ROOT"]) / "reports" / model / "retrain" / f"window_end={args.window_end}"
     ) / "summary.json"
     summary = json.loads(summary_path.read_text())
     print_summary(summary, summary_path, args.score_date)
     print_deploy_cycle(model)
+    print_monitoring(model, args.score_date)
     print(f"\nDemo wall time: {time.perf_counter() - started:.0f}s")
+
+
+def print_monitoring(model: str, ds: str) -> None:
+    from include.storage import get_storage
+
+    storage = get_storage()
+    prefix = f"reports/{model}/monitor/ds={ds}"
+    summary = json.loads(storage.read_text(f"{prefix}/summary.json"))
+    drift = summary["drift"]["features"] if summary.get("drift") else None
+    print(f"\nMonitoring ds={ds} against champion v{summary['champion_version']}:")
+    print(f"  quality: {summary['quality']['summary'].splitlines()[0]}")
+    if drift:
+        print(
+            f"  feature drift: {drift['n_drifted']} of {drift['n_columns']} columns drifted "
+            f"(dataset drift: {drift['dataset_drift']}) {drift['drifted_columns']}"
+        )
+    performance = summary.get("performance") or {}
+    print(f"  live performance: {performance.get('message') or performance.get('detail')}")
+    print(f"  decision: {summary['decision']['summary']}")
+    print(f"  report: {storage.uri(prefix + '/drift_report.html')}")
 
 
 def print_deploy_cycle(model: str) -> None:

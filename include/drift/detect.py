@@ -21,14 +21,18 @@ The dataset drifted when (drifted columns / columns) >= ``drift_share`` (0.5 by 
 
 Here each column is prepared once (numerical: finite values sorted once with numpy; categorical:
 value counts once) and every statistic is computed from that; columns run on a small thread pool
-(numpy releases the GIL while sorting). On 1,000,000 x 20 columns this is ~20x faster than
-evidently, which also renders distributions, correlations and computes every test more than once.
+(numpy releases the GIL while sorting). ``benchmarks/drift_benchmark.py``, 1,000,000 x 20 columns
+against a 1,000,000-row reference on 2 shared cores: ~0.9 s of compute against evidently's ~62 s
+(~70x; ~30x on whole-process wall time with imports and parquet reads), every per-column verdict
+equal. evidently also builds plots' data, correlations and runs each column's test three times.
 
-One deliberate difference: evidently's dataset-level count (``DriftedColumnsCount``, through the
-legacy ``DatasetDriftMetric``) skips the +-inf clean-up for a column that has no NaN on that side,
-while its per-column ``ValueDrift`` always cleans. Here +-inf is always dropped, so the verdicts
-equal evidently's per-column ones; a column holding +-inf but no NaN may be counted differently by
-evidently's ``DriftedColumnsCount`` (it usually fails or scores NaN there).
+One deliberate difference: evidently's dataset-level count (``DriftedColumnsCount``, computed by
+the legacy ``DatasetDriftMetric``) drops +-inf only from a column that also holds NaN on that side,
+while its per-column ``ValueDrift`` always drops them. A column with +-inf but no NaN is therefore
+tested with the infinities in for the count (Wasserstein scores NaN and never drifts; KS and the
+value-count tests see inf as a value), so evidently's own count can disagree with its own
+per-column verdicts. Here +-inf is always dropped: verdicts equal evidently's per-column ones and
+the dataset share counts them.
 """
 
 from __future__ import annotations

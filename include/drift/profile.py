@@ -8,8 +8,11 @@ drift checks never re-read the training data. Per column:
 * numerical: ``dtype``, ``min``, ``max``, ``mean``, ``std`` (ddof=0, evidently's Wasserstein norm),
   ``nunique``, ``quantiles`` (p01 ... p99), ``histogram`` (Sturges edges on the reference, counts;
   for people and dashboards) and EITHER ``values`` (every distinct value with its count, when there
-  are at most ``max_exact_values`` of them: an exact representation) OR ``sketch`` (``levels + 1``
-  quantiles at equally spaced ranks: an equal-frequency histogram with ``levels`` bins);
+  are at most ``max_exact_values`` of them: an exact representation) OR ``sketch``: exact order
+  statistics at about 1,000 ranks (``ranks`` / ``values``): ``levels + 1`` equally spaced ranks
+  (equal-frequency bins), the ranks where ``levels + 1`` equally spaced values fall (equal-width
+  bins, which resolve long tails), and the ``tail`` smallest and largest values. Between two kept
+  ranks the reference is taken as linear in rank (uniform within the bin);
 * categorical: ``values`` / ``counts`` of the ``max_categories`` most frequent values and
   ``other_count`` for the rest (0 unless the column has more distinct values than that).
 
@@ -33,19 +36,19 @@ EXACT (verdict and score equal to the raw-reference result, hence to evidently's
 
 APPROXIMATE (listed in ``DriftReport.approximate``; verdicts can differ from evidently's):
   * numerical columns with more distinct values than ``max_exact_values``: the reference is
-    replaced by a pseudo-sample of the same size read off the sketch (linear interpolation of the
-    quantile function between the ``levels + 1`` stored quantiles). Per test:
-      - ``wasserstein``: W1 of the pseudo-sample; the std in the norm is the stored exact one.
-        Error <= the mean gap between neighbouring quantiles inside one sketch bin, in practice
-        ~1e-4 of a std with 1000 levels on smooth data; a verdict flips only when the exact score
-        is that close to the threshold. Heavy tails (few points spread over a wide range in the
-        outer bins) make the error larger;
+    replaced by a pseudo-sample of the same size read off the sketch (linear in rank between the
+    kept order statistics; min and max exact). Per test:
+      - ``wasserstein`` (the default for n > 1000): W1 of the pseudo-sample, normed by the stored
+        exact std. Measured error of the normed score on 1,000,000 rows with the default sketch:
+        ~1e-7 to 1e-5 (normal, zero-inflated, Student-t(3)), ~2e-5 to 6e-5 (lognormal, Pareto);
+        a verdict flips only when the exact score is that close to the threshold;
       - ``psi`` / ``jensenshannon`` / ``kl_div``: the Sturges edges are exact (min, max and n are
-        exact), the reference shares per bin are those of the pseudo-sample: off by at most one
-        sketch bin's mass (1/levels) near each edge;
-      - ``ks``: D is off by up to ~1/levels; the p-value uses the exact sample sizes;
+        exact); the reference share of each bin is the pseudo-sample's, off by at most the mass
+        of the one sketch bin that straddles each edge (<= 1/levels, usually far less);
+      - ``ks``: D is off by at most about one sketch bin's mass; the p-value uses the exact sizes.
+        Also ``ed``, ``t_test``, ``mannw``: pseudo-sample statistics;
       - ``hellinger`` (numerical): its bins depend on the number of distinct values, which the
-        pseudo-sample does not keep; ``ed`` / ``t_test`` / ``mannw``: pseudo-sample statistics;
+        pseudo-sample does not keep: can differ more than the others;
   * categorical columns with more than ``max_categories`` distinct values: the rarest values are
     merged into one "other" bucket on both sides (current values unseen in the profile's kept
     set are *new* only if the reference never had them; the profile cannot tell, so they go to
@@ -73,7 +76,8 @@ from include.drift.stattests import CategoricalPair, NumericPair, clean_numeric,
 
 PROFILE_KIND = "mlops-drift-reference-profile"
 PROFILE_VERSION = 1
-DEFAULT_LEVELS = 1000
+DEFAULT_LEVELS = 500
+DEFAULT_TAIL = 32
 DEFAULT_MAX_EXACT_VALUES = 1000
 DEFAULT_MAX_CATEGORIES = 10_000
 DEFAULT_SAMPLE_ROWS = 10_000
@@ -103,7 +107,7 @@ def _sorted_quantiles(s: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return a + (b - a) * frac
 
 
-def _numeric_profile(series: pd.Series, name: str, levels: int, max_exact_values: int) -> dict[str, Any]:
+def _numeric_profile(series: pd.Series, name: str, levels: int, tail: int, max_exact_values: int) -> dict[str, Any]:
     rows = len(series)
     raw = series.to_numpy() if isinstance(series.dtype, np.dtype) else None
     if raw is not None and raw.dtype.kind == "f":
@@ -133,18 +137,37 @@ def _numeric_profile(series: pd.Series, name: str, levels: int, max_exact_values
         "mean": mean,
         "std": std,
         "nunique": nunique,
-        "quantiles": {f"p{round(q * 100):02d}": float(v) for q, v in zip(_QUANTILES, _sorted_quantiles(s, np.array(_QUANTILES)), strict=True)},
+        "quantiles": {
+            f"p{round(q * 100):02d}": float(v)
+            for q, v in zip(_QUANTILES, _sorted_quantiles(s, np.array(_QUANTILES)), strict=True)
+        },
         "histogram": {"edges": hist_edges.tolist(), "counts": hist_counts.tolist()},
     }
     if nunique <= max_exact_values:
         counts = np.diff(np.append(starts, s.size))
         out["values"] = {"values": s[starts].tolist(), "counts": counts.tolist()}
     else:
-        probs = np.linspace(0.0, 1.0, levels + 1)
-        q = _sorted_quantiles(s, probs)
-        q[0], q[-1] = float(s[0]), float(s[-1])
-        out["sketch"] = {"levels": levels, "quantiles": q.tolist()}
+        ranks = _sketch_ranks(s, levels, tail)
+        out["sketch"] = {
+            "levels": levels,
+            "tail": tail,
+            "ranks": ranks.tolist(),
+            "values": s[ranks].astype(np.float64).tolist(),
+        }
     return out
+
+
+def _sketch_ranks(s: np.ndarray, levels: int, tail: int) -> np.ndarray:
+    """Ranks kept by the sketch of a sorted array: ``levels`` equally spaced ranks (equal mass),
+    the ranks where ``levels`` equally spaced values fall (equal width: resolves long tails), and
+    the ``tail`` smallest and largest values."""
+    n = s.size
+    equal_mass = np.round(np.linspace(0, n - 1, levels + 1)).astype(np.int64)
+    grid = np.linspace(float(s[0]), float(s[-1]), levels + 1)
+    left = np.clip(np.searchsorted(s, grid, "left"), 0, n - 1)
+    right = np.clip(np.searchsorted(s, grid, "right") - 1, 0, n - 1)
+    ends = np.concatenate((np.arange(min(tail, n)), np.arange(max(0, n - tail), n)))
+    return np.unique(np.concatenate((equal_mass, left, right, ends)))
 
 
 def _categorical_profile(series: pd.Series, name: str, max_categories: int) -> dict[str, Any]:
@@ -180,6 +203,7 @@ def build_profile(
     categorical: list[str],
     *,
     levels: int = DEFAULT_LEVELS,
+    tail: int = DEFAULT_TAIL,
     max_exact_values: int = DEFAULT_MAX_EXACT_VALUES,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
@@ -200,7 +224,7 @@ def build_profile(
         raise ValueError(f"columns not in the reference data: {missing}")
     columns: dict[str, Any] = {}
     for col in numeric:
-        columns[col] = _numeric_profile(data[col], col, levels, max_exact_values)
+        columns[col] = _numeric_profile(data[col], col, levels, tail, max_exact_values)
     for col in categorical:
         columns[col] = _categorical_profile(data[col], col, max_categories)
     n = len(data)
@@ -212,6 +236,7 @@ def build_profile(
         "categorical": list(categorical),
         "settings": {
             "levels": levels,
+            "tail": tail,
             "max_exact_values": max_exact_values,
             "max_categories": max_categories,
             "sample_rows": sample_rows,
@@ -222,7 +247,9 @@ def build_profile(
     }
 
 
-def reference_sample(data: pd.DataFrame, columns: list[str] | None = None, *, max_rows: int = DEFAULT_SAMPLE_ROWS, seed: int = 42) -> pd.DataFrame:
+def reference_sample(
+    data: pd.DataFrame, columns: list[str] | None = None, *, max_rows: int = DEFAULT_SAMPLE_ROWS, seed: int = 42
+) -> pd.DataFrame:
     """Up to ``max_rows`` raw rows, drawn without replacement with ``seed`` (all rows when fewer)."""
     frame = data if columns is None else data[columns]
     if len(frame) <= max_rows:
@@ -260,12 +287,10 @@ def check_profile(profile: dict[str, Any]) -> None:
 
 # -- drift from a profile ---------------------------------------------------------------------------
 def _pseudo_reference(sketch: dict[str, Any], n: int) -> np.ndarray:
-    """n points whose quantile function is the sketch's (linear between stored quantiles)."""
-    q = np.asarray(sketch["quantiles"], dtype=np.float64)
-    levels = q.size - 1
-    ranks = np.arange(n, dtype=np.float64)
-    knots = np.linspace(0.0, n - 1, levels + 1) if n > 1 else np.zeros(levels + 1)
-    return np.interp(ranks, knots, q)
+    """n sorted points: the stored order statistics at their ranks, linear in rank between them."""
+    ranks = np.asarray(sketch["ranks"], dtype=np.float64)
+    values = np.asarray(sketch["values"], dtype=np.float64)
+    return np.interp(np.arange(n, dtype=np.float64), ranks, values)
 
 
 def _reference_numeric(col: dict[str, Any], sample_values: pd.Series | None) -> tuple[np.ndarray, float | None, bool]:

@@ -600,9 +600,7 @@ def psi(reference: Any, current: Any, threshold: float = 0.1, column_type: Colum
     return STATTESTS["psi"](reference, current, threshold, column_type)
 
 
-def kl_div(
-    reference: Any, current: Any, threshold: float = 0.1, column_type: ColumnType = "num"
-) -> tuple[float, bool]:
+def kl_div(reference: Any, current: Any, threshold: float = 0.1, column_type: ColumnType = "num") -> tuple[float, bool]:
     """Kullback-Leibler divergence KL(reference || current) of the binned shares; drift when >= threshold."""
     return STATTESTS["kl_div"](reference, current, threshold, column_type)
 

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset
+from airflow.sdk import Asset, CronDataIntervalTimetable
 
 from include.config import ModelConfig
 from mlops_airflow.notifiers.mlops import MlopsNotifier
@@ -43,3 +43,13 @@ def model_asset(name: str) -> Asset:
 def predictions_asset(name: str) -> Asset:
     """Emitted when a model's predictions partitions were published."""
     return Asset(name=f"predictions/{name}", uri=f"mlops://predictions/{name}")
+
+
+_PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"}
+
+
+def daily_timetable(cron: str | None) -> CronDataIntervalTimetable | None:
+    """Data-interval timetable: a run at 05:00 covers the day that just ended."""
+    if cron is None:
+        return None
+    return CronDataIntervalTimetable(_PRESETS.get(cron, cron), timezone="UTC")
