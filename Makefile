@@ -41,7 +41,8 @@ test-e2e: install
 # The Airflow web UI on the demo's state (admin password is printed in the log and stored in
 # .local/airflow/simple_auth_manager_passwords.json.generated).
 airflow-ui: install
-	@source scripts/env.sh && airflow standalone
+	@source scripts/env.sh && airflow db migrate >/dev/null && \
+		airflow pools set mlops_deploy 1 "one promotion or rollback at a time" >/dev/null && airflow standalone
 
 mlflow-ui: install
 	@source scripts/env.sh && mlflow ui --backend-store-uri "$$MLFLOW_TRACKING_URI" --port $${MLFLOW_PORT:-5000}
