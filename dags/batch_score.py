@@ -30,21 +30,17 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import START_DATE, daily_timetable, default_args, doc, predictions_asset, tags
+from mlops_airflow.dag_defaults import daily_timetable, mlops_dag, predictions_asset
 
 
 def build(config: ModelConfig) -> DAG:
     name = config.name
-    with DAG(
-        dag_id=f"batch_score_{name}",
-        description=f"Batch scoring for {name}"[:200],
-        doc_md=doc(__doc__, config),
+    with mlops_dag(
+        config,
+        "batch_score",
+        doc_md=__doc__,
+        description=f"Batch scoring for {name}",
         schedule=daily_timetable(config.schedules.score),
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        tags=tags("batch_score", config),
-        default_args=default_args(config),
         params={
             "ds": Param(
                 None,

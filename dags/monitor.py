@@ -35,21 +35,17 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import START_DATE, daily_timetable, default_args, doc, tags
+from mlops_airflow.dag_defaults import daily_timetable, mlops_dag
 
 
 def build(config: ModelConfig) -> DAG:
     name = config.name
-    with DAG(
-        dag_id=f"monitor_{name}",
-        description=f"Monitor {name}: quality, drift, live performance"[:200],
-        doc_md=doc(__doc__, config),
+    with mlops_dag(
+        config,
+        "monitor",
+        doc_md=__doc__,
+        description=f"Monitor {name}: quality, drift, live performance",
         schedule=daily_timetable(config.schedules.monitor),
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        tags=tags("monitor", config),
-        default_args=default_args(config),
         params={
             "ds": Param(None, type=["null", "string"], format="date", title="Day to check (default: data interval)"),
             "retrain": Param(False, type="boolean", title="Request a retrain (manual trigger)"),

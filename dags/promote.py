@@ -34,7 +34,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import DEPLOY_POOL, START_DATE, default_args, doc, model_asset, tags
+from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
 
 
 def _actor(dag_run) -> str:
@@ -43,16 +43,12 @@ def _actor(dag_run) -> str:
 
 def build(config: ModelConfig) -> DAG:
     name = config.name
-    with DAG(
-        dag_id=f"promote_{name}",
-        description=f"Promote {name}'s challenger to champion on shadow evidence"[:200],
-        doc_md=doc(__doc__, config),
+    with mlops_dag(
+        config,
+        "promote",
+        doc_md=__doc__,
+        description=f"Promote {name}'s challenger to champion on shadow evidence",
         schedule=config.schedules.promote,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        tags=tags("promote", config),
-        default_args=default_args(config),
         params={
             "freeze_override_reason": Param(
                 "",

@@ -27,23 +27,19 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import START_DATE, default_args, doc, model_asset, tags
+from mlops_airflow.dag_defaults import mlops_dag, model_asset
 from mlops_airflow.operators.deploy import ModelGateOperator, PromoteModelOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
 
 
 def build(config: ModelConfig) -> DAG:
     name = config.name
-    with DAG(
-        dag_id=f"retrain_{name}",
-        description=f"Retrain {name}: {config.description}"[:200],
-        doc_md=doc(__doc__, config),
+    with mlops_dag(
+        config,
+        "retrain",
+        doc_md=__doc__,
+        description=f"Retrain {name}: {config.description}",
         schedule=config.schedules.retrain,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        tags=tags("retrain", config),
-        default_args=default_args(config),
         params={
             "window_end": Param(
                 None,

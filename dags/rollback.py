@@ -19,21 +19,17 @@ from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import DEPLOY_POOL, START_DATE, default_args, doc, model_asset, tags
+from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
 
 
 def build(config: ModelConfig) -> DAG:
     name = config.name
-    with DAG(
-        dag_id=f"rollback_{name}",
-        description=f"Roll {name} back to a previous champion"[:200],
-        doc_md=doc(__doc__, config),
+    with mlops_dag(
+        config,
+        "rollback",
+        doc_md=__doc__,
+        description=f"Roll {name} back to a previous champion",
         schedule=None,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        tags=tags("rollback", config),
-        default_args=default_args(config),
         params={
             "reason": Param(type="string", minLength=3, maxLength=500, title="Why roll back (required)"),
             "target_version": Param(

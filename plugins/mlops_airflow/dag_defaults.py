@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable
 
 from include.config import ModelConfig
 from mlops_airflow.notifiers.mlops import MlopsNotifier
@@ -27,12 +27,24 @@ def default_args(config: ModelConfig) -> dict[str, Any]:
     }
 
 
-def doc(module_doc: str, config: ModelConfig) -> str:
-    return f"{module_doc}\n\n**Model:** `{config.name}` ({config.source}): {config.description}"
+def mlops_dag(config: ModelConfig, kind: str, *, doc_md: str, description: str, schedule: Any, params: dict) -> DAG:
+    """``<kind>_<model>`` with the settings every MLOps DAG shares (use as a context manager).
 
-
-def tags(kind: str, config: ModelConfig) -> list[str]:
-    return ["mlops", kind, config.name, *config.tags]
+    One run at a time per DAG, no catchup, retries and failure notifications from
+    ``default_args``, the DAG file's docstring plus the model's description as ``doc_md``.
+    """
+    return DAG(
+        dag_id=f"{kind}_{config.name}",
+        description=description[:200],
+        doc_md=f"{doc_md}\n\n**Model:** `{config.name}` ({config.source}): {config.description}",
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["mlops", kind, config.name, *config.tags],
+        default_args=default_args(config),
+        params=params,
+    )
 
 
 def model_asset(name: str) -> Asset:
