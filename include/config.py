@@ -228,7 +228,6 @@ class MonitoringConfig:
     trailing_partitions: int = 7
     # Performance on delayed labels over this many days of predictions.
     performance_window_days: int = 14
-    max_label_delay_days: int = 30
     max_performance_drop: float = 0.05
     concept_detector: str = "adwin"
     min_new_labels: int = 20000
@@ -243,7 +242,6 @@ class MonitoringConfig:
             "window_days",
             "trailing_partitions",
             "performance_window_days",
-            "max_label_delay_days",
             "min_new_labels",
             "max_model_age_days",
             "report_sample_rows",

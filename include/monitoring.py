@@ -124,7 +124,9 @@ def check_performance(storage: Storage, config: ModelConfig, reference: dict[str
     m = config.monitoring
     end = dt.date.fromisoformat(ds) + dt.timedelta(days=1)
     start = end - dt.timedelta(days=m.performance_window_days)
-    joined = load_scored_labels(storage, config, start, end, max_label_delay_days=m.max_label_delay_days)
+    # Only labels that had arrived by the monitored day: a backfilled run sees what a run on
+    # that day saw, so its verdict is reproducible (labels published later are not used).
+    joined = load_scored_labels(storage, config, start, end, max_label_delay_days=0)
     metric = config.evaluation.primary_metric
     if joined.empty:
         return {

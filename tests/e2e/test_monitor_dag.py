@@ -1,0 +1,241 @@
+"""monitor_churn end to end through Airflow (`airflow dags test`), with a real MLflow server of
+this module and data in a local data root; nothing touches the developer's ``.local`` state.
+
+The champion is trained by retrain_churn on clean labels; batch_score_churn publishes its
+predictions for eight days. Labels arrive 7 days after each snapshot and, from ``NOISE_FROM``
+on, 45% of them are flipped: the champion's live ROC AUC on those days collapses while the
+features stay the same. One feature partition has lost a column. Three monitor runs:
+
+* a performance drop triggers exactly one retrain_churn run, ``monitor__<monitor run id>``,
+  with the reason in its conf; triggering again for the same monitor run adds none;
+* a missing column gives a clear report and no retrain (although the labels would call for one);
+* a healthy day: HTML drift report in the data root and in MLflow with the run's metrics,
+  no retrain.
+
+``dags test`` runs TriggerDagRunOperator in-process: the retrain run is created and queued
+(there is no scheduler to run it), which is what is asserted, straight from the Airflow
+metadata DB of the test session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+
+import pytest
+
+from include import monitoring
+from include.config import load_config
+from include.registry import ModelRegistry
+from tests.e2e.conftest import PROJECT
+from tests.fixtures.services import start_mlflow
+
+MODEL = "churn"
+CONFIG_FILE = PROJECT / "include" / "models" / f"{MODEL}.yaml"
+TRAIN_END = "2026-02-10"  # labels of snapshots up to Feb 2: clean
+SCORED = ("2026-02-14", "2026-02-21")  # one batch_score run (at most scoring.max_parallel dates)
+NOISE_FROM = dt.date(2026, 2, 17)
+LAST_DAY = dt.date(2026, 3, 2)  # the data ends here: labels of snapshots up to Feb 23 have arrived
+HEALTHY_DS = "2026-02-21"  # clean labels of the Feb 14 predictions have arrived (7-day delay)
+DROP_DS = LAST_DAY.isoformat()  # performance window Feb 17 .. Mar 2: the noisy predictions
+BROKEN_DS = "2026-02-25"  # contract_type is missing from this day's features
+ROWS_PER_DAY = 600
+
+
+@pytest.fixture(scope="module")
+def mlflow_monitor(tmp_path_factory):
+    server = start_mlflow(tmp_path_factory.mktemp("mlflow-monitor"), name="mlflow-monitor")
+    yield server
+    server.service.stop()
+
+
+@pytest.fixture(scope="module")
+def deployment(airflow_project, mlflow_monitor, tmp_path_factory):
+    """Sample data, a champion trained through Airflow, two weeks of its predictions."""
+    from include.sample_data import write_sample_data
+    from include.storage import LocalStorage
+
+    tmp = tmp_path_factory.mktemp("monitor")
+    storage = LocalStorage(tmp / "data")
+    write_sample_data(
+        storage,
+        start=dt.date(2026, 1, 1),
+        days=(LAST_DAY - dt.date(2026, 1, 1)).days + 1,
+        rows_per_day=ROWS_PER_DAY,
+        customers=2000,
+        label_noise_from=NOISE_FROM,
+        label_noise=0.45,
+        corrupt={"day": BROKEN_DS, "kind": "drop_column"},
+    )
+    audit_path = tmp / "state" / "audit.db"
+    env = {
+        "MLOPS_STATE_DIR": str(tmp / "state"),
+        "MLOPS_DATA_ROOT": storage.root,
+        "MLOPS_NOTIFY_DIR": str(tmp / "notifications"),
+        "MLFLOW_TRACKING_URI": mlflow_monitor.tracking_uri,
+        "MLOPS_AUDIT_DB_URL": f"sqlite:///{audit_path}",
+        # The connection wins over MLOPS_AUDIT_DB_URL: pin it too, whatever the caller's env holds.
+        "AIRFLOW_CONN_MLOPS_AUDIT": json.dumps({"conn_type": "sqlite", "host": str(audit_path)}),
+    }
+    trained = airflow_project.run(f"retrain_{MODEL}", conf={"window_end": TRAIN_END}, extra_env=env)
+    assert trained.succeeded, trained.tail()
+    scored = airflow_project.run(f"batch_score_{MODEL}", conf={"ds": SCORED[0], "ds_end": SCORED[1]}, extra_env=env)
+    assert scored.succeeded, scored.tail()
+    return {
+        "env": env,
+        "storage": storage,
+        "registry": ModelRegistry(mlflow_monitor.tracking_uri),
+        "notify_path": tmp / "notifications" / f"{MODEL}.jsonl",
+    }
+
+
+def _monitor(airflow_project, deployment, ds: str) -> tuple[str, dict[str, dict]]:
+    """Run monitor_churn for ``ds``: (its run id, the retrain runs it added)."""
+    before = _retrain_runs(airflow_project)
+    run = airflow_project.run(f"monitor_{MODEL}", conf={"ds": ds}, extra_env=deployment["env"])
+    assert run.succeeded, run.tail()
+    with _db(airflow_project) as db:
+        run_id, conf = db.execute(
+            "SELECT run_id, conf FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (f"monitor_{MODEL}",)
+        ).fetchone()
+    assert json.loads(conf)["ds"] == ds
+    added = {k: v for k, v in _retrain_runs(airflow_project).items() if k not in before}
+    return run_id, added
+
+
+def _db(airflow_project) -> sqlite3.Connection:
+    return sqlite3.connect(airflow_project.home / "airflow.db")
+
+
+def _retrain_runs(airflow_project) -> dict[str, dict]:
+    """retrain_churn runs in the Airflow metadata DB: run id -> state, type and conf."""
+    with _db(airflow_project) as db:
+        rows = db.execute(
+            "SELECT run_id, state, run_type, conf FROM dag_run WHERE dag_id = ?", (f"retrain_{MODEL}",)
+        ).fetchall()
+    return {r[0]: {"state": r[1], "run_type": r[2], "conf": json.loads(r[3]) if r[3] else {}} for r in rows}
+
+
+def _summary(deployment, ds: str) -> dict:
+    return json.loads(deployment["storage"].read_text(f"reports/{MODEL}/monitor/ds={ds}/summary.json"))
+
+
+def _mlflow_run(deployment, ds: str):
+    registry = deployment["registry"]
+    runs = registry.client.search_runs(
+        [registry.experiment_id(MODEL)],
+        filter_string=f"tags.`mlops.kind` = 'monitoring' and tags.`mlops.ds` = '{ds}'",
+    )
+    assert len(runs) == 1, [r.info.run_id for r in runs]
+    return runs[0]
+
+
+def _notes(deployment) -> list[dict]:
+    path = deployment["notify_path"]
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _task_state(airflow_project, dag_run_id: str, task_id: str) -> str:
+    with _db(airflow_project) as db:
+        row = db.execute(
+            "SELECT state FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+            (f"monitor_{MODEL}", dag_run_id, task_id),
+        ).fetchone()
+    return row[0]
+
+
+def test_performance_drop_triggers_exactly_one_retrain_with_the_reason(airflow_project, deployment):
+    monitor_run_id, added = _monitor(airflow_project, deployment, DROP_DS)
+
+    summary = _summary(deployment, DROP_DS)
+    performance, decision = summary["performance"], summary["decision"]
+    assert performance["rows"] == 5 * ROWS_PER_DAY  # Feb 17 .. Feb 21: scored, labels arrived
+    assert performance["flagged"] and performance["drop"] > 0.05
+    assert not summary["drift"]["features"]["dataset_drift"]  # features unchanged: labels only
+    assert decision["retrain"] and [r["trigger"] for r in decision["reasons"]] == ["performance_drop"]
+    assert summary["airflow_run_id"] == monitor_run_id
+
+    # Exactly one retrain run, named after this monitor run, queued with the reason.
+    expected = f"monitor__{monitor_run_id}"
+    assert list(added) == [expected], added
+    retrain = added[expected]
+    assert retrain["state"] == "queued" and retrain["run_type"] == "operator_triggered"
+    reason = retrain["conf"]["reason"]
+    assert reason.startswith(f"monitor_{MODEL} {DROP_DS}: roc_auc")
+    assert "drop" in reason and "exceeds margin 0.0500" in reason
+    assert reason == decision["conf_reason"]
+    assert retrain["conf"]["window_end"] == "2026-03-03"  # the monitored day included
+    assert _task_state(airflow_project, monitor_run_id, "trigger_retrain") == "success"
+    assert "retrain triggered (performance_drop)" in [n["subject"] for n in _notes(deployment)]
+
+    # The same monitor run triggering again (a retry, a cleared task) finds its run and skips.
+    again = airflow_project.cli(
+        "tasks", "test", f"monitor_{MODEL}", "trigger_retrain", monitor_run_id, extra_env=deployment["env"]
+    )
+    assert re.search(r"Dag Run already exists, skipping task", again), again[-3000:]
+    after = _retrain_runs(airflow_project)
+    assert [r for r in after if r.startswith("monitor__")] == [expected]
+    assert after[expected]["conf"] == retrain["conf"]
+
+
+def test_missing_column_gives_a_clear_report_and_no_retrain(airflow_project, deployment):
+    monitor_run_id, added = _monitor(airflow_project, deployment, BROKEN_DS)
+
+    assert added == {}
+    summary = _summary(deployment, BROKEN_DS)
+    quality = summary["quality"]
+    assert quality["failed"]
+    assert [(i["check"], i["column"]) for i in quality["issues"] if i["severity"] == "error"] == [
+        ("missing_column", "contract_type")
+    ]
+    assert "column 'contract_type' is missing" in quality["summary"]
+    assert summary["drift"] is None and summary["performance"] is None  # not computed on broken data
+    decision = summary["decision"]
+    assert decision["retrain"] is False and decision["reasons"] == []
+    assert decision["blocked_by"] == "data quality" and decision["summary"] == quality["summary"]
+    # The noisy labels of the window would have called for a retrain: the broken day blocks it.
+    config = load_config(CONFIG_FILE)
+    reference = monitoring.load_reference(deployment["registry"], config)
+    assert monitoring.check_performance(deployment["storage"], config, reference, BROKEN_DS)["flagged"]
+    assert not deployment["storage"].exists(f"reports/{MODEL}/monitor/ds={BROKEN_DS}/drift_report.html")
+    assert _task_state(airflow_project, monitor_run_id, "trigger_retrain") == "skipped"
+    note = _notes(deployment)[-1]
+    assert note["event"] == "failure" and "contract_type" in note["subject"]
+    metrics = _mlflow_run(deployment, BROKEN_DS).data.metrics
+    assert metrics["quality_issues"] >= 1 and metrics["retrain"] == 0.0
+
+
+def test_healthy_day_reports_to_storage_and_mlflow_without_retrain(airflow_project, deployment):
+    monitor_run_id, added = _monitor(airflow_project, deployment, HEALTHY_DS)
+
+    assert added == {}
+    summary = _summary(deployment, HEALTHY_DS)
+    assert not summary["quality"]["failed"]
+    features = summary["drift"]["features"]
+    assert not features["dataset_drift"] and features["n_columns"] == 14
+    assert summary["drift"]["prediction"]["rows"] == ROWS_PER_DAY and not summary["drift"]["prediction"]["drifted"]
+    performance = summary["performance"]
+    # Point in time: only labels that arrived by the monitored day (those of Feb 14) count.
+    assert performance["rows"] == ROWS_PER_DAY and performance["status"] == "ok"
+    assert summary["decision"]["retrain"] is False and summary["decision"]["reasons"] == []
+    assert summary["champion_version"] == "1"
+
+    storage = deployment["storage"]
+    html = storage.read_text(f"reports/{MODEL}/monitor/ds={HEALTHY_DS}/drift_report.html")
+    assert "<html" in html.lower() and "monthly_charges" in html
+
+    mlflow_run = _mlflow_run(deployment, HEALTHY_DS)
+    assert mlflow_run.data.tags["mlops.model_version"] == "1"
+    metrics = mlflow_run.data.metrics
+    assert metrics["drift_share"] == pytest.approx(features["share_drifted"])
+    assert metrics["dataset_drift"] == 0.0 and metrics["retrain"] == 0.0
+    assert metrics["labelled_rows"] == ROWS_PER_DAY
+    assert metrics["live_roc_auc"] == pytest.approx(performance["value"])
+    assert "drift_score.monthly_charges" in metrics and "prediction_drift_score" in metrics
+    registry = deployment["registry"]
+    artifacts = {a.path for a in registry.client.list_artifacts(mlflow_run.info.run_id, "monitor")}
+    assert artifacts == {"monitor/drift_report.html", "monitor/summary.json"}
+    assert _task_state(airflow_project, monitor_run_id, "trigger_retrain") == "skipped"
+    assert _notes(deployment)[-1]["event"] == "success"
