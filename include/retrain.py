@@ -160,6 +160,8 @@ def train(
             signature=signature,
             input_example=example,
             pyfunc_predict_fn="predict_proba" if config.task == "classification" else "predict",
+            # Explicit: MLflow's inference would spawn a process that re-imports the model.
+            pip_requirements=_model_requirements(),
         )
         mlflow.set_tag("mlops.model_uri", info.model_uri)
     return {
@@ -169,6 +171,12 @@ def train(
         "run_key": run_key,
         "reused": False,
     }
+
+
+def _model_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
 
 
 def evaluate(storage: Storage, registry: ModelRegistry, config: ModelConfig, trained: dict[str, Any]) -> dict[str, Any]:
