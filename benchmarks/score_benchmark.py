@@ -2,7 +2,7 @@
 """Batch scoring throughput and memory: the project's scoring path against a floor and a naive loop.
 
 Scores N rows (default 2,000,000) of the sample ``churn`` model three ways, each in its own
-subprocess so that peak RSS (``ru_maxrss`` of the child) belongs to that way alone:
+subprocess so that its peak RSS (the child's own VmHWM; see ``peak_rss_mb``) belongs to that way alone:
 
 * ``floor``   read the parquet file(s) whole with pandas, ``model.predict_proba``, write parquet:
               the least work any scorer must do (no checks, no chunking, memory grows with the file);
@@ -16,7 +16,8 @@ Setup is not timed: N rows are generated with ``include.sample_data`` (streamed,
 ``--row-group-rows`` at a time) into one committed feature partition ``features/churn/ds=2026-03-01``
 and cached under ``benchmarks/results/cache/``; a model is trained once with the project code and
 saved with skops, with its scoring contract. ``--scale-check`` also runs the project way on
-``--scale-rows`` (default 10x) rows and compares its peak RSS with the 1x run.
+``--scale-rows`` (default 10x) rows and compares its peak RSS with the 1x run. A reference "floor in
+batches" (the floor streamed in ``scoring.chunk_rows`` batches) runs too unless ``--no-batched-floor``.
 
 Run from the project root:  source scripts/env.sh && python benchmarks/score_benchmark.py
 Results: printed, and written to benchmarks/results/score_benchmark.json.
@@ -25,6 +26,7 @@ Results: printed, and written to benchmarks/results/score_benchmark.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -53,18 +55,28 @@ RSS_TARGET = 1.5  # peak RSS at 10x rows within this factor of the 1x run
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _status_mb(field: str) -> float | None:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kB
+    return None
+
+
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's own peak RSS.
+
+    VmHWM (the high-water mark of this process's address space) rather than ``ru_maxrss``:
+    after fork/vfork + exec, Linux carries the parent's peak into the child's ``ru_maxrss``, so
+    a worker would report at least the orchestrating process's peak. ``ru_maxrss`` is the
+    fallback where /proc is missing.
+    """
+    hwm = _status_mb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def current_rss_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+    return _status_mb("VmRSS")
 
 
 def load_avg() -> list[float]:
@@ -88,10 +100,9 @@ def machine_facts() -> dict[str, Any]:
     import threadpoolctl
 
     cpu = ""
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError):
+        names = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0].split(":", 1)[1].strip() if names else ""
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     with threadpoolctl.threadpool_limits(limits=None):
         import sklearn.ensemble
@@ -162,7 +173,9 @@ def ensure_dataset(rows: int, row_group_rows: int, rows_per_file: int) -> Path:
     def close_file() -> None:
         nonlocal writer, file_rows
         writer.close()
-        entries.append({"name": path.name, "rows": file_rows, "bytes": path.stat().st_size, "sha256": file_sha256(path)})
+        entries.append(
+            {"name": path.name, "rows": file_rows, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+        )
         writer, file_rows = None, 0
 
     while done < rows:
@@ -202,7 +215,11 @@ def ensure_dataset(rows: int, row_group_rows: int, rows_per_file: int) -> Path:
 def ensure_model() -> tuple[Path, Path]:
     """The sample model trained with the project code on ~7,200 generated rows, saved with skops."""
     directory = CACHE / "model"
-    model_path, contract_path, meta_path = directory / "model.skops", directory / "contract.json", directory / "model.json"
+    model_path, contract_path, meta_path = (
+        directory / "model.skops",
+        directory / "contract.json",
+        directory / "model.json",
+    )
     if model_path.exists() and contract_path.exists() and meta_path.exists():
         print(f"  reusing model {model_path}")
         return model_path, contract_path
@@ -227,9 +244,17 @@ def ensure_model() -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     skops.io.dump(model, model_path)
     contract_path.write_text(json.dumps(scoring_contract(config, train), indent=2))
-    meta = {"train_rows": len(train), "holdout": metrics, "trusted_types": trusted, "seconds": round(time.perf_counter() - began, 1)}
+    meta = {
+        "train_rows": len(train),
+        "holdout": metrics,
+        "trusted_types": trusted,
+        "seconds": round(time.perf_counter() - began, 1),
+    }
     meta_path.write_text(json.dumps(meta, indent=2))
-    print(f"  trained on {len(train):,} rows in {meta['seconds']} s, hold-out roc_auc {metrics.get('roc_auc', float('nan')):.3f}")
+    print(
+        f"  trained on {len(train):,} rows in {meta['seconds']} s,"
+        f" hold-out roc_auc {metrics.get('roc_auc', float('nan')):.3f}"
+    )
     return model_path, contract_path
 
 
@@ -273,6 +298,29 @@ def worker_floor(args: argparse.Namespace, config: Any, model: Any) -> dict[str,
         timing["write_s"] += t3 - t2
         del frame, result
     return {"rows": rows, "phases": {k: round(v, 3) for k, v in timing.items()}}
+
+
+def worker_floor_batches(args: argparse.Namespace, config: Any, model: Any) -> dict[str, Any]:
+    """Reference, not one of the three ways: the floor streamed in batches of scoring.chunk_rows."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    features, key, ts = config.features.all, config.entity_id, config.timestamp
+    rows = 0
+    for index, path in enumerate(feature_files(Path(args.data))):
+        writer = None
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=config.scoring.chunk_rows):
+            frame = batch.to_pandas()
+            scores = model.predict_proba(frame[features])[:, 1]
+            result = {key: frame[key], ts: frame[ts], "prediction": (scores >= 0.5).astype("int8"), "score": scores}
+            table = pa.Table.from_pandas(pd.DataFrame(result), preserve_index=False)
+            writer = writer or pq.ParquetWriter(Path(args.out) / f"part-{index:05d}.parquet", table.schema)
+            writer.write_table(table)
+            rows += len(frame)
+        if writer is not None:
+            writer.close()
+    return {"rows": rows}
 
 
 def worker_project(args: argparse.Namespace, config: Any, model: Any) -> dict[str, Any]:
@@ -337,7 +385,12 @@ def worker_naive(args: argparse.Namespace, config: Any, model: Any) -> dict[str,
     }
 
 
-WORKERS = {"floor": worker_floor, "project": worker_project, "naive": worker_naive}
+WORKERS = {
+    "floor": worker_floor,
+    "floor_batches": worker_floor_batches,
+    "project": worker_project,
+    "naive": worker_naive,
+}
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -351,9 +404,11 @@ def run_worker(args: argparse.Namespace) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     result = WORKERS[args.worker](args, config, model)
     wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile_out)
@@ -363,10 +418,12 @@ def run_worker(args: argparse.Namespace) -> None:
         {
             "way": args.worker,
             "wall_s": round(wall, 3),
+            "cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
             "rows_per_s": result["rows"] / wall,
             "startup_s": round(loaded - started, 3),
             "rss_after_load_mb": rss_loaded,
             "peak_rss_mb": round(peak_rss_mb(), 1),
+            "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "threads": {p["internal_api"]: p["num_threads"] for p in threadpool_info()},
         }
     )
@@ -374,28 +431,94 @@ def run_worker(args: argparse.Namespace) -> None:
 
 
 # -- orchestration -------------------------------------------------------------------------------
-def spawn(way: str, data: Path, model: Path, contract: Path, rows: int, naive_rows: int, profile_out: Path | None = None) -> dict[str, Any]:
+def cpu_busy_s() -> float | None:
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(max_wait: float, max_busy: float = 0.5) -> float | None:
+    """Wait (up to max_wait s) until other processes use less than max_busy cores; return their use."""
+    deadline = time.monotonic() + max_wait
+    waited = False
+    while True:
+        before = cpu_busy_s()
+        if before is None:
+            return None
+        time.sleep(1.0)
+        busy = cpu_busy_s() - before  # this process is asleep: all of it is someone else
+        if busy < max_busy or time.monotonic() >= deadline:
+            if waited:
+                print(f"    (others now use {busy:.1f} cores)", flush=True)
+            return round(busy, 2)
+        if not waited:
+            print(f"    other processes use {busy:.1f} cores: waiting up to {max_wait:.0f} s for a quieter machine")
+            waited = True
+        time.sleep(4.0)
+
+
+SETTINGS: dict[str, Any] = {"max_wait": 60.0, "threads": None}  # --max-wait, --threads
+
+
+def spawn(
+    way: str, data: Path, model: Path, contract: Path, rows: int, naive_rows: int, profile_out: Path | None = None
+) -> dict[str, Any]:
     out = CACHE / f"out-{way}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     clean_project_outputs(data)
     cmd = [
-        sys.executable, str(Path(__file__).resolve()), "--worker", way, "--data", str(data), "--model", str(model),
-        "--contract", str(contract), "--out", str(out), "--rows", str(rows), "--naive-rows", str(naive_rows),
-    ]  # fmt: skip
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        way,
+        "--data",
+        str(data),
+        "--model",
+        str(model),
+        "--contract",
+        str(contract),
+        "--out",
+        str(out),
+        "--rows",
+        str(rows),
+        "--naive-rows",
+        str(naive_rows),
+    ]
     if profile_out:
         cmd += ["--profile-out", str(profile_out)]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if SETTINGS.get("threads"):
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[name] = str(SETTINGS["threads"])
+    others_before = wait_for_quiet(SETTINGS["max_wait"])
     load_before = load_avg()
+    busy0, child0 = cpu_busy_s(), resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     elapsed = time.perf_counter() - began
+    busy1, child1 = cpu_busy_s(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = child1.ru_utime + child1.ru_stime - child0.ru_utime - child0.ru_stime
+    # Cores other processes kept busy while the worker ran (this process only waits).
+    others = None if busy0 is None else round(max(busy1 - busy0 - child_cpu, 0.0) / elapsed, 2)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"worker {way} failed with exit code {proc.returncode}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result.update({"process_s": round(elapsed, 2), "load_avg_before": load_before, "load_avg_after": load_avg()})
+    result.update(
+        {
+            "process_s": round(elapsed, 2),
+            "load_avg_before": load_before,
+            "load_avg_after": load_avg(),
+            "other_cores_before": others_before,
+            "other_cores_during": others,
+        }
+    )
     return result
 
 
@@ -431,12 +554,15 @@ def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def table(rows: list[tuple[str, dict[str, Any]]]) -> str:
-    lines = [f"{'way':<26}{'rows':>12}{'wall s':>10}{'rows/s':>12}{'peak RSS MB':>13}{'load avg':>10}"]
+    head = f"{'way':<28}{'rows':>12}{'wall s':>10}{'rows/s':>12}{'peak RSS MB':>13}"
+    lines = [head + f"{'cpu s':>8}{'rows/cpu-s':>12}{'others':>8}"]
     for label, r in rows:
         rows_text = f"{r['rows']:,}" + ("*" if r.get("sampled") else "")
+        per_cpu = "-" if r.get("extrapolated") else f"{r['rows'] / max(r['cpu_s'], 1e-9):,.0f}"
+        others = "?" if r["other_cores_during"] is None else f"{r['other_cores_during']:.2f}"
         lines.append(
-            f"{label:<26}{rows_text:>12}{r['wall_s']:>10.2f}{r['rows_per_s']:>12,.0f}{r['peak_rss_mb']:>13,.0f}"
-            f"{r['load_avg_before'][0]:>10.2f}"
+            f"{label:<28}{rows_text:>12}{r['wall_s']:>10.2f}{r['rows_per_s']:>12,.0f}{r['peak_rss_mb']:>13,.0f}"
+            f"{r['cpu_s']:>8.1f}{per_cpu:>12}{others:>8}"
         )
     return "\n".join(lines)
 
@@ -448,7 +574,15 @@ def print_profile(path: Path, limit: int) -> list[dict[str, Any]]:
     total = stats.total_tt
     entries = []
     for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():
-        entries.append({"function": f"{Path(filename).name}:{line}({name})" if line else name, "calls": calls, "tottime": tottime, "cumtime": cumtime})
+        where = "/".join(Path(filename).parts[-2:])
+        entries.append(
+            {
+                "function": f"{where}:{line}({name})" if line else name,
+                "calls": calls,
+                "tottime": tottime,
+                "cumtime": cumtime,
+            }
+        )
     print(f"\ncProfile of the project way (total {total:.1f} s profiled; profiling slows Python-level code)")
     for key in ("tottime", "cumtime"):
         print(f"\n  top {limit} by {key}:")
@@ -464,11 +598,30 @@ def main() -> None:
     parser.add_argument("--naive-rows", type=int, default=2_000, help="rows the naive loop scores (extrapolated)")
     parser.add_argument("--row-group-rows", type=int, default=100_000, help="rows per parquet row group")
     parser.add_argument("--rows-per-file", type=int, default=2_000_000, help="rows per feature file")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of floor and project each; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of floor and project each; the fastest counts")
+    parser.add_argument(
+        "--no-batched-floor",
+        dest="batched_floor",
+        action="store_false",
+        help="skip the reference floor that streams in scoring.chunk_rows batches",
+    )
     parser.add_argument("--scale-check", action="store_true", help="also run the project way at --scale-rows")
     parser.add_argument("--scale-rows", type=int, default=None, help="rows for --scale-check (default 10x --rows)")
-    parser.add_argument("--profile", choices=["auto", "always", "never"], default="auto",
-                        help="cProfile the project way (auto: when it is below the floor target)")  # fmt: skip
+    parser.add_argument(
+        "--profile",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="cProfile the project way (auto: when it is below the floor target)",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=SETTINGS["max_wait"],
+        help="seconds to wait for other processes to go quiet before a run",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="OpenMP/BLAS threads in every worker (default: all cores)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "score_benchmark.json")
     # internal: run one way in this process and print its result as JSON
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -482,11 +635,14 @@ def main() -> None:
         run_worker(args)
         return
 
+    SETTINGS["max_wait"], SETTINGS["threads"] = args.max_wait, args.threads
     began = time.perf_counter()
     facts = machine_facts()
+    facts["worker_threads"] = args.threads or "all cores (OpenMP default)"
     print("machine: {cores} cores ({cpu}), {memory_gib} GiB, load avg {load_avg_start}".format(**facts))
     print(
-        f"versions: python {facts['python']}, numpy {facts['numpy']}, pandas {facts['pandas']}, pyarrow {facts['pyarrow']}, "
+        f"versions: python {facts['python']}, numpy {facts['numpy']}, pandas {facts['pandas']},"
+        f" pyarrow {facts['pyarrow']}, "
         f"scikit-learn {facts['scikit-learn']}, skops {facts['skops']}; threads {facts['threads']}"
         f", OMP_NUM_THREADS={facts['OMP_NUM_THREADS']}"
     )
@@ -496,17 +652,27 @@ def main() -> None:
     files = feature_files(data)
     warm_cache(files)
 
-    runs: dict[str, list[dict[str, Any]]] = {"floor": [], "project": []}
-    for attempt in range(args.repeat):
-        for way in ("floor", "project"):
-            print(f"running {way} ({args.rows:,} rows{f', run {attempt + 1}/{args.repeat}' if args.repeat > 1 else ''}) ...", flush=True)
+    ways = ("floor", "floor_batches", "project") if args.batched_floor else ("floor", "project")
+    runs: dict[str, list[dict[str, Any]]] = {way: [] for way in ways}
+    for attempt in range(args.repeat):  # interleaved, so a burst of load on the machine hits every way
+        for way in ways:
+            run = f", run {attempt + 1}/{args.repeat}" if args.repeat > 1 else ""
+            print(f"running {way} ({args.rows:,} rows{run}) ...", flush=True)
             runs[way].append(spawn(way, data, model, contract, args.rows, args.naive_rows))
             if way == "project":
                 agreement = check_agreement(data, args.rows)
     floor, project = best(runs["floor"]), best(runs["project"])
+    batches = best(runs["floor_batches"]) if args.batched_floor else None
     print(f"running naive ({args.naive_rows:,}-row sample, extrapolated to {args.rows:,}) ...", flush=True)
     naive = spawn("naive", data, model, contract, args.rows, args.naive_rows)
-    naive_extrapolated = {**naive, "rows": args.rows, "wall_s": naive["extrapolated_wall_s"], "rows_per_s": args.rows / naive["extrapolated_wall_s"], "sampled": False}  # fmt: skip
+    naive_extrapolated = {
+        **naive,
+        "rows": args.rows,
+        "wall_s": naive["extrapolated_wall_s"],
+        "rows_per_s": args.rows / naive["extrapolated_wall_s"],
+        "extrapolated": True,
+        "sampled": False,
+    }
     naive_sample = {**naive, "sampled": True}
 
     scale = None
@@ -527,34 +693,57 @@ def main() -> None:
         ("naive (sampled rows)", naive_sample),
         ("naive (extrapolated)", naive_extrapolated),
     ]
+    if batches:
+        lines.insert(2, ("(ref) floor, batches", batches))
     if scale:
         lines.append((f"project at {scale['rows'] / args.rows:.0f}x", scale))
     print()
     print(table(lines))
     print(
         f"* naive: {naive['rows']:,} rows predicted one at a time ({naive['ms_per_row']} ms/row), extrapolated to "
-        f"{args.rows:,} rows with the whole-file read ({naive['phases']['read_s']} s); its peak RSS is for the sample run."
+        f"{args.rows:,} rows with the whole-file read ({naive['phases']['read_s']} s);"
+        " its peak RSS is for the sample run."
     )
     print(
-        "wall s = work only (after imports and model load, "
+        "cpu s = the worker's CPU time during the work (rows/cpu-s is less sensitive to a busy machine than rows/s);"
+        " others = cores other processes kept busy during the run"
+        f" (of {facts['cores']}): well above 0 means that run was slowed by them."
+    )
+    print(
+        f"best of {args.repeat} interleaved run(s) per way (wall s of every run: "
+        + ", ".join(f"{w} {[r['wall_s'] for r in rs]}" for w, rs in runs.items())
+        + "); wall s = work only (after imports and model load, "
         f"floor {floor['startup_s']} s / project {project['startup_s']} s); each way in its own process; "
         "project units run sequentially in one process (the DAG maps them to parallel tasks)."
     )
     print(f"\nfloor phases:   {floor['phases']}")
-    print(f"project phases: {project['phases']}  ({project['units']} units, chunk_rows {project['chunk_rows']:,}, "
-          f"{project['rows_quarantined']:,} rows quarantined)")  # fmt: skip
+    print(
+        f"project phases: {project['phases']}  ({project['units']} units, chunk_rows {project['chunk_rows']:,}, "
+        f"{project['rows_quarantined']:,} rows quarantined)"
+    )
     if scale:
         print(f"project {scale['rows']:,} rows phases: {scale['phases']} ({scale['units']} units)")
     print(f"agreement: {agreement}")
-    print(f"\nproject / floor rows/s: {speed_vs_floor:.2f}x  (target >= {FLOOR_TARGET}: {'met' if speed_vs_floor >= FLOOR_TARGET else 'NOT met'})")
+    verdict = "met" if speed_vs_floor >= FLOOR_TARGET else "NOT met"
+    print(f"\nproject / floor rows/s: {speed_vs_floor:.2f}x  (target >= {FLOOR_TARGET}: {verdict})")
+    cpu_ratio = (project["rows"] / project["cpu_s"]) / (floor["rows"] / floor["cpu_s"])
+    print(f"project / floor rows per CPU-second: {cpu_ratio:.2f}x")
     print(f"project / naive speed-up: {speed_vs_naive:,.0f}x")
+    speed_vs_batches = project["rows_per_s"] / batches["rows_per_s"] if batches else None
+    if batches:
+        print(
+            f"(ref) project / floor in {project['chunk_rows']:,}-row batches: {speed_vs_batches:.2f}x"
+            " (the same floor streamed like the project; no target)"
+        )
     rss_ratio = None
     if scale:
         rss_ratio = scale["peak_rss_mb"] / project["peak_rss_mb"]
         print(
-            f"peak RSS at {scale['rows']:,} rows vs {args.rows:,}: {scale['peak_rss_mb']:,.0f} MB / {project['peak_rss_mb']:,.0f} MB"
-            f" = {rss_ratio:.2f}x  (target <= {RSS_TARGET}: {'met' if rss_ratio <= RSS_TARGET else 'NOT met'});"
-            f" rows/s at scale {scale['rows_per_s']:,.0f} ({scale['rows_per_s'] / project['rows_per_s']:.2f}x the 1x run)"
+            f"peak RSS at {scale['rows']:,} rows vs {args.rows:,}: {scale['peak_rss_mb']:,.0f} MB"
+            f" / {project['peak_rss_mb']:,.0f} MB = {rss_ratio:.2f}x"
+            f"  (target <= {RSS_TARGET}: {'met' if rss_ratio <= RSS_TARGET else 'NOT met'});"
+            f" rows/s at scale {scale['rows_per_s']:,.0f}"
+            f" ({scale['rows_per_s'] / project['rows_per_s']:.2f}x the 1x run)"
         )
 
     profile = None
@@ -569,8 +758,13 @@ def main() -> None:
     report = {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": facts,
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if v is not None and k not in {"worker", "data", "model", "contract", "out", "profile_out"}},
+        "args": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if v is not None and k not in {"worker", "data", "model", "contract", "out", "profile_out"}
+        },
         "floor": floor,
+        "floor_batches": batches,
         "project": project,
         "naive": naive,
         "naive_extrapolated_rows_per_s": naive_extrapolated["rows_per_s"],
@@ -578,7 +772,9 @@ def main() -> None:
         "ratios": {
             "project_vs_floor_rows_per_s": speed_vs_floor,
             "project_vs_floor_target": FLOOR_TARGET,
+            "project_vs_floor_rows_per_cpu_s": cpu_ratio,
             "project_vs_naive_speedup": speed_vs_naive,
+            "project_vs_floor_batches_rows_per_s": speed_vs_batches,
         },
         "scale_check": None if scale is None else {**scale, "peak_rss_ratio_vs_1x": rss_ratio, "target": RSS_TARGET},
         "profile": profile,

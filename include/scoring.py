@@ -340,7 +340,7 @@ def score_unit(
                     stats["rows_quarantined"] += int(bad.sum())
                     for reason, count in zip(*np.unique(reasons[bad], return_counts=True), strict=True):
                         stats["reasons"][reason] = stats["reasons"].get(reason, 0) + int(count)
-                good = frame[~bad]
+                good = frame[~bad] if bad.any() else frame
                 if good.empty:
                     continue
                 if not warmed:  # first call pays one-off set-up (thread pools): keep it out of latency
@@ -388,8 +388,9 @@ def _output(config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: Model
 
     return pd.DataFrame(
         {
-            config.entity_id: rows[config.entity_id].to_numpy(),
-            config.timestamp: rows[config.timestamp].to_numpy(),
+            # .array keeps tz-aware timestamps vectorised (.to_numpy() makes Timestamp objects).
+            config.entity_id: rows[config.entity_id].array,
+            config.timestamp: rows[config.timestamp].array,
             "prediction": labels,
             "score": scores.astype("float64"),
             "model_name": ref.name,
