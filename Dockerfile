@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Project image: the official Airflow image plus this project's pinned dependencies and code.
-# docker-compose.yaml runs every Airflow component and the MLflow tracking server from it.
+# docker-compose.yaml runs every Airflow component (Celery workers included) and the MLflow
+# tracking server from it; a Helm/Kubernetes deployment uses the same image (docs/production.md).
 #
 #   docker compose build            (or: docker build -t mlops-airflow:local .)
 #
@@ -46,6 +47,7 @@ COPY --chown=airflow:0 include /opt/airflow/include
 COPY --chown=airflow:0 plugins /opt/airflow/plugins
 COPY --chown=airflow:0 dags /opt/airflow/dags
 
-# Fail the build, not the first DAG run, if the code cannot be imported or a model config is
-# invalid in this image.
-RUN python -c "import mlops_airflow.hooks.storage, mlops_airflow.hooks.registry; from include.config import load_all; load_all()"
+# Fail the build, not the first DAG run, if the code cannot be imported, a model config is
+# invalid, or the CeleryExecutor (docker-compose.yaml's workers) is missing from this image.
+RUN python -c "import mlops_airflow.hooks.storage, mlops_airflow.hooks.registry, mlops_airflow.hooks.audit; from include.config import load_all; load_all()" \
+ && python -c "import airflow.providers.celery.executors.celery_executor"

@@ -32,6 +32,9 @@ test-dags: install
 test-unit: install
 	@source scripts/env.sh && python -m pytest tests/unit -q
 
+# Real services on 127.0.0.1, among them the distributed stack of tests/integration/stack (Airflow
+# CeleryExecutor + MLflow + S3; needs PostgreSQL :5432 and Redis :6379 running, and /usr/bin/chromium
+# for the browser test). Stack phase timings are printed at the end and kept in test-artifacts/stack/.
 test-integration: install
 	@source scripts/env.sh && python -m pytest tests/integration -q
 

@@ -195,7 +195,7 @@ def build(config: ModelConfig) -> DAG:
                 task_id="approve",
                 subject=f"Promote {name} challenger to champion?",
                 body="{{ ti.xcom_pull(task_ids='gather_evidence')['summary'] }}",
-                execution_timeout=dt.timedelta(hours=config.deploy.approval_timeout_hours),
+                response_timeout=dt.timedelta(hours=config.deploy.approval_timeout_hours),
                 retries=0,  # a person's answer (or its timeout) is final: never ask again
             )
             freeze >> approve

@@ -57,6 +57,65 @@ class AirflowProject:
         (self.home / f"{dag_id}-{int(time.time() * 1000)}.log").write_text(run.log)
         return run
 
+    def cli(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> str:
+        """Run another ``airflow`` CLI command on this home (e.g. ``pools set``); its output."""
+        result = subprocess.run(
+            [AIRFLOW, *args],
+            env={**self.env, **(extra_env or {})},
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert result.returncode == 0, f"airflow {' '.join(args)}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        return result.stdout
+
+    def start(self, dag_id: str, conf: dict | None = None, extra_env: dict[str, str] | None = None) -> BackgroundRun:
+        """``airflow dags test`` in the background (e.g. a run that waits for a person)."""
+        cmd = [AIRFLOW, "dags", "test", dag_id]
+        if conf:
+            cmd += ["--conf", json.dumps(conf)]
+        log_path = self.home / f"{dag_id}-{int(time.time() * 1000)}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                cmd,
+                env={**self.env, **(extra_env or {})},
+                cwd=PROJECT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return BackgroundRun(dag_id, process, log_path, time.perf_counter())
+
+
+@dataclass
+class BackgroundRun:
+    """A ``dags test`` started by ``AirflowProject.start``; ``wait()`` gives its DagRunResult."""
+
+    dag_id: str
+    process: subprocess.Popen
+    log_path: Path
+    started: float
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait(self, timeout: float = 600) -> DagRunResult:
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise
+        return DagRunResult(self.dag_id, self.process.returncode, self.log(), time.perf_counter() - self.started)
+
+    def stop(self) -> None:
+        """End the run's process group (started here, in its own session)."""
+        from tests.fixtures.services import stop_process
+
+        stop_process(self.process)
+
 
 @pytest.fixture(scope="session")
 def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> AirflowProject:

@@ -32,11 +32,16 @@ AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|FERNET|PRIVATE|CREDENTIAL", re.IGNORECASE)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1"}
 LONG_RUNNING_RESTART = {"always", "unless-stopped"}
+# Ports the official images listen on without saying so in the compose file.
+WELL_KNOWN_PORTS = {"postgres:": 5432, "redis:": 6379}
 
 # Variables the code reads without a default that the compose stack deliberately leaves unset.
 NOT_SET_IN_COMPOSE = {
     "MLOPS_MLFLOW_ARTIFACT_ROOT": (
         "read only with a local (non-HTTP) tracking URI; in compose the MLflow server decides where artifacts go"
+    ),
+    "MLOPS_AUDIT_DB_URL": (
+        "fallback only: compose gives the audit trail the Airflow connection mlops_audit (PostgreSQL), which wins"
     ),
     "MLOPS_SMTP_HOST": (
         "fallback host for SMTP notification targets whose Airflow connection has none; no model config sends "
@@ -786,21 +791,30 @@ def test_airflow_metadata_db_is_the_postgres_database():
         assert [r.name for r in refs_in(uri["password"])] == [r.name for r in refs_in(pg_raw["POSTGRES_PASSWORD"])]
 
 
-def test_airflow_init_creates_the_hooks_default_connections():
-    """aws_default and mlflow_default (the hooks' defaults) are (re)created by airflow-init from .env."""
-    hook_sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "plugins/mlops_airflow/hooks").glob("*.py"))
-    defaults = set(re.findall(r"default_conn_name\s*=\s*[\"'](\w+)[\"']", hook_sources))
-    assert {"aws_default", "mlflow_default"} <= defaults, "hook defaults not found"
-    init = service_for("init")
-    script = " ".join(scripts(services()[init])).replace("$$", "$")
-    joined = script.replace("\\\n", " ")
+def init_script() -> str:
+    """airflow-init's shell script as the container's shell sees it (`$$` -> `$`, lines joined)."""
+    return " ".join(scripts(services()[service_for("init")])).replace("$$", "$").replace("\\\n", " ")
+
+
+def init_connection_adds() -> dict[str, dict[str, str]]:
+    """conn id -> {option: value} of every `airflow connections add` in airflow-init."""
     adds: dict[str, dict[str, str]] = {}
-    for line in joined.splitlines():
+    for line in init_script().splitlines():
         if "airflow connections add" not in line:
             continue
         tokens = shlex.split(line.split("airflow connections add", 1)[1])
-        options = dict(zip(tokens[1::2], tokens[2::2], strict=False))
-        adds[tokens[0]] = options
+        adds[tokens[0]] = dict(zip(tokens[1::2], tokens[2::2], strict=False))
+    return adds
+
+
+def test_airflow_init_creates_the_hooks_default_connections():
+    """aws_default, mlflow_default and mlops_audit (the hooks' defaults) are (re)created by airflow-init."""
+    hook_sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "plugins/mlops_airflow/hooks").glob("*.py"))
+    defaults = set(re.findall(r"default_conn_name\s*=\s*[\"'](\w+)[\"']", hook_sources))
+    assert {"aws_default", "mlflow_default", "mlops_audit"} <= defaults, "hook defaults not found"
+    init = service_for("init")
+    script = init_script()
+    adds = init_connection_adds()
     assert defaults <= adds.keys(), f"airflow-init does not create {sorted(defaults - adds.keys())}"
 
     deleted = set(re.findall(r"connections delete\s+[\"']?(\w+)", script))
@@ -834,8 +848,8 @@ def test_internal_urls_point_at_services_and_their_ports():
         text = command_text(svc) + " " + " ".join(strings((svc.get("healthcheck") or {}).get("test")))
         found |= {int(port) for port in re.findall(r"--port[\s=]+(\d+)", text)}
         found |= {int(port) for port in re.findall(r"localhost:(\d+)", text)}
-        if str(svc.get("image", "")).startswith("postgres:"):
-            found.add(5432)
+        image = str(svc.get("image", ""))
+        found |= {port for prefix, port in WELL_KNOWN_PORTS.items() if image.startswith(prefix)}
         return found
 
     checked = 0
@@ -851,6 +865,130 @@ def test_internal_urls_point_at_services_and_their_ports():
                     assert parts.port in listening(parts.hostname), f"{name}: nothing listens on {url}"
                 checked += 1
     assert checked, "no internal URL found"
+
+
+def test_airflow_init_creates_the_audit_connection_and_the_deploy_pool():
+    """mlops_audit points at the audit database init.sql creates; the deploy pool has one slot."""
+    env = service_env(service_for("init"))
+    audit = {k: shell_vars(v, env) for k, v in init_connection_adds()["mlops_audit"].items()}
+    assert audit["--conn-type"] == "postgres", "include/audit.py needs conn type postgres (or sqlite)"
+    postgres = audit["--conn-host"]
+    assert postgres in services() and str(services()[postgres].get("image", "")).startswith("postgres:")
+    assert audit.get("--conn-port", "5432") == "5432"
+    sql = read("docker/postgres/init.sql")
+    login, schema = audit["--conn-login"], audit["--conn-schema"]
+    assert re.search(rf"CREATE\s+(?:ROLE|USER)\s+\"?{login}\"?\s+LOGIN", sql, re.I), f"init.sql does not create {login}"
+    assert re.search(rf"CREATE\s+DATABASE\s+\"?{schema}\"?\s+OWNER\s+\"?{login}\b", sql, re.I), (
+        f"init.sql does not create database {schema} owned by {login}"
+    )
+    assert schema not in ("airflow", "mlflow"), "the audit trail gets a database of its own"
+    # Password: the connection's and the role's come from the same .env secret.
+    psql_var = re.search(rf"CREATE\s+(?:ROLE|USER)\s+\"?{login}\"?[^;]*PASSWORD\s+:'(\w+)'", sql, re.I)
+    assert psql_var, "the audit role's password must come from the environment (\\getenv)"
+    role_env = dict(re.findall(r"\\getenv\s+(\w+)\s+(\w+)", sql))[psql_var.group(1)]
+    conn_var = re.fullmatch(r"\$\{?(\w+)\}?", init_connection_adds()["mlops_audit"]["--conn-password"])
+    assert conn_var, "the mlops_audit password must come from a variable"
+    init_ref = refs_in(raw_env(service_for("init"))[conn_var.group(1)])
+    role_ref = refs_in(raw_env(postgres)[role_env])
+    assert [r.name for r in init_ref] == [r.name for r in role_ref], "connection and role passwords differ"
+
+    # The pool promote_/rollback_ DAGs run in (plugins/mlops_airflow/dag_defaults.py), one slot.
+    default_pool = re.search(r"MLOPS_DEPLOY_POOL\",\s*\"(\w+)\"", read("plugins/mlops_airflow/dag_defaults.py"))
+    assert default_pool, "DEPLOY_POOL default not found"
+    pool = re.search(r"airflow pools set\s+(\S+)\s+(\d+)", init_script())
+    assert pool, "airflow-init does not create the deploy pool"
+    assert pool.group(1) == default_pool.group(1) and pool.group(2) == "1", pool.groups()
+    assert "MLOPS_DEPLOY_POOL" not in env, "the DAGs would look for another pool than the one created"
+
+
+# == compose: Celery ==============================================================================
+def celery_workers() -> list[str]:
+    return [name for name, role in airflow_services().items() if role == "worker"]
+
+
+def test_celery_executor_broker_and_result_backend_agree():
+    """Every Airflow service (workers too) runs the CeleryExecutor with the redis service as broker
+    and the Airflow metadata database as result backend, with the passwords those servers get."""
+    redis = [name for name, svc in services().items() if str(svc.get("image", "")).startswith("redis:")]
+    assert len(redis) == 1, f"one Redis service expected, found {redis}"
+    redis_env = raw_env(redis[0])
+    requirepass = re.search(r"--requirepass\s+\"?\$\$\{?(\w+)", command_text(services()[redis[0]]))
+    assert requirepass, "the broker has no password"
+    redis_secret = [r.name for r in refs_in(redis_env[requirepass.group(1)])]
+    for name in airflow_services():
+        env, raw = service_env(name), raw_env(name)
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+        assert broker.scheme == "redis" and broker.hostname == redis[0], f"{name}: broker is not the redis service"
+        assert broker.port in (None, 6379)
+        # (not urlsplit: the `${VAR:?message}` of the raw value holds a `?`)
+        userinfo = re.match(r"redis://([^@]*)@", raw["AIRFLOW__CELERY__BROKER_URL"])
+        broker_password = userinfo.group(1).partition(":")[2] if userinfo else ""
+        assert [r.name for r in refs_in(broker_password)] == redis_secret, f"{name}: broker password differs"
+        backend = raw["AIRFLOW__CELERY__RESULT_BACKEND"]
+        assert backend.startswith("db+postgresql"), f"{name}: result backend must be the metadata DB (db+postgresql)"
+        result, metadata = (
+            parse_db_uri(backend.removeprefix("db+")),
+            parse_db_uri(raw["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]),
+        )
+        for part in ("host", "user", "db", "password"):
+            assert result[part] == metadata[part], f"{name}: result backend {part} differs from the metadata DB"
+        assert (result["port"] or "5432") == (metadata["port"] or "5432")
+    for name in (service_for("scheduler"), *celery_workers()):
+        assert dependencies(services()[name]).get(redis[0]) == "service_healthy", f"{name} starts before the broker"
+    check = " ".join(strings((services()[redis[0]].get("healthcheck") or {}).get("test")))
+    assert "redis-cli" in check and "ping" in check and "REDISCLI_AUTH" in check, "healthcheck must ping with auth"
+
+
+def test_celery_workers_scale_out():
+    """One worker service that `docker compose up --scale airflow-worker=N` can replicate."""
+    workers = celery_workers()
+    assert len(workers) == 1, f"one worker service (scaled with --scale), found {workers}"
+    name = workers[0]
+    svc = services()[name]
+    for key in ("container_name", "hostname", "ports"):
+        assert not svc.get(key), f"{name} sets {key}: replicas would collide"
+    assert not (svc.get("deploy") or {}).get("replicas"), "replicas come from --scale, not a fixed count"
+    # The worker pings its own Celery node through the broker, as the official compose file does.
+    check = " ".join(strings((svc.get("healthcheck") or {}).get("test")))
+    assert check, f"{name} has no healthcheck"
+    assert re.search(r"\bcelery\s+--app\s+airflow\.providers\.celery\.executors\.celery_executor\.app\b", check)
+    assert re.search(r"\binspect\s+ping\s+-d\s+\"?celery@\$\$\{HOSTNAME\}", check), check
+    assert service_env(name).get("DUMB_INIT_SETSID") == "0", "without it `docker compose stop` kills running tasks"
+    # Tasks run here: they need the Execution API, MLflow, S3 and the connections from init.
+    deps = dependencies(svc)
+    assert deps.get(service_for("api-server")) == "service_healthy"
+    assert deps.get(mlflow_service()) == "service_healthy"
+    assert deps.get(service_for("init")) == "service_completed_successfully"
+    concurrency = service_env(name).get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "16")
+    assert concurrency.isdigit() and int(concurrency) >= 1
+    # Nothing else may pin a host port range a replica would need, or address one replica.
+    for other, other_svc in services().items():
+        assert name not in " ".join(strings(other_svc.get("environment"))), f"{other} addresses one worker"
+
+
+def test_airflow_version_has_one_source_of_truth():
+    """requirements.txt pins apache-airflow; the constraints, the image and the docs follow it."""
+    version = pins()["apache-airflow"]
+    constraints = pins("constraints.txt")
+    assert constraints.get("apache-airflow") == version and constraints.get("apache-airflow-core") == version
+    for name, pinned in pins().items():
+        assert constraints.get(name) == pinned, f"constraints.txt has {name}=={constraints.get(name)}, not {pinned}"
+    assert "apache-airflow-providers-celery" in pins(), "the CeleryExecutor needs the celery provider pinned"
+    # Every Airflow service runs the project image (built FROM the pinned version): none names an
+    # upstream tag or takes the version from a variable that could drift.
+    project_image = services()[service_for("scheduler")]["image"]
+    for name in airflow_services():
+        svc = services()[name]
+        assert "build" in svc and svc["image"] == project_image, f"{name} does not run the project image"
+    for key in env_example():
+        assert not re.search(r"AIRFLOW_(VERSION|IMAGE)", key), f".env.example: {key} would be a second source"
+    for rel in ("Dockerfile", "docker-compose.yaml", ".env.example", "docs/production.md", "README.md"):
+        if (ROOT / rel).exists():
+            for found in re.findall(r"apache/airflow:(\d+\.\d+\.\d+)", read(rel)):
+                assert found == version, f"{rel} names apache/airflow:{found}, requirements.txt pins {version}"
+            for found in re.findall(r"apache-airflow==(\d+\.\d+\.\d+)", read(rel)):
+                assert found == version, f"{rel} names apache-airflow=={found}, requirements.txt pins {version}"
 
 
 # == compose: MLflow, PostgreSQL, MinIO ===========================================================
