@@ -117,6 +117,25 @@ class BackgroundRun:
         stop_process(self.process)
 
 
+def aws_connection_env(moto_server) -> dict[str, str]:
+    """The Airflow AWS connection to the moto server, as the env var a deployment would set.
+
+    Credentials reach tasks only through the connection, as in production.
+    """
+    connection = {
+        "conn_type": "aws",
+        "login": moto_server.credentials["aws_access_key_id"],
+        "password": moto_server.credentials["aws_secret_access_key"],
+        "extra": {"endpoint_url": moto_server.endpoint_url, "region_name": "us-east-1"},
+    }
+    return {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection)}
+
+
+def isolated_state_env(tmp_dir: Path) -> dict[str, str]:
+    """Audit trail and state of one test module: never the developer's .local, never shared."""
+    return {"MLOPS_STATE_DIR": str(tmp_dir), "MLOPS_AUDIT_DB_URL": f"sqlite:///{tmp_dir / 'audit.db'}"}
+
+
 @pytest.fixture(scope="session")
 def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> AirflowProject:
     home = tmp_path_factory.mktemp("airflow")

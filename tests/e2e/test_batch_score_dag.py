@@ -4,12 +4,12 @@ S3 (moto server) through the Airflow AWS connection, a real MLflow server of its
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 
 from include.partitions import partition_prefix, read_manifest, read_partition
 from include.registry import ModelRegistry
+from tests.e2e.conftest import aws_connection_env, isolated_state_env
 from tests.fixtures.services import start_mlflow
 
 MODEL = "churn"
@@ -24,7 +24,7 @@ def mlflow_own(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def deployment(airflow_project, mlflow_own, moto_server):
+def deployment(airflow_project, mlflow_own, moto_server, tmp_path_factory):
     from include.sample_data import write_sample_data
     from include.storage import S3Storage
 
@@ -32,16 +32,11 @@ def deployment(airflow_project, mlflow_own, moto_server):
     client.create_bucket(Bucket="e2e-scoring")
     storage = S3Storage("s3://e2e-scoring/data", client=client)
     write_sample_data(storage, start=dt.date(2026, 1, 1), days=50, rows_per_day=600, customers=2000)
-    connection = {
-        "conn_type": "aws",
-        "login": moto_server.credentials["aws_access_key_id"],
-        "password": moto_server.credentials["aws_secret_access_key"],
-        "extra": {"endpoint_url": moto_server.endpoint_url, "region_name": "us-east-1"},
-    }
     env = {
         "MLOPS_DATA_ROOT": storage.root,
         "MLFLOW_TRACKING_URI": mlflow_own.tracking_uri,
-        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+        **aws_connection_env(moto_server),
+        **isolated_state_env(tmp_path_factory.mktemp("state")),
     }
     trained = airflow_project.run(f"retrain_{MODEL}", conf={"window_end": "2026-02-10"}, extra_env=env)
     assert trained.succeeded, trained.tail()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from include.registry import ModelRegistry
+from tests.e2e.conftest import aws_connection_env, isolated_state_env
 
 MODEL = "churn"
 CLEAN_END = "2026-02-10"  # labels of snapshots up to ~Feb 2: clean
@@ -19,7 +20,7 @@ NOISE_FROM = dt.date(2026, 2, 10)
 
 
 @pytest.fixture(scope="module")
-def deployment(airflow_project, mlflow_server, moto_server):
+def deployment(airflow_project, mlflow_server, moto_server, tmp_path_factory):
     """Sample data in a fresh bucket, and the env a scheduler would give the tasks."""
     from include.sample_data import write_sample_data
     from include.storage import S3Storage
@@ -37,17 +38,12 @@ def deployment(airflow_project, mlflow_server, moto_server):
         label_noise_from=NOISE_FROM,
         label_noise=0.45,
     )
-    connection = {
-        "conn_type": "aws",
-        "login": moto_server.credentials["aws_access_key_id"],
-        "password": moto_server.credentials["aws_secret_access_key"],
-        "extra": {"endpoint_url": moto_server.endpoint_url, "region_name": "us-east-1"},
-    }
     env = {
         "MLOPS_DATA_ROOT": storage.root,
         "MLFLOW_TRACKING_URI": mlflow_server.tracking_uri,
         # Credentials only through the Airflow connection, as in production.
-        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+        **aws_connection_env(moto_server),
+        **isolated_state_env(tmp_path_factory.mktemp("state")),
     }
     return {"env": env, "storage": storage, "registry": ModelRegistry(mlflow_server.tracking_uri)}
 
