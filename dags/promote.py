@@ -41,6 +41,19 @@ def _actor(dag_run) -> str:
     return f"airflow:{dag_run.dag_id}/{dag_run.run_id}"
 
 
+def _approval(config: ModelConfig, ti) -> dict | None:
+    """Who answered the approve task, what and when (None when the DAG has no approval step)."""
+    answer = ti.xcom_pull(task_ids="approve") if config.deploy.approval_required else None
+    if not answer:
+        return None
+    user = answer.get("responded_by_user") or {}
+    return {
+        "choice": (answer.get("chosen_options") or [None])[0],
+        "by": user.get("name") or user.get("id"),
+        "at": str(answer.get("responded_at") or ""),
+    }
+
+
 def build(config: ModelConfig) -> DAG:
     name = config.name
     with mlops_dag(
@@ -113,7 +126,7 @@ def build(config: ModelConfig) -> DAG:
                 raise AirflowFailException(str(exc)) from exc
 
         @task(multiple_outputs=False, pool=DEPLOY_POOL)
-        def promote(gathered: dict, freeze: dict, params=None, dag_run=None) -> dict:
+        def promote(gathered: dict, freeze: dict, params=None, dag_run=None, ti=None) -> dict:
             from include import model_card
             from include.deploy import DeployRefused, promote_champion
             from mlops_airflow.hooks.registry import MlflowHook
@@ -126,6 +139,9 @@ def build(config: ModelConfig) -> DAG:
             if freeze.get("override_reason"):
                 reason += f"; freeze override: {freeze['override_reason']}"
             evidence = {"criteria": verdict["criteria"], "freeze": freeze, "live": gathered.get("live")}
+            if approval := _approval(config, ti):
+                reason += f"; approved by {approval['by']}"
+                evidence["approval"] = approval
             try:
                 result = promote_champion(
                     registry,
@@ -178,9 +194,14 @@ def build(config: ModelConfig) -> DAG:
             from mlops_airflow.hooks.connections import connection_dict
 
             promoted = ti.xcom_pull(task_ids="promote")
+            approval = _approval(config, ti)
             if promoted:
                 subject = f"v{promoted['version']} is champion (was v{promoted['previous']})"
                 event = "promotion"
+            elif approval and approval["choice"] != "Approve":
+                challenger = gathered["verdict"].get("challenger")
+                subject = f"no promotion: v{challenger} rejected at approval by {approval['by']}; champion kept"
+                event = "success"
             else:
                 subject = f"no promotion: {gathered['summary'].splitlines()[0]}"
                 event = "success"

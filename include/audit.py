@@ -336,13 +336,18 @@ class AuditStore:
     # -- migrations --------------------------------------------------------------------------
     def schema_version(self) -> int:
         """The highest applied migration, 0 for an empty database."""
-        try:
-            with self._transaction(write=False) as conn:
-                return int(conn.execute(sa.select(sa.func.max(schema_version_table.c.version))).scalar() or 0)
-        except exc.DBAPIError:
-            if sa.inspect(self.engine).has_table(schema_version_table.name):
-                raise
-            return 0
+        for attempt in (1, 2):
+            try:
+                with self._transaction(write=False) as conn:
+                    return int(conn.execute(sa.select(sa.func.max(schema_version_table.c.version))).scalar() or 0)
+            except exc.DBAPIError:
+                if not sa.inspect(self.engine).has_table(schema_version_table.name):
+                    return 0
+                if attempt == 2:
+                    raise
+                # The table appeared between the failed read and the check: another process is
+                # migrating right now. Read again; its transaction has committed.
+        raise AssertionError("unreachable")
 
     def applied_migrations(self) -> list[dict[str, Any]]:
         with self._transaction(write=False) as conn:

@@ -254,6 +254,37 @@ def live_metrics(storage: Any, config: ModelConfig, dates: list[str], max_label_
 
 
 # -- moves ----------------------------------------------------------------------------------------
+def _history(registry: Any, name: str, version: str) -> list[dict[str, Any]]:
+    import json
+
+    return json.loads(registry.get(name, version).tags.get("mlops.history", "[]"))
+
+
+def _last_move_by(registry: Any, name: str, version: str, actor: str, from_stage: str) -> dict[str, Any] | None:
+    """The version's latest move if it was ``from_stage`` -> champion made by ``actor``.
+
+    Actors name one DAG run, so this tells a retried promote/rollback task that its first try
+    already made the move (the alias moved, then the worker died or the callback failed).
+    """
+    history = _history(registry, name, str(version))
+    last = history[-1] if history else {}
+    if last.get("to") == "champion" and last.get("from") == from_stage and last.get("by") == actor:
+        return last
+    return None
+
+
+def _superseded_by(registry: Any, name: str, version: str, actor: str) -> str | None:
+    """The former champion that ``actor`` moved out when ``version`` took the alias."""
+    reason = f"superseded by v{version}"
+    for other in registry.stages(name):
+        if other == str(version):
+            continue
+        last = (_history(registry, name, other) or [{}])[-1]
+        if last.get("from") == "champion" and last.get("by") == actor and last.get("reason") == reason:
+            return other
+    return None
+
+
 def promote_champion(
     registry: Any,
     config: ModelConfig,
@@ -275,6 +306,14 @@ def promote_champion(
     name = config.name
     current = registry.alias_version(name, "champion")
     current_version = str(current.version) if current is not None else None
+    if current_version == str(version) and _last_move_by(registry, name, version, actor, "shadow") is not None:
+        # A retried task whose first try finished the move: report it, do not refuse own work.
+        return {
+            "action": "champion",
+            "version": str(version),
+            "previous": _superseded_by(registry, name, version, actor),
+            "resumed": True,
+        }
     if current_version != (str(expected_champion) if expected_champion is not None else None):
         raise DeployRefused(
             f"champion is v{current_version}, not v{expected_champion} the evidence was measured against: refused"
@@ -348,14 +387,12 @@ def health_check(registry: Any, config: ModelConfig) -> dict[str, Any]:
 
 def previous_champion(registry: Any, config: ModelConfig) -> str | None:
     """The most recent version that was champion and was archived (never a rejected one)."""
-    import json
-
     best, best_at = None, ""
     current = registry.alias_version(config.name, "champion")
     for version, stage in registry.stages(config.name).items():
         if stage != "archived" or (current is not None and str(current.version) == version):
             continue
-        history = json.loads(registry.get(config.name, version).tags.get("mlops.history", "[]"))
+        history = _history(registry, config.name, version)
         ends = [h["at"] for h in history if h.get("from") == "champion" and h.get("to") == "archived"]
         if ends and max(ends) > best_at:
             best, best_at = version, max(ends)
@@ -366,19 +403,27 @@ def rollback(
     registry: Any, config: ModelConfig, *, target: str | None, reason: str, actor: str, bad_stage: str = "rejected"
 ) -> dict[str, Any]:
     """Champion alias back to ``target`` (default: the previous champion) in one move."""
-    import json
-
     if not (reason and reason.strip()):
         raise DeployRefused("rollback needs a reason")
     name = config.name
     current = registry.alias_version(name, "champion")
+    if current is not None and _last_move_by(registry, name, str(current.version), actor, "archived") is not None:
+        restored = str(current.version)  # a retried task: its first try already rolled back
+        if not target or str(target) == restored:
+            return {
+                "action": "rollback",
+                "restored": restored,
+                "replaced": _superseded_by(registry, name, restored, actor),
+                "bad_stage": bad_stage,
+                "resumed": True,
+            }
     target = str(target) if target else previous_champion(registry, config)
     if target is None:
         raise DeployRefused(f"{name}: no earlier champion to roll back to; name a target version")
     if current is not None and str(current.version) == target:
         raise DeployRefused(f"v{target} is already the champion")
     stage = registry.stage_of(name, target)
-    history = json.loads(registry.get(name, target).tags.get("mlops.history", "[]"))
+    history = _history(registry, name, target)
     if stage != "archived" or not any(h.get("to") == "champion" for h in history):
         raise DeployRefused(f"v{target} is {stage!r} and was never champion: only a former champion can be restored")
     registry.record_move(

@@ -125,7 +125,7 @@ def print_deploy_cycle(model: str) -> None:
     print(f"Audit and MLflow agree: {not registry.disagreements(model)}  ({audit.safe_url})")
     print(
         "Rollback is one trigger away: scripts/airflow dags test rollback_"
-        f"{model} --conf '{{\"reason\": \"why\"}}'  (or the web UI form)"
+        f'{model} --conf \'{{"reason": "why"}}\'  (or the web UI form)'
     )
 
 

@@ -292,6 +292,31 @@ def test_good_challenger_passes_shadow_and_is_promoted(dep):
     assert len(note) == 1 and note[0]["subject"] == f"v{new} is champion (was v{old})"
 
 
+def test_a_retried_promote_task_resumes_its_own_finished_move(dep):
+    """Airflow retries a task whose worker died after the alias moved: the retry reports the
+    move instead of refusing it (``champion is vN, not vM``); another run is still refused."""
+    if not dep.audit.history(MODEL, champion(dep))[0]["actor"].startswith(f"airflow:promote_{MODEL}/"):
+        ready_challenger(dep)
+        assert dep.run(f"promote_{MODEL}").succeeded
+    new = champion(dep)
+    promoted = dep.audit.history(MODEL, new)[0]
+    (previous,) = [
+        d["version"] for d in dep.audit.history(MODEL) if d["actor"] == promoted["actor"] and d["version"] != new
+    ]
+    rows_before = len(dep.audit.history(MODEL))
+
+    retried = deploy.promote_champion(
+        dep.registry, dep.config, new, previous, reason="retry", actor=promoted["actor"], evidence={}
+    )
+
+    assert retried == {"action": "champion", "version": new, "previous": previous, "resumed": True}
+    assert champion(dep) == new and len(dep.audit.history(MODEL)) == rows_before  # nothing recorded twice
+    with pytest.raises(deploy.DeployRefused, match=f"champion is v{new}"):
+        deploy.promote_champion(
+            dep.registry, dep.config, new, previous, reason="x", actor=f"airflow:promote_{MODEL}/other", evidence={}
+        )
+
+
 # -- 2. a challenger short of evidence is held, the failing criterion named -----------------------
 def test_challenger_with_too_few_shadow_batches_is_held(dep):
     held = champion(dep)
@@ -460,6 +485,30 @@ def test_rollback_restores_the_previous_champion(dep):
     assert read_manifest(storage, "predictions", MODEL, day).meta["model_version"] == target
 
 
+def test_a_retried_rollback_task_resumes_its_own_finished_move(dep):
+    if not dep.audit.history(MODEL, champion(dep))[0]["actor"].startswith(f"airflow:rollback_{MODEL}/"):
+        assert dep.run(f"rollback_{MODEL}", conf={"reason": "e2e: set up a rollback"}).succeeded
+    restored = champion(dep)
+    moved = dep.audit.history(MODEL, restored)[0]
+    (replaced,) = [
+        d["version"] for d in dep.audit.history(MODEL) if d["actor"] == moved["actor"] and d["version"] != restored
+    ]
+    rows_before = len(dep.audit.history(MODEL))
+
+    retried = deploy.rollback(dep.registry, dep.config, target=None, reason="retry", actor=moved["actor"])
+
+    assert retried == {
+        "action": "rollback",
+        "restored": restored,
+        "replaced": replaced,
+        "bad_stage": "rejected",
+        "resumed": True,
+    }
+    assert champion(dep) == restored and len(dep.audit.history(MODEL)) == rows_before
+    with pytest.raises(deploy.DeployRefused, match="already the champion"):
+        deploy.rollback(dep.registry, dep.config, target=restored, reason="x", actor=f"airflow:rollback_{MODEL}/other")
+
+
 # -- 5. approval through the REST API, as the web UI does it ---------------------------------------
 @dataclass
 class ApiServer:
@@ -560,7 +609,9 @@ def test_approval_rejected_then_approved_through_the_rest_api(dep, api_server):
     assert champion(dep) == held and challenger(dep) == ready
     assert dep.audit.stage_of(MODEL, ready) == "shadow"
     assert "Skipping downstream tasks" in rejected.log
-    assert [n["event"] for n in dep.notes()[notes_before:]] == ["success"]  # "no promotion", no failure
+    assert [(n["event"], n["subject"]) for n in dep.notes()[notes_before:]] == [
+        ("success", f"no promotion: v{ready} rejected at approval by reviewer; champion kept")
+    ]  # no failure, and not "ready to promote"
     notes_before = len(dep.notes())
 
     approved, detail = _answer_approval(dep, api_server, "Approve")
@@ -570,6 +621,11 @@ def test_approval_rejected_then_approved_through_the_rest_api(dep, api_server):
     assert dep.task_states(f"promote_{MODEL}")["promote"] == "success"
     assert champion(dep) == ready
     assert moves(dep.audit, ready)[-1] == ("shadow", "champion", "succeeded")
+    promoted = dep.audit.history(MODEL, ready)[0]  # the approver is part of the audit record
+    assert (
+        promoted["evidence"]["approval"]["by"] == "reviewer" and promoted["evidence"]["approval"]["choice"] == "Approve"
+    )
+    assert promoted["reason"].endswith("; approved by reviewer")
     assert [n["subject"] for n in dep.notes()[notes_before:] if n["event"] == "promotion"] == [
         f"v{ready} is champion (was v{held})"
     ]
