@@ -15,7 +15,8 @@ One DAG per model config. Runs on `schedules.promote` and on demand.
   unless the `freeze_override_reason` Param is given; the override is recorded.
 * **approve**: when `deploy.approval_required`, the run waits for a person in the web UI
   (Required Actions) showing the evidence; Reject keeps the champion; no answer within
-  `deploy.approval_timeout_hours` keeps the champion too.
+  `deploy.approval_timeout_hours` keeps the champion too. Who answered is in the
+  notification and, on Approve, in the promotion's audit record.
 * **promote**: in pool `mlops_deploy` (one slot), compare-and-set: promoted only if the
   champion is still the version the evidence was measured against and the challenger is still
   in shadow in the audit table. Every move is written to MLflow tags and the audit tables.
@@ -29,12 +30,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from include.config import ModelConfig, load_all
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
+from mlops_airflow.operators.approval import APPROVAL_XCOM_KEY, RecordedApprovalOperator
 
 
 def _actor(dag_run) -> str:
@@ -43,15 +44,9 @@ def _actor(dag_run) -> str:
 
 def _approval(config: ModelConfig, ti) -> dict | None:
     """Who answered the approve task, what and when (None when the DAG has no approval step)."""
-    answer = ti.xcom_pull(task_ids="approve") if config.deploy.approval_required else None
-    if not answer:
+    if not config.deploy.approval_required:
         return None
-    user = answer.get("responded_by_user") or {}
-    return {
-        "choice": (answer.get("chosen_options") or [None])[0],
-        "by": user.get("name") or user.get("id"),
-        "at": str(answer.get("responded_at") or ""),
-    }
+    return ti.xcom_pull(task_ids="approve", key=APPROVAL_XCOM_KEY) or None
 
 
 def build(config: ModelConfig) -> DAG:
@@ -212,7 +207,7 @@ def build(config: ModelConfig) -> DAG:
         decided = decide(gathered)
         freeze = check_freeze(decided)
         if config.deploy.approval_required:
-            approve = ApprovalOperator(
+            approve = RecordedApprovalOperator(
                 task_id="approve",
                 subject=f"Promote {name} challenger to champion?",
                 body="{{ ti.xcom_pull(task_ids='gather_evidence')['summary'] }}",

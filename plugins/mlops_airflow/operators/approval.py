@@ -1,0 +1,33 @@
+"""Human approval of a deploy step, with the answer kept for the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+APPROVAL_XCOM_KEY = "approval"
+
+
+def approval_answer(event: dict[str, Any]) -> dict[str, Any]:
+    """Who answered, what and when, from the HITL trigger's success event."""
+    user = event.get("responded_by_user") or {}
+    return {
+        "choice": (event.get("chosen_options") or [None])[0],
+        "by": user.get("name") or user.get("id"),
+        "at": str(event.get("responded_at") or ""),
+    }
+
+
+class RecordedApprovalOperator(ApprovalOperator):
+    """``ApprovalOperator`` that pushes the answer to XCom key ``approval`` before acting on it.
+
+    On Reject the parent skips the downstream tasks by raising, so its return value never
+    reaches XCom; downstream tasks (the promotion's audit record, the notification) still need
+    to say who rejected or approved.
+    """
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        if "error" not in event:
+            context["ti"].xcom_push(key=APPROVAL_XCOM_KEY, value=approval_answer(event))
+        return super().execute_complete(context=context, event=event)
