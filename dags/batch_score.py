@@ -30,7 +30,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import daily_timetable, mlops_dag, predictions_asset
+from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag, predictions_asset
 
 
 def build(config: ModelConfig) -> DAG:
@@ -42,20 +42,8 @@ def build(config: ModelConfig) -> DAG:
         description=f"Batch scoring for {name}",
         schedule=daily_timetable(config.schedules.score),
         params={
-            "ds": Param(
-                None,
-                type=["null", "string"],
-                format="date",
-                title="Date to score",
-                description="YYYY-MM-DD. Empty: the run's data interval start.",
-            ),
-            "ds_end": Param(
-                None,
-                type=["null", "string"],
-                format="date",
-                title="Last date to score (inclusive)",
-                description="Set to (re)score a range; one partition per day.",
-            ),
+            "ds": date_param("Date to score", "YYYY-MM-DD. Empty: the run's data interval start."),
+            "ds_end": date_param("Last date to score (inclusive)", "Set to (re)score a range; one partition per day."),
             "dry_run": Param(False, type="boolean", title="Dry run: score and check, publish nothing"),
         },
     ) as dag:

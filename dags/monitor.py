@@ -35,7 +35,7 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import daily_timetable, mlops_dag
+from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag
 
 
 def build(config: ModelConfig) -> DAG:
@@ -47,7 +47,7 @@ def build(config: ModelConfig) -> DAG:
         description=f"Monitor {name}: quality, drift, live performance",
         schedule=daily_timetable(config.schedules.monitor),
         params={
-            "ds": Param(None, type=["null", "string"], format="date", title="Day to check (default: data interval)"),
+            "ds": date_param("Day to check", "YYYY-MM-DD. Empty: the run's data interval start."),
             "retrain": Param(False, type="boolean", title="Request a retrain (manual trigger)"),
             "reason": Param("", type="string", maxLength=300, title="Why (for a manual retrain)"),
         },

@@ -27,7 +27,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import mlops_dag, model_asset
+from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset
 from mlops_airflow.operators.deploy import ModelGateOperator, PromoteModelOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
 
@@ -41,12 +41,8 @@ def build(config: ModelConfig) -> DAG:
         description=f"Retrain {name}: {config.description}",
         schedule=config.schedules.retrain,
         params={
-            "window_end": Param(
-                None,
-                type=["null", "string"],
-                format="date",
-                title="Training window end (exclusive)",
-                description="YYYY-MM-DD. Empty: the run's data interval end.",
+            "window_end": date_param(
+                "Training window end (exclusive)", "YYYY-MM-DD. Empty: the run's data interval end."
             ),
             "window_days": Param(
                 None,

@@ -67,6 +67,31 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _check_ints(section: Any, names: tuple[str, ...], minimum: int = 1) -> None:
+    """Integer fields of a section, each >= ``minimum``."""
+    for name in names:
+        value = getattr(section, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+            _fail(f"{section._where}.{name}", f"must be {wanted}, got {value!r}")
+
+
+def _check_fractions(section: Any, names: tuple[str, ...]) -> None:
+    """Number fields of a section, each in [0, 1]."""
+    for name in names:
+        value = getattr(section, name)
+        if not _is_number(value) or not 0 <= value <= 1:
+            _fail(f"{section._where}.{name}", f"must be in [0, 1], got {value!r}")
+
+
+def _check_non_negative(section: Any, names: tuple[str, ...]) -> None:
+    """Number fields of a section, each >= 0."""
+    for name in names:
+        value = getattr(section, name)
+        if not _is_number(value) or value < 0:
+            _fail(f"{section._where}.{name}", f"must be a number >= 0, got {value!r}")
+
+
 @dataclass
 class FeaturesConfig:
     numeric: list[str] = field(default_factory=list)
@@ -142,10 +167,7 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        for name in ("window_days", "min_rows", "max_feature_age_days"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                _fail(f"{w}.{name}", f"must be a positive integer, got {value!r}")
+        _check_ints(self, ("window_days", "min_rows", "max_feature_age_days"))
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             _fail(f"{w}.seed", f"must be an integer, got {self.seed!r}")
         if not _is_number(self.holdout_fraction) or not 0.05 <= self.holdout_fraction <= 0.5:
@@ -195,18 +217,11 @@ class ScoringConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        for name in ("chunk_rows", "max_parallel"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                _fail(f"{w}.{name}", f"must be a positive integer, got {value!r}")
+        _check_ints(self, ("chunk_rows", "max_parallel"))
         if self.max_parallel > 512:
             _fail(f"{w}.max_parallel", f"must be <= 512 (Airflow caps mapped tasks), got {self.max_parallel}")
-        for name in ("max_quarantine_fraction", "max_null_increase"):
-            value = getattr(self, name)
-            if not _is_number(value) or not 0 <= value <= 1:
-                _fail(f"{w}.{name}", f"must be in [0, 1], got {value!r}")
-        if not _is_number(self.range_tolerance) or self.range_tolerance < 0:
-            _fail(f"{w}.range_tolerance", f"must be a number >= 0, got {self.range_tolerance!r}")
+        _check_fractions(self, ("max_quarantine_fraction", "max_null_increase"))
+        _check_non_negative(self, ("range_tolerance",))
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -238,23 +253,19 @@ class MonitoringConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        for name in (
-            "window_days",
-            "trailing_partitions",
-            "performance_window_days",
-            "min_new_labels",
-            "max_model_age_days",
-            "report_sample_rows",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                _fail(f"{w}.{name}", f"must be a positive integer, got {value!r}")
-        for name in ("drift_share", "null_rate_margin", "max_performance_drop"):
-            value = getattr(self, name)
-            if not _is_number(value) or not 0 <= value <= 1:
-                _fail(f"{w}.{name}", f"must be in [0, 1], got {value!r}")
-        if not _is_number(self.row_count_tolerance) or self.row_count_tolerance < 0:
-            _fail(f"{w}.row_count_tolerance", f"must be a number >= 0, got {self.row_count_tolerance!r}")
+        _check_ints(
+            self,
+            (
+                "window_days",
+                "trailing_partitions",
+                "performance_window_days",
+                "min_new_labels",
+                "max_model_age_days",
+                "report_sample_rows",
+            ),
+        )
+        _check_fractions(self, ("drift_share", "null_rate_margin", "max_performance_drop"))
+        _check_non_negative(self, ("row_count_tolerance",))
         if self.concept_detector not in ("adwin", "page_hinkley", "ddm"):
             _fail(f"{w}.concept_detector", f"must be adwin, page_hinkley or ddm, got {self.concept_detector!r}")
         unknown = sorted(set(self.triggers) - set(RETRAIN_TRIGGERS))
@@ -296,24 +307,18 @@ class DeployConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        for name in ("min_shadow_batches", "min_shadow_rows", "reject_after_days"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                _fail(f"{w}.{name}", f"must be an integer >= 0, got {value!r}")
-        for name in ("min_agreement", "max_error_rate"):
-            value = getattr(self, name)
-            if not _is_number(value) or not 0 <= value <= 1:
-                _fail(f"{w}.{name}", f"must be in [0, 1], got {value!r}")
-        for name in (
-            "min_shadow_hours",
-            "max_latency_ms_per_1k",
-            "max_live_regression",
-            "approval_timeout_hours",
-            "health_tolerance",
-        ):
-            value = getattr(self, name)
-            if not _is_number(value) or value < 0:
-                _fail(f"{w}.{name}", f"must be a number >= 0, got {value!r}")
+        _check_ints(self, ("min_shadow_batches", "min_shadow_rows", "reject_after_days"), minimum=0)
+        _check_fractions(self, ("min_agreement", "max_error_rate"))
+        _check_non_negative(
+            self,
+            (
+                "min_shadow_hours",
+                "max_latency_ms_per_1k",
+                "max_live_regression",
+                "approval_timeout_hours",
+                "health_tolerance",
+            ),
+        )
         bad = [d for d in self.freeze_weekdays if d not in _WEEKDAYS]
         if bad:
             _fail(f"{w}.freeze_weekdays", f"unknown weekday(s) {bad}; use {list(_WEEKDAYS)}")

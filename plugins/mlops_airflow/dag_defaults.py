@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
 
 from include.config import ModelConfig
 from mlops_airflow.notifiers.mlops import MlopsNotifier
@@ -45,6 +45,12 @@ def mlops_dag(config: ModelConfig, kind: str, *, doc_md: str, description: str, 
         default_args=default_args(config),
         params=params,
     )
+
+
+def date_param(title: str, description: str) -> Param:
+    """An optional YYYY-MM-DD Param: a date picker in the trigger form, empty by default so that
+    scheduled runs take their dates from the data interval."""
+    return Param(None, type=["null", "string"], format="date", title=title, description=description)
 
 
 def model_asset(name: str) -> Asset:

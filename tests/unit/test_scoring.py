@@ -23,7 +23,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from threadpoolctl import threadpool_limits
 
 from include import partitions as P
 from include import scoring, training
@@ -33,6 +32,8 @@ from include.sample_data import generate_day, generate_frames
 from include.scoring import PREDICTIONS, QUARANTINE, REASON, SHADOW, ModelRef, ScoringInputError
 from include.storage import LocalStorage
 from include.validation import scoring_contract
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHURN = yaml.safe_load((PROJECT / "include" / "models" / "churn.yaml").read_text())
@@ -59,13 +60,6 @@ def make_config(estimator: dict[str, Any] | None = None, features: dict[str, Any
 
 
 # -- models (trained once per module) --------------------------------------------------------
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Thread pools only slow small fits down on a busy 2-core machine; results do not change.
-    with threadpool_limits(1):
-        yield
-
-
 @pytest.fixture(scope="module")
 def config():
     return make_config()
