@@ -3,7 +3,8 @@
 
 One DAG per model config. Runs on `schedules.promote` and on demand.
 
-`gather_evidence` -> `decide` -> `check_freeze` -> [`approve`] -> `promote` -> `health_check` -> `notify`
+`gather_evidence` -> `decide` -> `check_freeze` -> [`approve`] -> `promote` -> `health_check` ->
+[`record_rejection`] -> `notify`
 
 * **gather_evidence**: the challenger's shadow records from batch scoring (batches, rows,
   hours of data, agreement with the champion, error rate, latency) and, where labels arrived,
@@ -15,8 +16,9 @@ One DAG per model config. Runs on `schedules.promote` and on demand.
   unless the `freeze_override_reason` Param is given; the override is recorded.
 * **approve**: when `deploy.approval_required`, the run waits for a person in the web UI
   (Required Actions) showing the evidence; Reject keeps the champion; no answer within
-  `deploy.approval_timeout_hours` keeps the champion too. Who answered is in the
-  notification and, on Approve, in the promotion's audit record.
+  `deploy.approval_timeout_hours` keeps the champion too. The reviewer may give a reason.
+  Approve: who and why go into the promotion's audit record. Reject: `record_rejection`
+  moves the challenger to `rejected` with who and why (audited), so it is not asked again.
 * **promote**: in pool `mlops_deploy` (one slot), compare-and-set: promoted only if the
   champion is still the version the evidence was measured against and the challenger is still
   in shadow in the audit table. Every move is written to MLflow tags and the audit tables.
@@ -135,7 +137,7 @@ def build(config: ModelConfig) -> DAG:
                 reason += f"; freeze override: {freeze['override_reason']}"
             evidence = {"criteria": verdict["criteria"], "freeze": freeze, "live": gathered.get("live")}
             if approval := _approval(config, ti):
-                reason += f"; approved by {approval['by']}"
+                reason += f"; approved by {approval['by']}" + (f": {approval['reason']}" if approval["reason"] else "")
                 evidence["approval"] = approval
             try:
                 result = promote_champion(
@@ -183,6 +185,26 @@ def build(config: ModelConfig) -> DAG:
             send(config, note, resolve=connection_dict)
             raise AirflowFailException(f"{note.subject}: {note.body}")
 
+        @task(trigger_rule="none_failed", multiple_outputs=False, pool=DEPLOY_POOL)
+        def record_rejection(gathered: dict, dag_run=None, ti=None) -> dict | None:
+            """A reviewer's Reject retires the challenger (shadow -> rejected) with the reason,
+            so the next scheduled run does not ask about it again; the champion stays."""
+            from include import stages
+            from mlops_airflow.hooks.registry import MlflowHook
+
+            approval = _approval(config, ti)
+            if not approval or approval["choice"] != "Reject":
+                raise AirflowSkipException("no rejection to record")
+            version = gathered["verdict"]["challenger"]
+            reason = f"rejected at approval by {approval['by']}: {approval['reason'] or 'no reason given'}"
+            registry = MlflowHook().get_conn()
+            if registry.stage_of(name, version) != stages.SHADOW:
+                raise AirflowFailException(f"v{version} is no longer in shadow: the rejection was not recorded")
+            registry.record_move(
+                name, version, stages.REJECTED, reason=reason, actor=_actor(dag_run), evidence={"approval": approval}
+            )
+            return {"version": version, "reason": reason}
+
         @task(trigger_rule="none_failed", multiple_outputs=False)
         def notify(gathered: dict, ti=None) -> dict:
             from include.notify import Notification, send
@@ -197,6 +219,10 @@ def build(config: ModelConfig) -> DAG:
                 challenger = gathered["verdict"].get("challenger")
                 subject = f"no promotion: v{challenger} rejected at approval by {approval['by']}; champion kept"
                 event = "success"
+                gathered = {
+                    **gathered,
+                    "summary": f"{approval['reason'] or 'no reason given'}\n\n{gathered['summary']}",
+                }
             else:
                 subject = f"no promotion: {gathered['summary'].splitlines()[0]}"
                 event = "success"
@@ -211,16 +237,22 @@ def build(config: ModelConfig) -> DAG:
                 task_id="approve",
                 subject=f"Promote {name} challenger to champion?",
                 body="{{ ti.xcom_pull(task_ids='gather_evidence')['summary'] }}",
+                params={
+                    "reason": Param(
+                        "", type="string", maxLength=500, title="Reason", description="Recorded with your answer."
+                    )
+                },
                 response_timeout=dt.timedelta(hours=config.deploy.approval_timeout_hours),
                 retries=0,  # a person's answer (or its timeout) is final: never ask again
             )
             freeze >> approve
             promoted = promote(decided, freeze)
             approve >> promoted
+            health = health_check(promoted)
+            health >> record_rejection(gathered) >> notify(gathered)
         else:
-            promoted = promote(decided, freeze)
-        health = health_check(promoted)
-        health >> notify(gathered)
+            health = health_check(promote(decided, freeze))
+            health >> notify(gathered)
     return dag
 
 

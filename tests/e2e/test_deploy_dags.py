@@ -567,7 +567,7 @@ def api_server(dep, tmp_path_factory) -> Iterator[ApiServer]:
         service.stop()
 
 
-def _answer_approval(dep: Deployment, api: ApiServer, choice: str) -> tuple[DagRunResult, dict]:
+def _answer_approval(dep: Deployment, api: ApiServer, choice: str, reason: str) -> tuple[DagRunResult, dict]:
     """Start promote_churn in the background, answer its approval over the REST API."""
     approval_dir = dep.config_dir("approval", approval_required=True)
     background = dep.project.start(f"promote_{MODEL}", extra_env={**dep.env, "MLOPS_CONFIG_DIR": approval_dir})
@@ -586,7 +586,8 @@ def _answer_approval(dep: Deployment, api: ApiServer, choice: str) -> tuple[DagR
         assert waiting["subject"] == f"Promote {MODEL} challenger to champion?"
         assert "ready to promote" in waiting["body"]  # the evidence summary is shown to the approver
         path = f"/api/v2/dags/promote_{MODEL}/dagRuns/{ti['dag_run_id']}/taskInstances/approve/-1/hitlDetails"
-        answered = api.call("PATCH", path, {"chosen_options": [choice]})
+        assert "reason" in waiting["params"]  # the form asks for a reason
+        answered = api.call("PATCH", path, {"chosen_options": [choice], "params_input": {"reason": reason}})
         assert answered["chosen_options"] == [choice] and answered["responded_by"]["name"] == "reviewer"
         result = background.wait(timeout=300)
     finally:
@@ -595,37 +596,47 @@ def _answer_approval(dep: Deployment, api: ApiServer, choice: str) -> tuple[DagR
 
 
 def test_approval_rejected_then_approved_through_the_rest_api(dep, api_server):
-    held, ready = champion(dep), ready_challenger(dep)
+    held, doubtful = champion(dep), ready_challenger(dep)
     notes_before = len(dep.notes())
 
-    rejected, detail = _answer_approval(dep, api_server, "Reject")
+    rejected, detail = _answer_approval(dep, api_server, "Reject", "e2e: the retention team wants one more week")
 
     assert rejected.succeeded, rejected.tail()
     assert detail["response_received"] and detail["chosen_options"] == ["Reject"]
     assert detail["responded_by_user"]["name"] == "reviewer"
     states = dep.task_states(f"promote_{MODEL}")
     assert states["approve"] == "success" and states["promote"] == "skipped", states
-    assert states["health_check"] == "skipped" and states["notify"] == "success", states
-    assert champion(dep) == held and challenger(dep) == ready
-    assert dep.audit.stage_of(MODEL, ready) == "shadow"
+    assert states["health_check"] == "skipped" and states["record_rejection"] == "success", states
+    assert states["notify"] == "success", states
     assert "Skipping downstream tasks" in rejected.log
-    assert [(n["event"], n["subject"]) for n in dep.notes()[notes_before:]] == [
-        ("success", f"no promotion: v{ready} rejected at approval by reviewer; champion kept")
+    # The champion stays; the challenger is retired with who rejected it and why, on record.
+    assert champion(dep) == held and challenger(dep) is None
+    assert dep.registry.stage_of(MODEL, doubtful) == "rejected"
+    assert moves(dep.audit, doubtful)[-1] == ("shadow", "rejected", "succeeded")
+    retired = dep.audit.history(MODEL, doubtful)[0]
+    assert retired["reason"] == "rejected at approval by reviewer: e2e: the retention team wants one more week"
+    assert retired["evidence"]["approval"]["choice"] == "Reject" and retired["evidence"]["approval"]["by"] == "reviewer"
+    notes = dep.notes()[notes_before:]
+    assert [(n["event"], n["subject"]) for n in notes] == [
+        ("success", f"no promotion: v{doubtful} rejected at approval by reviewer; champion kept")
     ]  # no failure, and not "ready to promote"
+    assert notes[0]["body"].startswith("e2e: the retention team wants one more week")
+    assert_consistent(dep)
     notes_before = len(dep.notes())
 
-    approved, detail = _answer_approval(dep, api_server, "Approve")
+    ready = ready_challenger(dep)
+    approved, detail = _answer_approval(dep, api_server, "Approve", "shadow week looks good")
 
     assert approved.succeeded, approved.tail()
     assert detail["chosen_options"] == ["Approve"] and detail["responded_by_user"]["name"] == "reviewer"
-    assert dep.task_states(f"promote_{MODEL}")["promote"] == "success"
+    states = dep.task_states(f"promote_{MODEL}")
+    assert states["promote"] == "success" and states["record_rejection"] == "skipped", states
     assert champion(dep) == ready
     assert moves(dep.audit, ready)[-1] == ("shadow", "champion", "succeeded")
     promoted = dep.audit.history(MODEL, ready)[0]  # the approver is part of the audit record
-    assert (
-        promoted["evidence"]["approval"]["by"] == "reviewer" and promoted["evidence"]["approval"]["choice"] == "Approve"
-    )
-    assert promoted["reason"].endswith("; approved by reviewer")
+    assert promoted["evidence"]["approval"]["by"] == "reviewer"
+    assert promoted["evidence"]["approval"]["choice"] == "Approve"
+    assert promoted["reason"].endswith("; approved by reviewer: shadow week looks good")
     assert [n["subject"] for n in dep.notes()[notes_before:] if n["event"] == "promotion"] == [
         f"v{ready} is champion (was v{held})"
     ]

@@ -16,6 +16,7 @@ def approval_answer(event: dict[str, Any]) -> dict[str, Any]:
         "choice": (event.get("chosen_options") or [None])[0],
         "by": user.get("name") or user.get("id"),
         "at": str(event.get("responded_at") or ""),
+        "reason": str((event.get("params_input") or {}).get("reason") or ""),
     }
 
 
