@@ -172,32 +172,6 @@ def _read(path: Path):
     return pd.read_parquet(path)
 
 
-def parse_evidently(snapshot: dict[str, Any]) -> dict[str, Any]:
-    from include.drift.stattests import STATTESTS
-
-    name_of = {t.display_name: t.name for t in STATTESTS.values()} | {t.name: t.name for t in STATTESTS.values()}
-    columns: dict[str, dict[str, Any]] = {}
-    out: dict[str, Any] = {"columns": columns}
-    for m in snapshot["metrics"]:
-        cfg = m["config"]
-        if cfg["type"].endswith("DriftedColumnsCount"):
-            out["n_drifted"] = int(m["value"]["count"])
-            out["share_drifted"] = float(m["value"]["share"])
-        elif cfg["type"].endswith("ValueDrift"):
-            columns[cfg["column"]] = {
-                "stattest": name_of.get(cfg["method"], cfg["method"]),
-                "threshold": float(cfg["threshold"]),
-                "score": float(m["value"]),
-            }
-    for t in snapshot["tests"]:
-        params = t["metric_config"]["params"]
-        if params["type"].endswith("ValueDrift"):
-            columns[params["column"]]["drifted"] = t["status"] == "FAIL"
-        elif params["type"].endswith("DriftedColumnsCount"):
-            out["dataset_drift"] = t["status"] == "FAIL"
-    return out
-
-
 def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     out: dict[str, Any] = {"mode": mode}
@@ -225,6 +199,8 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
         from evidently import DataDefinition, Dataset, Report
         from evidently.presets import DataDriftPreset
 
+        from tests.unit._drift_evidently import parse_snapshot  # the agreement tests' reader
+
         out["import_s"] = time.perf_counter() - t0
         t = time.perf_counter()
         ref, cur = _read(data_dir / "reference.parquet"), _read(data_dir / "current.parquet")
@@ -238,7 +214,7 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
         )
         d = snapshot.dict()
         out["compute_s"] = time.perf_counter() - t
-        out["report"] = parse_evidently(d)
+        out["report"] = parse_snapshot(d)
     elif mode == "profile_build":
         from include.drift import profile as P
 
