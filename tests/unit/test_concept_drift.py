@@ -209,36 +209,20 @@ def test_river_page_hinkley_defaults_would_alarm_on_a_stationary_stream():
 
 def test_sample_data_concept_drift_is_caught_from_scored_predictions(tmp_path):
     """write_sample_data(concept_drift_from=...) -> scored predictions -> late labels -> detectors."""
-    from include.config import parse_config
     from include.evaluation import predict_scores
     from include.partitions import publish_frame, read_partition
     from include.performance import error_stream, load_scored_labels
     from include.sample_data import (
-        CATEGORICAL,
         ENTITY_ID,
-        NUMERIC,
-        TARGET,
         TIMESTAMP,
         generate_frames,
         write_sample_data,
     )
     from include.storage import LocalStorage
     from include.training import fit
+    from tests.unit.conftest import linear_churn_config
 
-    config = parse_config(
-        {
-            "name": "churn",
-            "task": "classification",
-            "entity_id": ENTITY_ID,
-            "timestamp": TIMESTAMP,
-            "target": TARGET,
-            "features": {"numeric": NUMERIC, "categorical": CATEGORICAL},
-            "estimator": {
-                "class_path": "sklearn.linear_model.LogisticRegression",
-                "params": {"class_weight": "balanced", "max_iter": 1000},
-            },
-        }
-    )
+    config = linear_churn_config()
     start, drift_day = dt.date(2026, 1, 1), dt.date(2026, 1, 15)
     storage = LocalStorage(tmp_path)
     options = {"rows_per_day": 800, "customers": 3000}

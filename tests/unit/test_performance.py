@@ -23,9 +23,7 @@ from include.performance import (
     trailing_performance,
 )
 from include.sample_data import (
-    CATEGORICAL,
     ENTITY_ID,
-    NUMERIC,
     TARGET,
     TIMESTAMP,
     generate_day,
@@ -34,6 +32,7 @@ from include.sample_data import (
 )
 from include.storage import LocalStorage
 from include.training import fit
+from tests.unit.conftest import linear_churn_config
 
 T0 = pd.Timestamp("2026-03-01 09:30", tz="UTC")
 SEC = pd.Timedelta(seconds=1)
@@ -50,25 +49,6 @@ def tiny_config(task: str = "classification", metrics: list[str] | None = None):
             "target": "y",
             "features": {"numeric": ["x"]},
             "evaluation": {"metrics": metrics, "primary_metric": metrics[0]},
-        }
-    )
-
-
-def churn_config():
-    """The sample model's columns with a fast linear estimator (the tests need real scores, fast)."""
-    return parse_config(
-        {
-            "name": "churn",
-            "task": "classification",
-            "entity_id": ENTITY_ID,
-            "timestamp": TIMESTAMP,
-            "target": TARGET,
-            "features": {"numeric": NUMERIC, "categorical": CATEGORICAL},
-            "estimator": {
-                "class_path": "sklearn.linear_model.LogisticRegression",
-                "params": {"class_weight": "balanced", "max_iter": 1000},
-            },
-            "evaluation": {"metrics": ["roc_auc", "average_precision", "log_loss"], "primary_metric": "roc_auc"},
         }
     )
 
@@ -155,14 +135,14 @@ def day(offset: int) -> dt.date:
 @pytest.fixture(scope="module")
 def model():
     """A churn model trained on clean sample data of the days before the monitored window."""
-    config = churn_config()
+    config = linear_churn_config()
     features, labels = generate_frames(START - dt.timedelta(days=10), 8, rows_per_day=ROWS, customers=1000)
     return fit(config, features.merge(labels, on=[ENTITY_ID, TIMESTAMP]))
 
 
 def publish_predictions(storage, model, offsets, version="1", drop_rows=0):
     """Score the published feature partitions like the scoring DAG does, one partition per day."""
-    config = churn_config()
+    config = linear_churn_config()
     for offset in offsets:
         features = read_partition(storage, "features", "churn", day(offset)).iloc[drop_rows:]
         scores = predict_scores(config, model, features)
@@ -192,7 +172,7 @@ def scored_store(tmp_path_factory, model):
 
 
 def test_load_scored_labels_joins_every_prediction_to_its_late_label(scored_store):
-    config = churn_config()
+    config = linear_churn_config()
     joined = load_scored_labels(scored_store, config, day(1), day(6))
     stats = joined.attrs["join"]
     assert stats["prediction_partitions"] == [day(i).isoformat() for i in range(1, 6)]
@@ -215,7 +195,7 @@ def test_load_scored_labels_joins_every_prediction_to_its_late_label(scored_stor
 
 
 def test_load_scored_labels_reads_labels_only_up_to_the_delay_bound(scored_store):
-    joined = load_scored_labels(scored_store, churn_config(), day(1), day(6), max_label_delay_days=2)
+    joined = load_scored_labels(scored_store, linear_churn_config(), day(1), day(6), max_label_delay_days=2)
     stats = joined.attrs["join"]
     # Label partitions [day 1, day 8): day 5's labels (published on day 8) are not read yet.
     assert stats["labels_read_until"] == day(8).isoformat()
@@ -224,19 +204,19 @@ def test_load_scored_labels_reads_labels_only_up_to_the_delay_bound(scored_store
 
 
 def test_load_scored_labels_with_nothing_scored_is_empty_not_an_error(scored_store):
-    joined = load_scored_labels(scored_store, churn_config(), day(8), day(10))
+    joined = load_scored_labels(scored_store, linear_churn_config(), day(8), day(10))
     assert joined.empty and joined.attrs["join"]["prediction_partitions"] == []
-    perf = trailing_performance(joined, churn_config())
+    perf = trailing_performance(joined, linear_churn_config())
     assert perf["rows"] == 0 and perf["value"] is None
     with pytest.raises(PerformanceError, match="empty window"):
-        load_scored_labels(scored_store, churn_config(), day(3), day(3))
+        load_scored_labels(scored_store, linear_churn_config(), day(3), day(3))
 
 
 # -- trailing_performance ---------------------------------------------------------------------------
 
 
 def test_trailing_metric_equals_sklearn_on_the_same_rows(scored_store):
-    config = churn_config()
+    config = linear_churn_config()
     joined = load_scored_labels(scored_store, config, day(1), day(6))
     y, s = joined[TARGET].to_numpy(), joined["score"].to_numpy()
     perf = trailing_performance(joined, config)
@@ -254,7 +234,7 @@ def test_trailing_metric_equals_sklearn_on_the_same_rows(scored_store):
 
 
 def test_trailing_performance_breaks_down_by_model_version(scored_store):
-    config = churn_config()
+    config = linear_churn_config()
     joined = load_scored_labels(scored_store, config, day(1), day(6))
     perf = trailing_performance(joined, config)
     assert sorted(perf["by_model_version"]) == ["1", "2"]
@@ -306,7 +286,7 @@ def test_performance_drop_without_a_value_is_unknown_not_flagged():
 
 def test_flipped_labels_produce_a_drop_beyond_the_margin(tmp_path, model):
     """Label noise from day 5 on (35% of labels flipped): same model, same features, worse metrics."""
-    config = churn_config()
+    config = linear_churn_config()
     storage = LocalStorage(tmp_path)
     write_sample_data(
         storage,
