@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -39,6 +38,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.machine import cpu_model, current_rss_mb, load_avg, memory_gib, peak_rss_mb  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = RESULTS / "cache"
@@ -58,31 +59,6 @@ DRIFTED = {"age", "spend_30d", "latency_ms", "errors", "rating", "has_promo", "p
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _status_mb(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def peak_rss_mb() -> float:
-    """Peak RSS of this process image: VmHWM (reset by exec), else ru_maxrss (which Linux carries
-    over from the parent at fork, so it would charge the parent's memory to the child)."""
-    hwm = _status_mb("VmHWM")
-    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def current_rss_mb() -> float | None:
-    return _status_mb("VmRSS")
-
-
-def load_avg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def machine_facts() -> dict[str, Any]:
     """Versions from package metadata: the parent process stays small (no numpy / pandas)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -93,17 +69,11 @@ def machine_facts() -> dict[str, Any]:
         except PackageNotFoundError:
             return None
 
-    cpu = ""
-    try:
-        names = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0].split(":", 1)[1].strip() if names else ""
-    except OSError:
-        pass
     return {
         "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "cpu": cpu_model(),
+        "memory_gib": memory_gib(),
         "load_avg_start": load_avg(),
         "python": platform.python_version(),
         **{pkg: ver(pkg) for pkg in ("numpy", "pandas", "scipy", "pyarrow", "evidently")},

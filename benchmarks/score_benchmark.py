@@ -26,7 +26,6 @@ Results: printed, and written to benchmarks/results/score_benchmark.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -44,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import cpu_model, current_rss_mb, load_avg, memory_gib, peak_rss_mb  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = RESULTS / "cache"
 MODEL_NAME = "churn"
@@ -55,34 +56,6 @@ RSS_TARGET = 1.5  # peak RSS at 10x rows within this factor of the 1x run
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _status_mb(field: str) -> float | None:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return round(int(line.split()[1]) / 1024, 1)  # kB
-    return None
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak RSS.
-
-    VmHWM (the high-water mark of this process's address space) rather than ``ru_maxrss``:
-    after fork/vfork + exec, Linux carries the parent's peak into the child's ``ru_maxrss``, so
-    a worker would report at least the orchestrating process's peak. ``ru_maxrss`` is the
-    fallback where /proc is missing.
-    """
-    hwm = _status_mb("VmHWM")
-    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def current_rss_mb() -> float | None:
-    return _status_mb("VmRSS")
-
-
-def load_avg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -99,19 +72,14 @@ def machine_facts() -> dict[str, Any]:
     import skops
     import threadpoolctl
 
-    cpu = ""
-    with contextlib.suppress(OSError):
-        names = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0].split(":", 1)[1].strip() if names else ""
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     with threadpoolctl.threadpool_limits(limits=None):
         import sklearn.ensemble
 
         pools = {f"{p['internal_api']}": p["num_threads"] for p in threadpoolctl.threadpool_info()}
     return {
         "cores": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(mem_gib, 1),
+        "cpu": cpu_model(),
+        "memory_gib": memory_gib(),
         "load_avg_start": load_avg(),
         "python": platform.python_version(),
         "platform": platform.platform(),
