@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -37,7 +36,15 @@ from include.config import ModelConfig, load_config, parse_config
 from include.registry import ModelRegistry
 from include.stages import StageTransitionError
 from tests.e2e.conftest import AIRFLOW, PROJECT, AirflowProject, DagRunResult
-from tests.fixtures.services import LOOPBACK, free_port, start_mlflow, start_service
+from tests.fixtures.services import (
+    LOOPBACK,
+    ServiceUnavailable,
+    free_port,
+    fresh_postgres_db,
+    postgres_admin,
+    start_mlflow,
+    start_service,
+)
 
 MODEL = "churn"
 CONFIG_FILE = PROJECT / "include" / "models" / f"{MODEL}.yaml"
@@ -46,7 +53,6 @@ SHADOW = ("2026-02-11", "2026-02-13")  # three days of shadow evidence: enough f
 EXTRA_DAY = "2026-02-14"
 LATENCY_LIMIT = 60_000  # ms per 1,000 rows
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-PG_ADMIN_URL = os.environ.get("MLOPS_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
 # -- the deployment ----------------------------------------------------------------------------
@@ -181,24 +187,16 @@ def assert_consistent(dep: Deployment) -> None:
 
 
 @contextlib.contextmanager
-def fresh_postgres_db(prefix: str) -> Iterator[str]:
+def postgres_db(prefix: str) -> Iterator[str]:
     """A new PostgreSQL database (SQLAlchemy URL), dropped afterwards."""
-    admin_url = sa.make_url(PG_ADMIN_URL)
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL is not reachable at {admin_url.host}: {error.orig}", pytrace=False)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin = postgres_admin("the deploy e2e tests")
+    except ServiceUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
     try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
+        with fresh_postgres_db(prefix, admin) as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -649,7 +647,7 @@ def race_audit_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'race-audit.db'}"
         return
-    with fresh_postgres_db("mlops_e2e_race") as url:
+    with postgres_db("mlops_e2e_race") as url:
         yield url
 
 
@@ -715,7 +713,7 @@ def test_rollback_audited_in_postgres_through_the_airflow_connection(dep):
     target = previous_champion(dep)
     replaced = champion(dep)
     sqlite_rows = len(dep.audit.history(MODEL))
-    with fresh_postgres_db("mlops_e2e_audit") as url:
+    with postgres_db("mlops_e2e_audit") as url:
         pg = sa.make_url(url)
         conn_uri = f"postgresql://{pg.username}@{pg.host}:{pg.port or 5432}/{pg.database}"
 

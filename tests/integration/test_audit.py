@@ -15,7 +15,6 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ import pytest
 import sqlalchemy as sa
 
 from include.audit import LATEST_VERSION, MIGRATIONS, AuditError, AuditStore
+from tests.fixtures.services import ServiceUnavailable, fresh_postgres_db, postgres_admin
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get("MLOPS_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 TABLES = ("ml_model_registry", "ml_deployments", "ml_schema_version")
 
 
@@ -34,34 +33,14 @@ TABLES = ("ml_model_registry", "ml_deployments", "ml_schema_version")
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database on the PostgreSQL server for this session; dropped at teardown."""
-    admin_url = sa.make_url(PG_ADMIN_URL)
-    where = f"{admin_url.host}:{admin_url.port or 5432}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    problem = None
     try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        problem = str(error.orig).strip()
-    if problem is not None:
-        admin.dispose()
-        pytest.fail(
-            f"PostgreSQL is not reachable at {where} as {admin_url.username!r} ({problem}). "
-            "The audit store tests need a real server: start PostgreSQL there or point "
-            "MLOPS_TEST_POSTGRES_ADMIN_URL at one.",
-            pytrace=False,
-        )
-    name = f"mlops_audit_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
+        admin = postgres_admin("the audit store tests")
+    except ServiceUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
     try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
+        with fresh_postgres_db("mlops_audit_test", admin) as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            try:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            except sa.exc.ProgrammingError:  # server older than 13: no FORCE
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 

@@ -55,7 +55,11 @@ from tests.fixtures.services import (
     LOOPBACK,
     Service,
     ServiceError,
+    ServiceUnavailable,
     free_port,
+    fresh_postgres_db,
+    host_port,
+    postgres_admin,
     start_process,
     venv_executable,
     wait_for_http,
@@ -63,7 +67,6 @@ from tests.fixtures.services import (
 
 PROJECT = Path(__file__).resolve().parents[3]
 MODEL = "churn"
-PG_ADMIN_URL = os.environ.get("MLOPS_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MLOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_CLAIM_KEY = "airflow-mlops:stack-suite"
 WORKERS = ("w1", "w2")
@@ -74,32 +77,7 @@ ADMIN = "admin"
 LATENCY_LIMIT_MS = 60_000
 
 
-class StackUnavailable(RuntimeError):
-    """PostgreSQL or Redis, which the stack needs and does not start itself, cannot be reached."""
-
-
 # -- external servers: PostgreSQL and Redis ----------------------------------------------------------
-def _where(url: sa.URL | str, default_port: int) -> str:
-    url = sa.make_url(url) if isinstance(url, str) else url
-    return f"{url.host or 'localhost'}:{url.port or default_port}"
-
-
-def postgres_admin() -> sa.Engine:
-    """An AUTOCOMMIT engine on the admin URL; StackUnavailable naming host:port if it does not answer."""
-    url = sa.make_url(PG_ADMIN_URL)
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        engine.dispose()
-        raise StackUnavailable(
-            f"PostgreSQL is not reachable at {_where(url, 5432)} (user {url.username}): {error.orig}".strip()
-            + "\nThe stack suite needs a PostgreSQL server there (set MLOPS_TEST_POSTGRES_ADMIN_URL to use another)."
-        ) from error
-    return engine
-
-
 def redis_url(index: int) -> str:
     """REDIS_URL with database ``index`` (whatever database the configured URL names)."""
     return urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{index}"))
@@ -112,8 +90,8 @@ def redis_server() -> Any:
     try:
         client.ping()
     except redis.RedisError as error:
-        raise StackUnavailable(
-            f"Redis is not reachable at {_where(REDIS_URL, 6379)}: {error}\n"
+        raise ServiceUnavailable(
+            f"Redis is not reachable at {host_port(REDIS_URL, 6379)}: {error}\n"
             "The stack suite needs a Redis server there as Celery broker (set MLOPS_TEST_REDIS_URL to use another)."
         ) from error
     return client
@@ -138,7 +116,7 @@ def claim_redis_db(server: Any, owner: str) -> int:
                 return index
         finally:
             db.close()
-    raise StackUnavailable(f"no empty database index on Redis at {_where(REDIS_URL, 6379)} (tried 1..{count - 1})")
+    raise ServiceUnavailable(f"no empty database index on Redis at {host_port(REDIS_URL, 6379)} (tried 1..{count - 1})")
 
 
 # -- the stack -------------------------------------------------------------------------------------
@@ -400,7 +378,7 @@ def start_stack(root: Path, sample_days: int = 50, rows_per_day: int = 600) -> S
     except BaseException as error:
         logs = stack.process_logs()
         stack.close()
-        if isinstance(error, StackUnavailable | KeyboardInterrupt):
+        if isinstance(error, ServiceUnavailable | KeyboardInterrupt):
             raise
         raise ServiceError(f"the stack did not start: {error}\n{logs}") from error
     return stack
@@ -413,20 +391,10 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
 
     # -- PostgreSQL databases and the Redis database -------------------------------------------------
     with stack.phase("postgres + redis"):
-        admin = postgres_admin()
+        admin = postgres_admin("the stack suite")
         stack.exit_stack.callback(admin.dispose)
-        admin_url = admin.url
         for role in ("airflow", "mlflow", "audit"):
-            name = f"mlops_stack_{role}_{suffix}"
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-            def drop(name: str = name) -> None:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-            stack.exit_stack.callback(drop)
-            stack.databases[role] = admin_url.set(database=name).render_as_string(hide_password=False)
+            stack.databases[role] = stack.exit_stack.enter_context(fresh_postgres_db(f"mlops_stack_{role}", admin))
         redis = redis_server()
         stack.redis_db = claim_redis_db(redis, owner)
         stack.broker_url = redis_url(stack.redis_db)

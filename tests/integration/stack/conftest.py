@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.stack.airflow_stack import PROJECT, Stack, StackUnavailable, start_stack
+from tests.fixtures.services import ServiceUnavailable
+from tests.integration.stack.airflow_stack import PROJECT, Stack, start_stack
 
 ARTIFACTS = PROJECT / "test-artifacts" / "stack"
 _STACKS: list[Stack] = []
@@ -50,7 +51,7 @@ def _running_stack(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
     problem = None
     try:
         running = start_stack(tmp_path_factory.mktemp("stack"))
-    except StackUnavailable as error:
+    except ServiceUnavailable as error:
         problem = str(error)
     if problem:  # a missing server fails every test of the suite, naming it: never a skip
         pytest.fail(problem, pytrace=False)
