@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+import yaml
+
+CHURN_YAML = Path(__file__).resolve().parents[2] / "include" / "models" / "churn.yaml"
+CHURN = yaml.safe_load(CHURN_YAML.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +44,25 @@ def linear_churn_config():
             "evaluation": {"metrics": ["roc_auc", "average_precision", "log_loss"], "primary_metric": "roc_auc"},
         }
     )
+
+
+def small_churn_config(
+    estimator: dict[str, Any] | None = None, *, replace: dict[str, Any] | None = None, **sections: Any
+):
+    """churn.yaml with a small, fast estimator; ``estimator`` and the sections in ``replace``
+    replace the file's, a dict in ``sections`` is merged into the file's section."""
+    import copy
+
+    from include.config import parse_config
+
+    data = copy.deepcopy(CHURN)
+    data["estimator"]["params"]["max_iter"] = 30
+    if estimator is not None:
+        data["estimator"] = estimator
+    for section, values in sections.items():
+        if isinstance(values, dict):
+            data.setdefault(section, {}).update(values)
+        else:
+            data[section] = values
+    data.update(replace or {})
+    return parse_config(data, source="test/churn.yaml")

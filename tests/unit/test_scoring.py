@@ -8,7 +8,6 @@ Real parquet partitions on a LocalStorage under tmp_path, a real (small) model t
 from __future__ import annotations
 
 import collections
-import copy
 import functools
 import io
 import itertools
@@ -22,21 +21,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from include import partitions as P
 from include import scoring, training
-from include.config import parse_config
 from include.evaluation import DECISION_THRESHOLD, predict_scores
 from include.sample_data import generate_day, generate_frames
 from include.scoring import PREDICTIONS, QUARANTINE, REASON, SHADOW, ModelRef, ScoringInputError
 from include.storage import LocalStorage
 from include.validation import scoring_contract
+from tests.unit.conftest import CHURN, small_churn_config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 PROJECT = Path(__file__).resolve().parents[2]
-CHURN = yaml.safe_load((PROJECT / "include" / "models" / "churn.yaml").read_text())
 MODEL = "churn"
 DS, DS2, DS3 = "2026-02-02", "2026-02-03", "2026-02-04"
 KEY = ["customer_id", "event_ts"]
@@ -48,15 +45,10 @@ CHALLENGER = ModelRef(MODEL, "4", "mlflow-run-challenger")
 
 def make_config(estimator: dict[str, Any] | None = None, features: dict[str, Any] | None = None, **scoring_keys: Any):
     """churn.yaml with a small estimator, small chunks and 4 mapped units (overridable)."""
-    data = copy.deepcopy(CHURN)
-    data["estimator"]["params"]["max_iter"] = 30
-    if estimator is not None:
-        data["estimator"] = estimator
-    if features is not None:
-        data["features"] = features
-        data["evaluation"]["slice_column"] = None
-    data["scoring"].update({"chunk_rows": 500, "max_parallel": 4, **scoring_keys})
-    return parse_config(data, source="test/churn.yaml")
+    sections: dict[str, Any] = {"scoring": {"chunk_rows": 500, "max_parallel": 4, **scoring_keys}}
+    if features is None:
+        return small_churn_config(estimator, **sections)
+    return small_churn_config(estimator, replace={"features": features}, evaluation={"slice_column": None}, **sections)
 
 
 # -- models (trained once per module) --------------------------------------------------------

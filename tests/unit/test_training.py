@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from include import evaluation, training
-from include.config import parse_config
 from include.sample_data import generate_frames
 from include.training import TrainingError
+from tests.unit.conftest import small_churn_config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 PROJECT = Path(__file__).resolve().parents[2]
-CHURN_YAML = PROJECT / "include" / "models" / "churn.yaml"
-CHURN = yaml.safe_load(CHURN_YAML.read_text())
 
 
-def make_config(estimator: dict[str, Any] | None = None, **sections: Any):
-    """The churn config with a small, fast estimator (and any section keys replaced)."""
-    data = copy.deepcopy(CHURN)
-    data["estimator"]["params"]["max_iter"] = 30
-    if estimator is not None:
-        data["estimator"] = estimator
-    for section, values in sections.items():
-        if isinstance(values, dict):
-            data.setdefault(section, {}).update(values)
-        else:
-            data[section] = values
-    return parse_config(data, source="test/churn.yaml")
+make_config = small_churn_config
 
 
 @pytest.fixture(scope="module")
