@@ -26,12 +26,14 @@ Results: printed, and written to benchmarks/results/drift_benchmark.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +144,22 @@ def _read(path: Path):
     return pd.read_parquet(path)
 
 
+@contextlib.contextmanager
+def _timed(out: dict[str, Any], key: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    out[key] = time.perf_counter() - start
+
+
+def _inputs(out: dict[str, Any], t0: float, load: Callable[[], Any]) -> Any:
+    """Records import time (since ``t0``), then loads the inputs, timed, and the RSS after."""
+    out["import_s"] = time.perf_counter() - t0
+    with _timed(out, "load_s"):
+        inputs = load()
+    out["rss_after_load_mb"] = current_rss_mb()
+    return inputs
+
+
 def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     out: dict[str, Any] = {"mode": mode}
@@ -153,14 +171,11 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
     if mode == "project":
         from include.drift import detect
 
-        out["import_s"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        ref, cur = _read(data_dir / "reference.parquet"), _read(data_dir / "current.parquet")
-        out["load_s"] = time.perf_counter() - t
-        out["rss_after_load_mb"] = current_rss_mb()
-        t = time.perf_counter()
-        report = detect.dataset_drift(ref, cur, NUMERIC, CATEGORICAL, max_workers=workers)
-        out["compute_s"] = time.perf_counter() - t
+        ref, cur = _inputs(
+            out, t0, lambda: (_read(data_dir / "reference.parquet"), _read(data_dir / "current.parquet"))
+        )
+        with _timed(out, "compute_s"):
+            report = detect.dataset_drift(ref, cur, NUMERIC, CATEGORICAL, max_workers=workers)
         out["report"] = report.to_dict()
     elif mode == "evidently":
         import warnings
@@ -171,49 +186,37 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
 
         from tests.unit._drift_evidently import parse_snapshot  # the agreement tests' reader
 
-        out["import_s"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        ref, cur = _read(data_dir / "reference.parquet"), _read(data_dir / "current.parquet")
-        out["load_s"] = time.perf_counter() - t
-        out["rss_after_load_mb"] = current_rss_mb()
-        t = time.perf_counter()
-        definition = DataDefinition(numerical_columns=NUMERIC, categorical_columns=CATEGORICAL)
-        snapshot = Report([DataDriftPreset()], include_tests=True).run(
-            Dataset.from_pandas(cur, data_definition=definition),
-            Dataset.from_pandas(ref, data_definition=definition),
+        ref, cur = _inputs(
+            out, t0, lambda: (_read(data_dir / "reference.parquet"), _read(data_dir / "current.parquet"))
         )
-        d = snapshot.dict()
-        out["compute_s"] = time.perf_counter() - t
+        with _timed(out, "compute_s"):
+            definition = DataDefinition(numerical_columns=NUMERIC, categorical_columns=CATEGORICAL)
+            snapshot = Report([DataDriftPreset()], include_tests=True).run(
+                Dataset.from_pandas(cur, data_definition=definition),
+                Dataset.from_pandas(ref, data_definition=definition),
+            )
+            d = snapshot.dict()
         out["report"] = parse_snapshot(d)
     elif mode == "profile_build":
         from include.drift import profile as P
 
-        out["import_s"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        ref = _read(data_dir / "reference.parquet")
-        out["load_s"] = time.perf_counter() - t
-        out["rss_after_load_mb"] = current_rss_mb()
-        t = time.perf_counter()
-        prof = P.build_profile(ref, NUMERIC, CATEGORICAL)
-        sample = P.reference_sample(ref, NUMERIC + CATEGORICAL)
-        P.save_profile(prof, data_dir / "profile.json")
-        (data_dir / "sample.parquet").write_bytes(P.sample_to_parquet(sample))
-        out["compute_s"] = time.perf_counter() - t
+        ref = _inputs(out, t0, lambda: _read(data_dir / "reference.parquet"))
+        with _timed(out, "compute_s"):
+            prof = P.build_profile(ref, NUMERIC, CATEGORICAL)
+            sample = P.reference_sample(ref, NUMERIC + CATEGORICAL)
+            P.save_profile(prof, data_dir / "profile.json")
+            (data_dir / "sample.parquet").write_bytes(P.sample_to_parquet(sample))
         out["profile_bytes"] = (data_dir / "profile.json").stat().st_size
         out["sample_bytes"] = (data_dir / "sample.parquet").stat().st_size
         out["sketch_columns"] = [c for c, v in prof["columns"].items() if "sketch" in v]
     elif mode == "profile":
         from include.drift import profile as P
 
-        out["import_s"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        prof = P.load_profile(data_dir / "profile.json")
-        cur = _read(data_dir / "current.parquet")
-        out["load_s"] = time.perf_counter() - t
-        out["rss_after_load_mb"] = current_rss_mb()
-        t = time.perf_counter()
-        report = P.drift_from_profile(prof, cur, max_workers=workers)
-        out["compute_s"] = time.perf_counter() - t
+        prof, cur = _inputs(
+            out, t0, lambda: (P.load_profile(data_dir / "profile.json"), _read(data_dir / "current.parquet"))
+        )
+        with _timed(out, "compute_s"):
+            report = P.drift_from_profile(prof, cur, max_workers=workers)
         out["report"] = report.to_dict()
     else:
         raise SystemExit(f"unknown mode {mode}")
