@@ -35,6 +35,7 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
+from include.contracts import Artifact, RunKind, Tag
 from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag
 
 
@@ -145,12 +146,12 @@ def build(config: ModelConfig) -> DAG:
             if html:
                 storage.write_text(f"{prefix}/drift_report.html", html)
             metrics = monitoring.metrics_for_mlflow(quality, drift, performance, decision)
-            tags_ = {"mlops.kind": "monitoring", "mlops.ds": ds, "mlops.model_version": reference["version"]}
+            tags_ = {Tag.KIND: RunKind.MONITOR, Tag.DS: ds, Tag.MODEL_VERSION: reference["version"]}
             experiment = registry.experiment_id(name)
             mlflow_run = registry.upsert_run(experiment, f"monitor/{ds}", f"monitor {ds}", tags_, metrics)
-            registry.client.log_text(mlflow_run, json.dumps(summary, indent=2, default=str), "monitor/summary.json")
+            registry.client.log_text(mlflow_run, json.dumps(summary, indent=2, default=str), Artifact.MONITOR_SUMMARY)
             if html:
-                registry.client.log_text(mlflow_run, html, "monitor/drift_report.html")
+                registry.client.log_text(mlflow_run, html, Artifact.MONITOR_DRIFT_REPORT)
             paths = {"summary": storage.uri(f"{prefix}/summary.json")}
             if html:
                 paths["html"] = storage.uri(f"{prefix}/drift_report.html")

@@ -36,6 +36,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from include.config import ModelConfig, load_all
+from include.contracts import CHALLENGER_ALIAS, CHAMPION_ALIAS, Tag
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
 from mlops_airflow.operators.approval import APPROVAL_XCOM_KEY, RecordedApprovalOperator
 
@@ -78,15 +79,15 @@ def build(config: ModelConfig) -> DAG:
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             registry = MlflowHook().get_conn()
-            champion = registry.alias_version(name, "champion")
-            challenger = registry.alias_version(name, "challenger")
+            champion = registry.alias_version(name, CHAMPION_ALIAS)
+            challenger = registry.alias_version(name, CHALLENGER_ALIAS)
             champion_v = str(champion.version) if champion else None
             if challenger is None:
                 verdict = deploy.evaluate_promotion(config, None, champion_v, {})
                 return {"verdict": verdict.to_dict(), "summary": verdict.summary(), "rejected": False}
             version = str(challenger.version)
             # Age in shadow: from the move into shadow recorded on the version, to this run.
-            history = json.loads(challenger.tags.get("mlops.history", "[]"))
+            history = json.loads(challenger.tags.get(Tag.HISTORY, "[]"))
             since = [h["at"] for h in history if h.get("to") == stages.SHADOW]
             age_days = (dag_run.run_after - dt.datetime.fromisoformat(since[-1])).days if since else 0
             if age_days > config.deploy.reject_after_days:

@@ -19,6 +19,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from include.config import ModelConfig, load_all
+from include.contracts import ARCHIVED, REJECTED
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
 
 
@@ -40,7 +41,7 @@ def build(config: ModelConfig) -> DAG:
                 description="Empty: the previous champion.",
             ),
             "bad_version_stage": Param(
-                "rejected", type="string", enum=["rejected", "archived"], title="Stage for the replaced champion"
+                REJECTED, type="string", enum=[REJECTED, ARCHIVED], title="Stage for the replaced champion"
             ),
         },
     ) as dag:
@@ -60,7 +61,7 @@ def build(config: ModelConfig) -> DAG:
                     target=params.get("target_version"),
                     reason=params["reason"],
                     actor=f"airflow:{dag_run.dag_id}/{dag_run.run_id}",
-                    bad_stage=params.get("bad_version_stage") or "rejected",
+                    bad_stage=params.get("bad_version_stage") or REJECTED,
                 )
             except DeployRefused as exc:  # a refusal, not a glitch: no retries
                 raise AirflowFailException(str(exc)) from exc

@@ -47,6 +47,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
+from include.errors import AuditError
 from include.stages import ALIAS_FOR_STAGE, ARCHIVED, STAGES
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,6 @@ SINGLE_HOLDER_STAGES = tuple(ALIAS_FOR_STAGE)  # shadow, champion: at most one v
 
 _ERROR_LIMIT = 8000
 _SQLITE_BUSY_TIMEOUT_S = 30.0
-
-
-class AuditError(RuntimeError):
-    """The audit store cannot do what was asked (unknown deployment, bad status, ...)."""
 
 
 def default_url() -> str:

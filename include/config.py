@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from include.errors import ConfigError
+
 TASKS = ("classification", "regression")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -42,10 +44,6 @@ _UNIT_METRICS = {"roc_auc", "average_precision", "f1", "precision", "recall", "a
 
 NOTIFY_TYPES = ("log", "file", "webhook", "smtp", "slack")
 NOTIFY_EVENTS = ("success", "gate_failure", "failure", "drift", "promotion", "rollback")
-
-
-class ConfigError(ValueError):
-    """A model config is invalid; the message names the file and the field."""
 
 
 def _fail(where: str, message: str) -> None:

@@ -12,12 +12,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.config import ModelConfig
+from include.contracts import ARCHIVED, CHAMPION, CHAMPION_ALIAS, REJECTED, SHADOW, Column, Dataset, Tag
+from include.errors import RefusedMove
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class DeployRefused(RuntimeError):
-    """A deploy step was refused; the message says which rule and why."""
 
 
 @dataclass
@@ -202,7 +200,7 @@ def check_freeze(config: ModelConfig, day: dt.date, override_reason: str | None)
     """Refuse inside a freeze window unless an override reason is given (then record it)."""
     reason = freeze_reason(config, day)
     if reason and not (override_reason and override_reason.strip()):
-        raise DeployRefused(f"promotion refused: {reason}. Trigger with a freeze override reason to proceed.")
+        raise RefusedMove(f"promotion refused: {reason}. Trigger with a freeze override reason to proceed.")
     return {"frozen": bool(reason), "freeze_reason": reason, "override_reason": override_reason if reason else None}
 
 
@@ -211,13 +209,13 @@ def shadow_runs(registry: Any, config: ModelConfig, challenger: str) -> list[dic
     """The per-date shadow records batch scoring logged for ``challenger``."""
     runs = registry.client.search_runs(
         [registry.experiment_id(config.name)],
-        filter_string=f"tags.`mlops.kind` = 'shadow' and tags.`mlops.shadow.version` = '{challenger}'",
+        filter_string=f"tags.`{Tag.KIND}` = 'shadow' and tags.`{Tag.SHADOW_VERSION}` = '{challenger}'",
         max_results=1000,
     )
     return [
         {
-            "ds": r.data.tags["mlops.ds"],
-            "champion_version": r.data.tags.get("mlops.shadow.champion_version"),
+            "ds": r.data.tags[Tag.DS],
+            "champion_version": r.data.tags.get(Tag.SHADOW_CHAMPION_VERSION),
             **{k: v for k, v in r.data.metrics.items() if k.startswith("shadow_")},
         }
         for r in runs
@@ -235,11 +233,11 @@ def live_metrics(storage: Any, config: ModelConfig, dates: list[str], max_label_
         return {}
     start = dt.date.fromisoformat(min(dates))
     end = dt.date.fromisoformat(max(dates)) + dt.timedelta(days=1)
-    labels, _ = read_range(storage, "labels", config.name, start, end + dt.timedelta(days=max_label_delay_days))
+    labels, _ = read_range(storage, Dataset.LABELS, config.name, start, end + dt.timedelta(days=max_label_delay_days))
     if labels.empty:
         return {}
     out: dict[str, Any] = {}
-    for role, dataset in (("champion", "predictions"), ("challenger", "shadow_predictions")):
+    for role, dataset in (("champion", Dataset.PREDICTIONS), ("challenger", Dataset.SHADOW_PREDICTIONS)):
         scored, _ = read_range(storage, dataset, config.name, start, end)
         scored = scored[scored[config.timestamp].notna()] if len(scored) else pd.DataFrame()
         if scored.empty:
@@ -257,7 +255,7 @@ def live_metrics(storage: Any, config: ModelConfig, dates: list[str], max_label_
 def _history(registry: Any, name: str, version: str) -> list[dict[str, Any]]:
     import json
 
-    return json.loads(registry.get(name, version).tags.get("mlops.history", "[]"))
+    return json.loads(registry.get(name, version).tags.get(Tag.HISTORY, "[]"))
 
 
 def _last_move_by(registry: Any, name: str, version: str, actor: str, from_stage: str) -> dict[str, Any] | None:
@@ -268,7 +266,7 @@ def _last_move_by(registry: Any, name: str, version: str, actor: str, from_stage
     """
     history = _history(registry, name, str(version))
     last = history[-1] if history else {}
-    if last.get("to") == "champion" and last.get("from") == from_stage and last.get("by") == actor:
+    if last.get("to") == CHAMPION and last.get("from") == from_stage and last.get("by") == actor:
         return last
     return None
 
@@ -280,7 +278,7 @@ def _superseded_by(registry: Any, name: str, version: str, actor: str) -> str | 
         if other == str(version):
             continue
         last = (_history(registry, name, other) or [{}])[-1]
-        if last.get("from") == "champion" and last.get("by") == actor and last.get("reason") == reason:
+        if last.get("from") == CHAMPION and last.get("by") == actor and last.get("reason") == reason:
             return other
     return None
 
@@ -304,27 +302,27 @@ def promote_champion(
     from include import stages
 
     name = config.name
-    current = registry.alias_version(name, "champion")
+    current = registry.alias_version(name, CHAMPION_ALIAS)
     current_version = str(current.version) if current is not None else None
-    if current_version == str(version) and _last_move_by(registry, name, version, actor, "shadow") is not None:
+    if current_version == str(version) and _last_move_by(registry, name, version, actor, SHADOW) is not None:
         # A retried task whose first try finished the move: report it, do not refuse own work.
         return {
-            "action": "champion",
+            "action": CHAMPION,
             "version": str(version),
             "previous": _superseded_by(registry, name, version, actor),
             "resumed": True,
         }
     if current_version != (str(expected_champion) if expected_champion is not None else None):
-        raise DeployRefused(
+        raise RefusedMove(
             f"champion is v{current_version}, not v{expected_champion} the evidence was measured against: refused"
         )
     stage = registry.stage_of(name, version)
     if stage != stages.SHADOW:
-        raise DeployRefused(f"v{version} is {stage!r}, not 'shadow': a version reaches champion only from shadow")
+        raise RefusedMove(f"v{version} is {stage!r}, not 'shadow': a version reaches champion only from shadow")
     if registry.audit is not None and not registry.audit.compare_and_set_stage(
         name, version, stages.SHADOW, stages.CHAMPION, actor=actor, reason=reason, evidence=evidence
     ):
-        raise DeployRefused(f"v{version} was moved by a concurrent promotion: refused (the other one won)")
+        raise RefusedMove(f"v{version} was moved by a concurrent promotion: refused (the other one won)")
     try:
         registry.record_move(
             name, version, stages.CHAMPION, reason=reason, actor=actor, evidence=evidence, audited=False
@@ -337,7 +335,7 @@ def promote_champion(
             if current_version:
                 registry.audit.record(name, current_version, stages.ARCHIVED, stages.CHAMPION, actor, "revert", {})
         raise
-    return {"action": "champion", "version": str(version), "previous": current_version}
+    return {"action": CHAMPION, "version": str(version), "previous": current_version}
 
 
 def health_check(registry: Any, config: ModelConfig) -> dict[str, Any]:
@@ -349,9 +347,8 @@ def health_check(registry: Any, config: ModelConfig) -> dict[str, Any]:
     import pandas as pd
 
     from include.evaluation import predict_scores
-    from include.retrain import EXPECTED_SCORE
 
-    champion = registry.alias_version(config.name, "champion")
+    champion = registry.alias_version(config.name, CHAMPION_ALIAS)
     if champion is None:
         return {"ok": False, "version": None, "problems": ["no champion alias"]}
     problems: list[str] = []
@@ -364,7 +361,7 @@ def health_check(registry: Any, config: ModelConfig) -> dict[str, Any]:
         scores = np.asarray(predict_scores(config, model, sample), dtype="float64")
     except Exception as exc:
         return {"ok": False, "version": str(champion.version), "problems": [f"{type(exc).__name__}: {exc}"]}
-    expected = sample[EXPECTED_SCORE].to_numpy(dtype="float64")
+    expected = sample[Column.EXPECTED_SCORE].to_numpy(dtype="float64")
     if scores.shape != expected.shape:
         problems.append(f"{scores.shape[0]} scores for {expected.shape[0]} rows")
     if not np.isfinite(scores).all():
@@ -388,26 +385,26 @@ def health_check(registry: Any, config: ModelConfig) -> dict[str, Any]:
 def previous_champion(registry: Any, config: ModelConfig) -> str | None:
     """The most recent version that was champion and was archived (never a rejected one)."""
     best, best_at = None, ""
-    current = registry.alias_version(config.name, "champion")
+    current = registry.alias_version(config.name, CHAMPION_ALIAS)
     for version, stage in registry.stages(config.name).items():
-        if stage != "archived" or (current is not None and str(current.version) == version):
+        if stage != ARCHIVED or (current is not None and str(current.version) == version):
             continue
         history = _history(registry, config.name, version)
-        ends = [h["at"] for h in history if h.get("from") == "champion" and h.get("to") == "archived"]
+        ends = [h["at"] for h in history if h.get("from") == CHAMPION and h.get("to") == ARCHIVED]
         if ends and max(ends) > best_at:
             best, best_at = version, max(ends)
     return best
 
 
 def rollback(
-    registry: Any, config: ModelConfig, *, target: str | None, reason: str, actor: str, bad_stage: str = "rejected"
+    registry: Any, config: ModelConfig, *, target: str | None, reason: str, actor: str, bad_stage: str = REJECTED
 ) -> dict[str, Any]:
     """Champion alias back to ``target`` (default: the previous champion) in one move."""
     if not (reason and reason.strip()):
-        raise DeployRefused("rollback needs a reason")
+        raise RefusedMove("rollback needs a reason")
     name = config.name
-    current = registry.alias_version(name, "champion")
-    if current is not None and _last_move_by(registry, name, str(current.version), actor, "archived") is not None:
+    current = registry.alias_version(name, CHAMPION_ALIAS)
+    if current is not None and _last_move_by(registry, name, str(current.version), actor, ARCHIVED) is not None:
         restored = str(current.version)  # a retried task: its first try already rolled back
         if not target or str(target) == restored:
             return {
@@ -419,15 +416,15 @@ def rollback(
             }
     target = str(target) if target else previous_champion(registry, config)
     if target is None:
-        raise DeployRefused(f"{name}: no earlier champion to roll back to; name a target version")
+        raise RefusedMove(f"{name}: no earlier champion to roll back to; name a target version")
     if current is not None and str(current.version) == target:
-        raise DeployRefused(f"v{target} is already the champion")
+        raise RefusedMove(f"v{target} is already the champion")
     stage = registry.stage_of(name, target)
     history = _history(registry, name, target)
-    if stage != "archived" or not any(h.get("to") == "champion" for h in history):
-        raise DeployRefused(f"v{target} is {stage!r} and was never champion: only a former champion can be restored")
+    if stage != ARCHIVED or not any(h.get("to") == CHAMPION for h in history):
+        raise RefusedMove(f"v{target} is {stage!r} and was never champion: only a former champion can be restored")
     registry.record_move(
-        name, target, "champion", reason=f"rollback: {reason}", actor=actor, rollback=True, supersede_to=bad_stage
+        name, target, CHAMPION, reason=f"rollback: {reason}", actor=actor, rollback=True, supersede_to=bad_stage
     )
     return {
         "action": "rollback",

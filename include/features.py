@@ -16,12 +16,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.config import ModelConfig
+from include.contracts import Dataset
+from include.errors import FeaturePullError
 from include.partitions import list_partitions, read_partition
 from include.storage import Storage
-
-
-class FeaturePullError(ValueError):
-    """The window has no usable data or the data does not match the model config."""
 
 
 @dataclass
@@ -139,14 +137,14 @@ def frame_hash(frame: Any) -> str:
 def pull_training_data(storage: Storage, config: ModelConfig, window: TrainingWindow) -> tuple[Any, PullStats]:
     """Labels that arrived in the window, joined point-in-time to features."""
     model = config.name
-    label_dates = list_partitions(storage, "labels", model, window.start, window.end)
+    label_dates = list_partitions(storage, Dataset.LABELS, model, window.start, window.end)
     if not label_dates:
         raise FeaturePullError(
             f"no committed label partitions for {model!r} in [{window.start}, {window.end}) under "
             f"{storage.uri('labels/' + model)}"
         )
     labels = _read_partitions(
-        storage, "labels", model, label_dates, [config.entity_id, config.timestamp, config.target]
+        storage, Dataset.LABELS, model, label_dates, [config.entity_id, config.timestamp, config.target]
     )
     if labels.empty:
         raise FeaturePullError(f"label partitions {label_dates[0]}..{label_dates[-1]} of {model!r} are empty")
@@ -154,11 +152,11 @@ def pull_training_data(storage: Storage, config: ModelConfig, window: TrainingWi
     # Features needed: from the oldest label minus the max feature age, up to the newest label.
     first = (label_ts.min() - dt.timedelta(days=config.training.max_feature_age_days)).date()
     last = label_ts.max().date() + dt.timedelta(days=1)
-    feature_dates = list_partitions(storage, "features", model, first, min(last, window.end))
+    feature_dates = list_partitions(storage, Dataset.FEATURES, model, first, min(last, window.end))
     if not feature_dates:
         raise FeaturePullError(f"no committed feature partitions for {model!r} in [{first}, {last})")
     features = _read_partitions(
-        storage, "features", model, feature_dates, [config.entity_id, config.timestamp, *config.features.all]
+        storage, Dataset.FEATURES, model, feature_dates, [config.entity_id, config.timestamp, *config.features.all]
     )
     joined, unmatched = point_in_time_join(config, labels, features)
     joined, dropped = dedupe_entities(config, joined)

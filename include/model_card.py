@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from include.config import ModelConfig
+from include.contracts import CHAMPION, Artifact, Tag, evidence_tag
 
 
 def plots(config: ModelConfig, model: Any, holdout: Any, max_rows: int = 5000) -> dict[str, bytes]:
@@ -224,23 +225,23 @@ def publish_card(registry: Any, config: ModelConfig, version: str | int) -> dict
         local = artifact(path)
         return json.loads(local.read_text(encoding="utf-8")) if local else {}
 
-    pulled = load_json("data/pull_stats.json")
-    evaluated = load_json("evaluation/evaluation.json")
+    pulled = load_json(Artifact.PULL_STATS)
+    evaluated = load_json(Artifact.EVALUATION)
     facts = {
         "version": version,
-        "stage": mv.tags.get("mlops.stage"),
-        "window": mv.tags.get("mlops.window"),
+        "stage": mv.tags.get(Tag.STAGE),
+        "window": mv.tags.get(Tag.WINDOW),
         "rows": pulled.get("rows"),
         "data_hash": pulled.get("data_hash"),
         "positive_rate": pulled.get("positive_rate"),
         "metrics": evaluated.get("metrics", {}),
         "slices": evaluated.get("slices", {}),
-        "gates": load_json("evaluation/gates.json"),
+        "gates": load_json(Artifact.GATES),
         "run_id": mv.run_id,
-        "code_version": run.data.tags.get("mlops.code_version"),
-        "actor": run.data.tags.get("mlops.actor"),
-        "history": json.loads(mv.tags.get("mlops.history", "[]")),
-        "shadow": json.loads(mv.tags["mlops.evidence.champion"]) if "mlops.evidence.champion" in mv.tags else None,
+        "code_version": run.data.tags.get(Tag.CODE_VERSION),
+        "actor": run.data.tags.get(Tag.ACTOR),
+        "history": json.loads(mv.tags.get(Tag.HISTORY, "[]")),
+        "shadow": json.loads(mv.tags[evidence_tag(CHAMPION)]) if evidence_tag(CHAMPION) in mv.tags else None,
     }
     images = {}
     for name in ("performance.png", "feature_importance.png"):

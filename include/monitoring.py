@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from include.config import ModelConfig
+from include.contracts import CHAMPION_ALIAS, Artifact, Dataset, Tag
+from include.errors import MonitoringError
 from include.partitions import list_partitions, read_manifest, read_range
 from include.storage import Storage
-
-
-class MonitoringError(RuntimeError):
-    """The model has nothing to monitor against (no champion or no reference)."""
 
 
 def window(config: ModelConfig, ds: str) -> tuple[dt.date, dt.date]:
@@ -36,11 +34,11 @@ def _artifact(registry: Any, run_id: str, path: str) -> Path:
 
 def load_reference(registry: Any, config: ModelConfig) -> dict[str, Any]:
     """The champion's version, run, training window end and hold-out metrics (small: XCom)."""
-    champion = registry.alias_version(config.name, "champion")
+    champion = registry.alias_version(config.name, CHAMPION_ALIAS)
     if champion is None:
         raise MonitoringError(f"{config.name!r} has no champion: nothing to monitor against")
-    evaluation = json.loads(_artifact(registry, champion.run_id, "evaluation/evaluation.json").read_text())
-    window_tag = champion.tags.get("mlops.window", "..")
+    evaluation = json.loads(_artifact(registry, champion.run_id, Artifact.EVALUATION).read_text())
+    window_tag = champion.tags.get(Tag.WINDOW, "..")
     return {
         "version": str(champion.version),
         "run_id": champion.run_id,
@@ -56,10 +54,11 @@ def check_quality(storage: Storage, registry: Any, config: ModelConfig, referenc
     from include.scoring import ModelRef, load_contract
 
     start, end = window(config, ds)
-    current, dates = read_range(storage, "features", config.name, start, end)
+    current, dates = read_range(storage, Dataset.FEATURES, config.name, start, end)
     contract = load_contract(registry, ModelRef(config.name, reference["version"], reference["run_id"]))
-    earlier = list_partitions(storage, "features", config.name, end=start)[-config.monitoring.trailing_partitions :]
-    trailing = [m.rows for m in (read_manifest(storage, "features", config.name, d) for d in earlier) if m]
+    trailing_n = config.monitoring.trailing_partitions
+    earlier = list_partitions(storage, Dataset.FEATURES, config.name, end=start)[-trailing_n:]
+    trailing = [m.rows for m in (read_manifest(storage, Dataset.FEATURES, config.name, d) for d in earlier) if m]
     if not dates:
         report = quality.QualityReport(rows=0)
         report.issues.append(
@@ -89,10 +88,10 @@ def check_drift(storage: Storage, registry: Any, config: ModelConfig, reference:
     from include.drift.profile import drift_from_profile, sample_from_parquet
 
     run_id = reference["run_id"]
-    profile = json.loads(_artifact(registry, run_id, "drift/reference_profile.json").read_text())
-    sample = sample_from_parquet(_artifact(registry, run_id, "drift/reference_sample.parquet").read_bytes())
+    profile = json.loads(_artifact(registry, run_id, Artifact.REFERENCE_PROFILE).read_text())
+    sample = sample_from_parquet(_artifact(registry, run_id, Artifact.REFERENCE_SAMPLE).read_bytes())
     start, end = window(config, ds)
-    current, _ = read_range(storage, "features", config.name, start, end, columns=config.features.all)
+    current, _ = read_range(storage, Dataset.FEATURES, config.name, start, end, columns=config.features.all)
     report = drift_from_profile(
         profile,
         current,
@@ -101,9 +100,9 @@ def check_drift(storage: Storage, registry: Any, config: ModelConfig, reference:
         drift_share=config.monitoring.drift_share,
     )
     result = {"features": report.to_dict(), "prediction": None}
-    scored, _ = read_range(storage, "predictions", config.name, start, end, columns=["score"])
+    scored, _ = read_range(storage, Dataset.PREDICTIONS, config.name, start, end, columns=["score"])
     if len(scored):
-        holdout = pd.read_parquet(io.BytesIO(_artifact(registry, run_id, "drift/holdout_scores.parquet").read_bytes()))
+        holdout = pd.read_parquet(io.BytesIO(_artifact(registry, run_id, Artifact.HOLDOUT_SCORES).read_bytes()))
         drift = column_drift(holdout["score"], scored["score"], "num")
         result["prediction"] = {
             "stattest": drift.stattest,
@@ -154,8 +153,8 @@ def check_performance(storage: Storage, config: ModelConfig, reference: dict[str
 def new_labels_since(storage: Storage, config: ModelConfig, since: str | None, ds: str) -> int:
     """Labelled rows that arrived after the champion's training window, up to the run's day."""
     end = dt.date.fromisoformat(ds) + dt.timedelta(days=1)
-    dates = list_partitions(storage, "labels", config.name, since, end)
-    return sum(m.rows for m in (read_manifest(storage, "labels", config.name, d) for d in dates) if m)
+    dates = list_partitions(storage, Dataset.LABELS, config.name, since, end)
+    return sum(m.rows for m in (read_manifest(storage, Dataset.LABELS, config.name, d) for d in dates) if m)
 
 
 def decide(
@@ -223,11 +222,9 @@ def html_report(storage: Storage, registry: Any, config: ModelConfig, reference:
 
     from include.drift.profile import sample_from_parquet
 
-    sample = sample_from_parquet(
-        _artifact(registry, reference["run_id"], "drift/reference_sample.parquet").read_bytes()
-    )
+    sample = sample_from_parquet(_artifact(registry, reference["run_id"], Artifact.REFERENCE_SAMPLE).read_bytes())
     start, end = window(config, ds)
-    current, dates = read_range(storage, "features", config.name, start, end, columns=config.features.all)
+    current, dates = read_range(storage, Dataset.FEATURES, config.name, start, end, columns=config.features.all)
     if not dates or current.empty:
         return None
     n = config.monitoring.report_sample_rows

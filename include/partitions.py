@@ -22,19 +22,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.storage import Storage, StorageError, new_token, parquet_bytes, read_parquet_bytes
+from include import contracts
+from include.errors import PartitionError, PartitionNotCommitted, StorageError
+from include.storage import Storage, new_token, parquet_bytes, read_parquet_bytes
 
 MANIFEST = "_manifest.json"
 SUCCESS = "_SUCCESS"
 _DS_RE = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
 
 
-class PartitionError(StorageError):
-    """A partition is missing, uncommitted or inconsistent with its manifest."""
-
-
 def partition_prefix(dataset: str, model: str, ds: str | dt.date) -> str:
-    return f"{dataset}/{model}/ds={_ds(ds)}"
+    return contracts.partition_prefix(dataset, model, _ds(ds))
 
 
 def _ds(ds: str | dt.date) -> str:
@@ -205,7 +203,7 @@ def read_partition(
     manifest = read_manifest(storage, dataset, model, ds)
     prefix = partition_prefix(dataset, model, ds)
     if manifest is None:
-        raise PartitionError(f"partition {storage.uri(prefix)} is not committed (no {MANIFEST} or {SUCCESS})")
+        raise PartitionNotCommitted(f"partition {storage.uri(prefix)} is not committed (no {MANIFEST} or {SUCCESS})")
     frames = []
     for entry in manifest.files:
         key = f"{prefix}/{entry['name']}"

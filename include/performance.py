@@ -27,19 +27,16 @@ import math
 from typing import Any
 
 from include.config import METRICS, ModelConfig
+from include.contracts import PREDICTION_COLUMNS, Dataset
+from include.errors import PerformanceError
 from include.partitions import list_partitions, read_partition
 from include.storage import Storage
 
-PREDICTIONS_DATASET = "predictions"
-LABELS_DATASET = "labels"
+PREDICTIONS_DATASET = Dataset.PREDICTIONS
+LABELS_DATASET = Dataset.LABELS
 # Labels of a snapshot arrive at most this many days after it (the sample data uses 7; churn
 # within 30 days can take up to 30). Label partitions later than this are not read.
 DEFAULT_MAX_LABEL_DELAY_DAYS = 30
-PREDICTION_COLUMNS = ("prediction", "score", "model_name", "model_version", "run_id")
-
-
-class PerformanceError(ValueError):
-    """Predictions or labels cannot be joined or evaluated; the message says why."""
 
 
 def _to_utc(series: Any) -> Any:

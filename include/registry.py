@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from include import stages
+from include.contracts import Tag, evidence_tag
+from include.errors import RegistryStateError
 from include.stages import ALIAS_FOR_STAGE, STAGE_TAG, check_move
 
-HISTORY_TAG = "mlops.history"
-HAD_CHAMPION_TAG = "mlops.had_champion"
+HISTORY_TAG = Tag.HISTORY
+HAD_CHAMPION_TAG = Tag.HAD_CHAMPION
 _HISTORY_LIMIT = 4500  # MLflow caps tag values at 5,000 characters
-
-
-class RegistryError(RuntimeError):
-    """The registry is not in the state an operation needs."""
 
 
 def experiment_name(model: str) -> str:
@@ -90,7 +88,7 @@ class ModelRegistry:
         """The finished training run with this key, if one exists (reruns reuse it)."""
         runs = self.client.search_runs(
             [self.experiment_id(model)],
-            filter_string=f"tags.`mlops.run_key` = '{run_key}' and attributes.status = 'FINISHED'",
+            filter_string=f"tags.`{Tag.RUN_KEY}` = '{run_key}' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
@@ -109,11 +107,11 @@ class ModelRegistry:
 
         from mlflow.entities import Metric, RunTag
 
-        found = self.client.search_runs([experiment_id], filter_string=f"tags.`mlops.run_key` = '{key}'", max_results=1)
+        found = self.client.search_runs([experiment_id], filter_string=f"tags.`{Tag.RUN_KEY}` = '{key}'", max_results=1)
         if found:
             run_id = found[0].info.run_id
         else:
-            run_id = self.client.create_run(experiment_id, run_name=name, tags={"mlops.run_key": key}).info.run_id
+            run_id = self.client.create_run(experiment_id, run_name=name, tags={Tag.RUN_KEY: key}).info.run_id
         now = int(time.time() * 1000)
         self.client.log_batch(
             run_id,
@@ -141,9 +139,7 @@ class ModelRegistry:
         except Exception:
             self.client.create_registered_model(model, description=description or None)
         version = mlflow.register_model(model_uri=model_uri, name=model, tags=tags)
-        self.record_move(
-            model, version.version, stages.CANDIDATE, reason="registered", actor=tags.get("mlops.actor", "")
-        )
+        self.record_move(model, version.version, stages.CANDIDATE, reason="registered", actor=tags.get(Tag.ACTOR, ""))
         return self.client.get_model_version(model, version.version)
 
     def get(self, model: str, version: str | int) -> Any:
@@ -243,7 +239,7 @@ class ModelRegistry:
             "reason": reason,
         }
         if evidence:
-            self.client.set_model_version_tag(model, version, f"mlops.evidence.{target}", json.dumps(evidence)[:4900])
+            self.client.set_model_version_tag(model, version, evidence_tag(target), json.dumps(evidence)[:4900])
         history = json.loads(self.get(model, version).tags.get(HISTORY_TAG, "[]"))
         history.append(entry)
         while len(json.dumps(history)) > _HISTORY_LIMIT and len(history) > 1:
@@ -272,9 +268,9 @@ class ModelRegistry:
         mlmodel = yaml.safe_load((local / "MLmodel").read_text())
         flavor = mlmodel.get("flavors", {}).get("sklearn")
         if not flavor:
-            raise RegistryError(f"{model_uri} is not a scikit-learn model")
+            raise RegistryStateError(f"{model_uri} is not a scikit-learn model")
         if flavor.get("serialization_format") != "skops":
-            raise RegistryError(
+            raise RegistryStateError(
                 f"{model_uri} is serialised as {flavor.get('serialization_format')!r}; only skops models are loaded"
             )
         return skops.io.load(local / flavor["pickled_model"], trusted=list(trusted_types))

@@ -16,6 +16,7 @@ from typing import Any
 
 from include import model_card, stages
 from include.config import ModelConfig
+from include.contracts import CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS, REJECTED, SHADOW, Artifact, Column, Tag
 from include.features import TrainingWindow, pull_training_data
 from include.gates import GateReport, evaluate_gates, safe_name
 from include.notify import Notification
@@ -24,7 +25,7 @@ from include.storage import Storage, parquet_bytes, read_parquet_bytes
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 HEALTH_SAMPLE_ROWS = 200
-EXPECTED_SCORE = "__expected_score__"
+EXPECTED_SCORE = Column.EXPECTED_SCORE
 
 
 def resolve_window(
@@ -111,7 +112,7 @@ def train(
     if not force and (run := registry.find_run(config.name, run_key)) is not None and storage.exists(holdout_key):
         return {
             "run_id": run.info.run_id,
-            "model_uri": run.data.tags["mlops.model_uri"],
+            "model_uri": run.data.tags[Tag.MODEL_URI],
             "holdout_key": holdout_key,
             "run_key": run_key,
             "reused": True,
@@ -128,21 +129,21 @@ def train(
     ) as run:
         mlflow.set_tags(
             {
-                "mlops.run_key": run_key,
-                "mlops.model": config.name,
-                "mlops.data_hash": pulled["data_hash"],
-                "mlops.window": f"{pulled['window_start']}..{pulled['window_end']}",
-                "mlops.code_version": code_version(),
-                "mlops.actor": actor,
+                Tag.RUN_KEY: run_key,
+                Tag.MODEL: config.name,
+                Tag.DATA_HASH: pulled["data_hash"],
+                Tag.WINDOW: f"{pulled['window_start']}..{pulled['window_end']}",
+                Tag.CODE_VERSION: code_version(),
+                Tag.ACTOR: actor,
             }
         )
         mlflow.log_params(_flat_params(config, pulled, len(train_part), len(holdout)))
-        mlflow.log_dict(config.to_dict(), "config/model_config.json")
-        mlflow.log_dict(pulled, "data/pull_stats.json")
-        mlflow.log_dict(scoring_contract(config, train_part), "data/scoring_contract.json")
+        mlflow.log_dict(config.to_dict(), Artifact.MODEL_CONFIG)
+        mlflow.log_dict(pulled, Artifact.PULL_STATS)
+        mlflow.log_dict(scoring_contract(config, train_part), Artifact.SCORING_CONTRACT)
         # Monitoring compares current data with this, never re-reading the training data.
         profile = build_profile(train_part, config.features.numeric, config.features.categorical)
-        mlflow.log_dict(profile, "drift/reference_profile.json")
+        mlflow.log_dict(profile, Artifact.REFERENCE_PROFILE)
         sample_bytes = sample_to_parquet(reference_sample(train_part, config.features.all, seed=config.training.seed))
         _log_bytes(run.info.run_id, "drift", "reference_sample.parquet", sample_bytes)
         # A saved sample and its scores: the post-promotion health check must reproduce them.
@@ -163,7 +164,7 @@ def train(
             # Explicit: MLflow's inference would spawn a process that re-imports the model.
             pip_requirements=_model_requirements(),
         )
-        mlflow.set_tag("mlops.model_uri", info.model_uri)
+        mlflow.set_tag(Tag.MODEL_URI, info.model_uri)
     return {
         "run_id": run.info.run_id,
         "model_uri": info.model_uri,
@@ -193,7 +194,7 @@ def evaluate(storage: Storage, registry: ModelRegistry, config: ModelConfig, tra
         "holdout_rows": len(holdout),
         "champion": None,
     }
-    champion = registry.alias_version(config.name, "champion")
+    champion = registry.alias_version(config.name, CHAMPION_ALIAS)
     if champion is not None and champion.run_id != trained["run_id"]:
         champion_model = registry.load_version(config.name, champion.version, config.skops_trusted_types)
         result["champion"] = {
@@ -264,8 +265,8 @@ def check_gates(
     registry.client.log_batch(
         run_id, metrics=_metric_entities({f"gate.{r.name}": float(r.passed) for r in report.results})
     )
-    registry.client.set_tag(run_id, "mlops.gates.passed", str(report.passed).lower())
-    registry.client.set_tag(run_id, "mlops.gates.failed", ",".join(r.name for r in report.failures) or "-")
+    registry.client.set_tag(run_id, Tag.GATES_PASSED, str(report.passed).lower())
+    registry.client.set_tag(run_id, Tag.GATES_FAILED, ",".join(r.name for r in report.failures) or "-")
     _log_json(registry, run_id, "evaluation", "gates.json", report.to_dict())
     return report
 
@@ -280,13 +281,13 @@ def register(
     actor: str = "",
 ) -> dict[str, Any]:
     tags = {
-        "mlops.run_key": trained["run_key"],
-        "mlops.data_hash": pulled["data_hash"],
-        "mlops.window": f"{pulled['window_start']}..{pulled['window_end']}",
-        "mlops.code_version": code_version(),
-        "mlops.gates.passed": str(gates["passed"]).lower(),
-        "mlops.gates.failed": ",".join(gates["failed"]) or "-",
-        "mlops.actor": actor,
+        Tag.RUN_KEY: trained["run_key"],
+        Tag.DATA_HASH: pulled["data_hash"],
+        Tag.WINDOW: f"{pulled['window_start']}..{pulled['window_end']}",
+        Tag.CODE_VERSION: code_version(),
+        Tag.GATES_PASSED: str(gates["passed"]).lower(),
+        Tag.GATES_FAILED: ",".join(gates["failed"]) or "-",
+        Tag.ACTOR: actor,
     }
     version = registry.register(config.name, trained["model_uri"], trained["run_id"], tags, config.description)
     card = model_card.publish_card(registry, config, version.version)
@@ -306,13 +307,13 @@ def promote(
     if current != stages.CANDIDATE:
         return {"action": "none", "stage": current, "version": version, "reason": f"already {current}"}
     if not gates["passed"]:
-        action, target, bootstrap = "rejected", stages.REJECTED, False
+        action, target, bootstrap = REJECTED, REJECTED, False
         reason = "gates failed: " + ", ".join(gates["failed"])
     elif not registry.had_champion(name):
-        action, target, bootstrap = "champion", stages.CHAMPION, True
+        action, target, bootstrap = CHAMPION, CHAMPION, True
         reason = "bootstrap: first model of this name passed every gate"
     else:
-        action, target, bootstrap = "challenger", stages.SHADOW, False
+        action, target, bootstrap = CHALLENGER_ALIAS, SHADOW, False
         reason = "passed every gate; shadow-scores beside the champion until promoted"
     registry.record_move(name, version, target, reason=reason, actor=actor, evidence=gates, bootstrap=bootstrap)
     model_card.publish_card(registry, config, version)  # the card shows the new stage and history

@@ -35,9 +35,11 @@ import functools
 import time
 from typing import Any
 
+from include.contracts import Dataset
+
 MODEL = "churn"
-FEATURES_DATASET = "features"
-LABELS_DATASET = "labels"
+FEATURES_DATASET = Dataset.FEATURES
+LABELS_DATASET = Dataset.LABELS
 ENTITY_ID = "customer_id"
 TIMESTAMP = "event_ts"
 TARGET = "churned"

@@ -27,18 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from include.config import ModelConfig
+from include.contracts import CHALLENGER_ALIAS, CHAMPION_ALIAS, PREDICTION_COLUMNS, Column, Dataset, RunKind, Tag
+from include.errors import ScoringInputError
 from include.partitions import commit_partition, partition_prefix, read_manifest, sha256
 from include.storage import LocalStorage, Storage
 
 log = logging.getLogger(__name__)
 
-PREDICTIONS, SHADOW, QUARANTINE = "predictions", "shadow_predictions", "quarantine"
+PREDICTIONS, SHADOW, QUARANTINE = Dataset.PREDICTIONS, Dataset.SHADOW_PREDICTIONS, Dataset.QUARANTINE
 SCORE_BINS = 20  # histogram of scores in [0, 1]: enough for quantiles and drift checks
-REASON = "_quarantine_reason"
-
-
-class ScoringInputError(ValueError):
-    """The input partition cannot be scored as it is; the message says what is wrong."""
+REASON = Column.QUARANTINE_REASON
 
 
 @dataclass
@@ -105,8 +103,8 @@ def plan(storage: Storage, config: ModelConfig, dates: list[str]) -> list[dict[s
     """Validate every input file's footer and cut the work into units for mapped tasks."""
     files = []
     for ds in dates:
-        manifest = read_manifest(storage, "features", config.name, ds)
-        prefix = partition_prefix("features", config.name, ds)
+        manifest = read_manifest(storage, Dataset.FEATURES, config.name, ds)
+        prefix = partition_prefix(Dataset.FEATURES, config.name, ds)
         if manifest is None:
             raise ScoringInputError(f"{storage.uri(prefix)} is not committed (no _manifest.json or _SUCCESS)")
         for entry in manifest.files:
@@ -573,15 +571,7 @@ def publish(
             "run_id": run_id,
             "data_window": ds,
             "inputs": inputs,
-            "schema": [
-                config.entity_id,
-                config.timestamp,
-                "prediction",
-                "score",
-                "model_name",
-                "model_version",
-                "run_id",
-            ],
+            "schema": [config.entity_id, config.timestamp, *PREDICTION_COLUMNS],
             "summary": {k: v for k, v in summaries[ds].items() if k != "problems"},
         }
         for dataset in (PREDICTIONS, QUARANTINE, SHADOW):
@@ -599,10 +589,10 @@ def publish(
 # -- registry and tracking -----------------------------------------------------------------------
 def resolve_models(registry: Any, config: ModelConfig) -> dict[str, Any]:
     """Pin the champion (and challenger) versions once for the whole run."""
-    champion = registry.alias_version(config.name, "champion")
+    champion = registry.alias_version(config.name, CHAMPION_ALIAS)
     if champion is None:
         raise ScoringInputError(f"model {config.name!r} has no 'champion' alias: run retrain_{config.name} first")
-    challenger = registry.alias_version(config.name, "challenger")
+    challenger = registry.alias_version(config.name, CHALLENGER_ALIAS)
     pinned = {"champion": {"name": config.name, "version": str(champion.version), "run_id": champion.run_id}}
     pinned["challenger"] = (
         {"name": config.name, "version": str(challenger.version), "run_id": challenger.run_id}
@@ -662,10 +652,10 @@ def record(
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None
         }
         tags = {
-            "mlops.kind": "scoring",
-            "mlops.ds": ds,
-            "mlops.model_version": champion["version"],
-            "mlops.airflow_run_id": run_id,
+            Tag.KIND: RunKind.SCORING,
+            Tag.DS: ds,
+            Tag.MODEL_VERSION: champion["version"],
+            Tag.AIRFLOW_RUN_ID: run_id,
         }
         scoring_run = registry.upsert_run(
             experiment, f"scoring/{ds}/v{champion['version']}", f"score {ds}", tags, metrics
@@ -675,11 +665,11 @@ def record(
         if shadow:
             shadow_metrics = {f"shadow_{k}": float(v) for k, v in shadow.items() if k != "version" and v is not None}
             shadow_tags = {
-                "mlops.kind": "shadow",
-                "mlops.ds": ds,
-                "mlops.shadow.version": shadow["version"],
-                "mlops.shadow.champion_version": champion["version"],
-                "mlops.airflow_run_id": run_id,
+                Tag.KIND: RunKind.SHADOW,
+                Tag.DS: ds,
+                Tag.SHADOW_VERSION: shadow["version"],
+                Tag.SHADOW_CHAMPION_VERSION: champion["version"],
+                Tag.AIRFLOW_RUN_ID: run_id,
             }
             recorded[ds]["shadow_run_id"] = registry.upsert_run(
                 experiment,

@@ -11,8 +11,21 @@ DAG only. Nothing else skips a stage or comes back.
 
 from __future__ import annotations
 
-CANDIDATE, SHADOW, CHAMPION, ARCHIVED, REJECTED = "candidate", "shadow", "champion", "archived", "rejected"
-STAGES = (CANDIDATE, SHADOW, CHAMPION, ARCHIVED, REJECTED)
+from include.contracts import ALIAS_FOR_STAGE, ARCHIVED, CANDIDATE, CHAMPION, REJECTED, SHADOW, STAGES, Tag
+from include.errors import StageTransitionError
+
+__all__ = [
+    "ALIAS_FOR_STAGE",
+    "ALLOWED_MOVES",
+    "ARCHIVED",
+    "CANDIDATE",
+    "CHAMPION",
+    "REJECTED",
+    "SHADOW",
+    "STAGES",
+    "StageTransitionError",
+    "check_move",
+]
 
 ALLOWED_MOVES: dict[str | None, frozenset[str]] = {
     None: frozenset({CANDIDATE}),
@@ -25,14 +38,7 @@ ALLOWED_MOVES: dict[str | None, frozenset[str]] = {
 BOOTSTRAP_MOVE = (CANDIDATE, CHAMPION)
 ROLLBACK_MOVE = (ARCHIVED, CHAMPION)
 
-# The registry alias that marks a stage; at most one version holds each alias.
-ALIAS_FOR_STAGE = {SHADOW: "challenger", CHAMPION: "champion"}
-
-STAGE_TAG = "mlops.stage"
-
-
-class StageTransitionError(ValueError):
-    """A move that the lifecycle does not allow."""
+STAGE_TAG = Tag.STAGE
 
 
 def check_move(current: str | None, target: str, *, bootstrap: bool = False, rollback: bool = False) -> None:

@@ -20,9 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-
-class StorageError(RuntimeError):
-    """An object could not be read or written; the message names the URI."""
+from include.errors import ObjectNotFound, StorageConfigError
 
 
 class Storage:
@@ -86,7 +84,7 @@ class LocalStorage(Storage):
     def _path(self, key: str) -> Path:
         path = (self.base / key.strip("/")).resolve()
         if path != self.base and self.base not in path.parents:
-            raise StorageError(f"key {key!r} escapes the storage root {self.root}")
+            raise StorageConfigError(f"key {key!r} escapes the storage root {self.root}")
         return path
 
     def local_path(self, key: str) -> str:
@@ -96,7 +94,7 @@ class LocalStorage(Storage):
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError as exc:
-            raise StorageError(f"no object at {self.uri(key)}") from exc
+            raise ObjectNotFound(f"no object at {self.uri(key)}") from exc
 
     def write_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
@@ -164,10 +162,10 @@ class LocalStorage(Storage):
 class S3Storage(Storage):
     def __init__(self, root: str, client: Any = None, **client_kwargs: Any) -> None:
         if not root.startswith("s3://"):
-            raise StorageError(f"not an s3:// URI: {root!r}")
+            raise StorageConfigError(f"not an s3:// URI: {root!r}")
         bucket_and_prefix = root[len("s3://") :].strip("/")
         if not bucket_and_prefix:
-            raise StorageError(f"no bucket in {root!r}")
+            raise StorageConfigError(f"no bucket in {root!r}")
         self.bucket, _, self.prefix = bucket_and_prefix.partition("/")
         self.root = f"s3://{bucket_and_prefix}"
         if client is None:
@@ -185,7 +183,7 @@ class S3Storage(Storage):
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         except self.client.exceptions.NoSuchKey as exc:
-            raise StorageError(f"no object at {self.uri(key)}") from exc
+            raise ObjectNotFound(f"no object at {self.uri(key)}") from exc
 
     def write_bytes(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
@@ -228,11 +226,11 @@ def get_storage(root: str | None = None, **s3_kwargs: Any) -> Storage:
     """Storage for ``root`` (default ``$MLOPS_DATA_ROOT``)."""
     root = root or os.environ.get("MLOPS_DATA_ROOT")
     if not root:
-        raise StorageError("MLOPS_DATA_ROOT is not set and no storage root was given")
+        raise StorageConfigError("MLOPS_DATA_ROOT is not set and no storage root was given")
     if root.startswith("s3://"):
         return S3Storage(root, **s3_kwargs)
     if "://" in root and not root.startswith("file://"):
-        raise StorageError(f"unsupported storage URI {root!r}: use a local path or s3://bucket/prefix")
+        raise StorageConfigError(f"unsupported storage URI {root!r}: use a local path or s3://bucket/prefix")
     return LocalStorage(root.removeprefix("file://"))
 
 

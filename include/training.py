@@ -7,10 +7,7 @@ import inspect
 from typing import Any
 
 from include.config import ModelConfig
-
-
-class TrainingError(RuntimeError):
-    """The estimator could not be built or fitted from the config."""
+from include.errors import TrainingError
 
 
 def import_class(path: str) -> type:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from include.config import ModelConfig
+from include.errors import DataValidationError
 
 # dtype names as GX matches them against pandas columns. Nullable extension dtypes need their
 # class names ("Int64Dtype"): GX does not resolve "Int64".
@@ -32,18 +33,6 @@ def _quiet_gx() -> None:
     logger = logging.getLogger("great_expectations")
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.WARNING)
-
-
-class DataValidationError(Exception):
-    """Data failed validation; the message lists every failed expectation."""
-
-    def __init__(self, message: str, report: ValidationReport):
-        super().__init__(message)
-        self.message = message
-        self.report = report
-
-    def __reduce__(self) -> tuple:  # pickle (e.g. across processes) despite the two-arg init
-        return (type(self), (self.message, self.report))
 
 
 @dataclass

@@ -52,6 +52,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from include.errors import ConceptDriftError
+
 DETECTORS = ("adwin", "page_hinkley", "ddm")
 _ALIASES = {"ph": "page_hinkley", "pagehinkley": "page_hinkley"}
 
@@ -60,10 +62,6 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "page_hinkley": {"min_instances": 30, "delta": 0.05, "threshold": 25.0, "alpha": 1.0, "mode": "up"},
     "ddm": {"warm_start": 500, "warning_threshold": 3.0, "drift_threshold": 4.0},
 }
-
-
-class ConceptDriftError(ValueError):
-    """The error stream or the detector settings cannot be used; the message says why."""
 
 
 @dataclass

@@ -33,6 +33,7 @@ import yaml
 from include import deploy
 from include.audit import AuditStore
 from include.config import ModelConfig, load_config, parse_config
+from include.errors import RefusedMove
 from include.registry import ModelRegistry
 from include.stages import StageTransitionError
 from tests.e2e.conftest import AIRFLOW, PROJECT, AirflowProject, DagRunResult
@@ -309,7 +310,7 @@ def test_a_retried_promote_task_resumes_its_own_finished_move(dep):
 
     assert retried == {"action": "champion", "version": new, "previous": previous, "resumed": True}
     assert champion(dep) == new and len(dep.audit.history(MODEL)) == rows_before  # nothing recorded twice
-    with pytest.raises(deploy.DeployRefused, match=f"champion is v{new}"):
+    with pytest.raises(RefusedMove, match=f"champion is v{new}"):
         deploy.promote_champion(
             dep.registry, dep.config, new, previous, reason="x", actor=f"airflow:promote_{MODEL}/other", evidence={}
         )
@@ -352,12 +353,12 @@ def test_skipping_a_stage_is_refused(dep):
             registry, config, version, current, reason="skip shadow", actor="e2e", evidence={"test": True}
         )
 
-    with pytest.raises(deploy.DeployRefused, match=rf"v{candidate} is 'candidate', not 'shadow'"):
+    with pytest.raises(RefusedMove, match=rf"v{candidate} is 'candidate', not 'shadow'"):
         promote(candidate)
     with pytest.raises(StageTransitionError, match=r"from 'candidate' to 'champion'"):
         registry.record_move(MODEL, candidate, "champion", reason="skip shadow", actor="e2e")
     registry.record_move(MODEL, candidate, "rejected", reason="e2e: not good enough", actor="e2e")
-    with pytest.raises(deploy.DeployRefused, match=rf"v{candidate} is 'rejected', not 'shadow'"):
+    with pytest.raises(RefusedMove, match=rf"v{candidate} is 'rejected', not 'shadow'"):
         promote(candidate)
     with pytest.raises(StageTransitionError, match=r"from 'rejected' to 'champion'"):
         registry.record_move(MODEL, candidate, "champion", reason="come back", actor="e2e")
@@ -503,7 +504,7 @@ def test_a_retried_rollback_task_resumes_its_own_finished_move(dep):
         "resumed": True,
     }
     assert champion(dep) == restored and len(dep.audit.history(MODEL)) == rows_before
-    with pytest.raises(deploy.DeployRefused, match="already the champion"):
+    with pytest.raises(RefusedMove, match="already the champion"):
         deploy.rollback(dep.registry, dep.config, target=restored, reason="x", actor=f"airflow:rollback_{MODEL}/other")
 
 
@@ -680,7 +681,7 @@ def test_concurrent_promotions_leave_one_champion(dep, race_audit_url):
                 return deploy.promote_champion(
                     racers[i], config, contender, expected, reason=f"race {i}", actor=f"e2e:{i}", evidence={"i": i}
                 )
-            except deploy.DeployRefused as exc:
+            except RefusedMove as exc:
                 return exc
 
         with ThreadPoolExecutor(len(racers)) as pool:
@@ -689,7 +690,7 @@ def test_concurrent_promotions_leave_one_champion(dep, race_audit_url):
             racer.audit.close()
 
         won = [r for r in results if isinstance(r, dict)]
-        refused = [r for r in results if isinstance(r, deploy.DeployRefused)]
+        refused = [r for r in results if isinstance(r, RefusedMove)]
         assert len(won) == 1 and len(refused) == 1, (round_, results)
         assert won[0]["version"] == contender and won[0]["previous"] == current
         aliases = {alias: str(v) for alias, v in setup.client.get_registered_model(name).aliases.items()}

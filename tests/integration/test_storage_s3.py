@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from include import partitions as P
-from include.storage import S3Storage, StorageError, get_storage, parquet_bytes
+from include.errors import PartitionError, StorageError
+from include.storage import S3Storage, get_storage, parquet_bytes
 from tests.fixtures.services import ServiceError, start_service
 
 
@@ -95,7 +96,7 @@ def test_s3_uncommitted_files_invisible_then_cleaned(s3_storage):
     assert set(P.read_partition(s3_storage, "features", "m1", "2024-01-01")["label"]) == {"committed"}
     never = P.partition_prefix("features", "m1", "2024-01-02")
     s3_storage.write_bytes(f"{never}/part-x-00000.parquet", parquet_bytes(frame(1)))
-    with pytest.raises(P.PartitionError, match=r"s3://.*/data/features/m1/ds=2024-01-02 is not committed"):
+    with pytest.raises(PartitionError, match=r"s3://.*/data/features/m1/ds=2024-01-02 is not committed"):
         P.read_partition(s3_storage, "features", "m1", "2024-01-02")
     P.publish_frame(s3_storage, "features", "m1", "2024-01-01", frame(2, label="rerun"))
     assert not s3_storage.exists(orphan)
@@ -125,10 +126,10 @@ def test_s3_verify_detects_tampering(s3_storage):
     manifest = P.publish_frame(s3_storage, "features", "m1", "2024-01-01", frame(3))
     key = f"features/m1/ds=2024-01-01/{manifest.files[0]['name']}"
     s3_storage.write_bytes(key, parquet_bytes(frame(3, label="tampered")))
-    with pytest.raises(P.PartitionError, match="does not match its manifest hash"):
+    with pytest.raises(PartitionError, match="does not match its manifest hash"):
         P.read_partition(s3_storage, "features", "m1", "2024-01-01", verify=True)
     s3_storage.write_bytes(key, b"garbage")
-    with pytest.raises(P.PartitionError, match=rf"s3://.*/{key} is not a readable parquet file"):
+    with pytest.raises(PartitionError, match=rf"s3://.*/{key} is not a readable parquet file"):
         P.read_partition(s3_storage, "features", "m1", "2024-01-01")
 
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from include import partitions as P
-from include.storage import LocalStorage, S3Storage, StorageError, get_storage, parquet_bytes
+from include.errors import PartitionError, StorageError
+from include.storage import LocalStorage, S3Storage, get_storage, parquet_bytes
 
 
 @pytest.fixture
@@ -212,14 +213,14 @@ def test_success_marker_partition_is_readable(storage):
 def test_uncommitted_partition_raises_naming_it(storage):
     prefix = P.partition_prefix("features", "m1", "2024-01-04")
     storage.write_bytes(f"{prefix}/part-x-00000.parquet", parquet_bytes(frame(1)))
-    with pytest.raises(P.PartitionError, match=r"features/m1/ds=2024-01-04 is not committed"):
+    with pytest.raises(PartitionError, match=r"features/m1/ds=2024-01-04 is not committed"):
         P.read_partition(storage, "features", "m1", "2024-01-04")
-    with pytest.raises(P.PartitionError, match=r"ds=2024-02-01 is not committed"):
+    with pytest.raises(PartitionError, match=r"ds=2024-02-01 is not committed"):
         P.read_partition(storage, "features", "m1", "2024-02-01")  # nothing at all
 
 
 def test_bad_partition_date_is_refused(storage):
-    with pytest.raises(P.PartitionError, match="YYYY-MM-DD"):
+    with pytest.raises(PartitionError, match="YYYY-MM-DD"):
         P.publish_frame(storage, "features", "m1", "2024/01/01", frame(1))
 
 
@@ -256,7 +257,7 @@ def test_corrupt_parquet_in_manifest_raises_with_uri(storage):
     manifest = P.publish_frame(storage, "features", "m1", "2024-01-01", frame(3))
     key = f"features/m1/ds=2024-01-01/{manifest.files[0]['name']}"
     storage.write_bytes(key, b"PAR1 this is not parquet")
-    with pytest.raises(P.PartitionError, match="not a readable parquet file") as info:
+    with pytest.raises(PartitionError, match="not a readable parquet file") as info:
         P.read_partition(storage, "features", "m1", "2024-01-01")
     assert storage.uri(key) in str(info.value)
 
@@ -265,7 +266,7 @@ def test_missing_listed_file_raises_with_uri(storage):
     manifest = P.publish_frame(storage, "features", "m1", "2024-01-01", frame(3))
     key = f"features/m1/ds=2024-01-01/{manifest.files[0]['name']}"
     storage.delete([key])
-    with pytest.raises(P.PartitionError, match="listed in the manifest but missing") as info:
+    with pytest.raises(PartitionError, match="listed in the manifest but missing") as info:
         P.read_partition(storage, "features", "m1", "2024-01-01")
     assert storage.uri(key) in str(info.value)
 
@@ -273,7 +274,7 @@ def test_missing_listed_file_raises_with_uri(storage):
 def test_corrupt_manifest_raises(storage):
     P.publish_frame(storage, "features", "m1", "2024-01-01", frame(1))
     storage.write_text("features/m1/ds=2024-01-01/_manifest.json", "{not json")
-    with pytest.raises(P.PartitionError, match=r"corrupt manifest .*_manifest\.json"):
+    with pytest.raises(PartitionError, match=r"corrupt manifest .*_manifest\.json"):
         P.read_partition(storage, "features", "m1", "2024-01-01")
 
 
@@ -283,7 +284,7 @@ def test_verify_detects_hash_mismatch(storage):
     # A different but valid parquet file: readable, so only the hash can tell.
     storage.write_bytes(key, parquet_bytes(frame(3, label="tampered")))
     assert set(P.read_partition(storage, "features", "m1", "2024-01-01")["label"]) == {"tampered"}
-    with pytest.raises(P.PartitionError, match="does not match its manifest hash") as info:
+    with pytest.raises(PartitionError, match="does not match its manifest hash") as info:
         P.read_partition(storage, "features", "m1", "2024-01-01", verify=True)
     assert storage.uri(key) in str(info.value)
 
