@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Data drift: the project's ``include.drift`` against evidently 0.7's ``Report([DataDriftPreset()])``.
+"""Data drift: the project's ``include.monitor.drift`` against evidently 0.7's ``Report([DataDriftPreset()])``.
 
 N current rows (default 1,000,000) x 20 columns (16 numeric, 4 categorical; drift injected into
 some) against a reference of ``--ref-rows`` rows (default: the same N). Each way runs in its own
@@ -169,7 +169,7 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
         out["setup_s"] = time.perf_counter() - t0
         return out
     if mode == "project":
-        from include.drift import detect
+        from include.monitor.drift import detect
 
         ref, cur = _inputs(
             out, t0, lambda: (_read(data_dir / "reference.parquet"), _read(data_dir / "current.parquet"))
@@ -184,7 +184,7 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
         from evidently import DataDefinition, Dataset, Report
         from evidently.presets import DataDriftPreset
 
-        from tests.unit._drift_evidently import parse_snapshot  # the agreement tests' reader
+        from tests.unit.monitor.drift._evidently import parse_snapshot  # the agreement tests' reader
 
         ref, cur = _inputs(
             out, t0, lambda: (_read(data_dir / "reference.parquet"), _read(data_dir / "current.parquet"))
@@ -198,7 +198,7 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
             d = snapshot.dict()
         out["report"] = parse_snapshot(d)
     elif mode == "profile_build":
-        from include.drift import profile as P
+        from include.monitor.drift import profile as P
 
         ref = _inputs(out, t0, lambda: _read(data_dir / "reference.parquet"))
         with _timed(out, "compute_s"):
@@ -210,7 +210,7 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
         out["sample_bytes"] = (data_dir / "sample.parquet").stat().st_size
         out["sketch_columns"] = [c for c, v in prof["columns"].items() if "sketch" in v]
     elif mode == "profile":
-        from include.drift import profile as P
+        from include.monitor.drift import profile as P
 
         prof, cur = _inputs(
             out, t0, lambda: (P.load_profile(data_dir / "profile.json"), _read(data_dir / "current.parquet"))

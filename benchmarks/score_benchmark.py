@@ -6,13 +6,13 @@ subprocess so that its peak RSS (the child's own VmHWM; see ``peak_rss_mb``) bel
 
 * ``floor``   read the parquet file(s) whole with pandas, ``model.predict_proba``, write parquet:
               the least work any scorer must do (no checks, no chunking, memory grows with the file);
-* ``project`` ``include.scoring.plan`` -> ``score_unit`` for every unit -> ``publish`` on a
+* ``project`` ``include.score.steps.plan`` -> ``score_unit`` for every unit -> ``publish`` on a
               LocalStorage, as the batch_score DAG runs them (here the units run one after the other in
               one process; the DAG maps them to parallel tasks);
 * ``naive``   read the file with pandas and call ``predict_proba`` on a one-row frame per row; run on
               a sample (``--naive-rows``) and extrapolated to N.
 
-Setup is not timed: N rows are generated with ``include.sample_data`` (streamed, one row group of
+Setup is not timed: N rows are generated with ``include.dev.sample_data`` (streamed, one row group of
 ``--row-group-rows`` at a time) into one committed feature partition ``features/churn/ds=2026-03-01``
 and cached under ``benchmarks/results/cache/``; a model is trained once with the project code and
 saved with skops, with its scoring contract. ``--scale-check`` also runs the project way on
@@ -95,8 +95,8 @@ def machine_facts() -> dict[str, Any]:
 
 # -- setup: data and model (not timed) -----------------------------------------------------------
 def feature_files(data_root: Path) -> list[Path]:
-    from include.partitions import partition_prefix, read_manifest
-    from include.storage import LocalStorage
+    from include.platform.partitions import partition_prefix, read_manifest
+    from include.platform.storage import LocalStorage
 
     storage = LocalStorage(data_root)
     manifest = read_manifest(storage, "features", MODEL_NAME, DS)
@@ -114,9 +114,9 @@ def ensure_dataset(rows: int, row_group_rows: int, rows_per_file: int) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from include import sample_data as sd
-    from include.partitions import commit_partition, partition_prefix
-    from include.storage import LocalStorage
+    from include.dev import sample_data as sd
+    from include.platform.partitions import commit_partition, partition_prefix
+    from include.platform.storage import LocalStorage
 
     spec = {"version": DATA_VERSION, "rows": rows, "row_group_rows": row_group_rows, "rows_per_file": rows_per_file}
     root = CACHE / f"data-{rows}"
@@ -194,11 +194,11 @@ def ensure_model() -> tuple[Path, Path]:
     import skops.io
     from threadpoolctl import threadpool_limits
 
-    from include import sample_data as sd
     from include.config import get_config
-    from include.evaluation import evaluate
-    from include.training import check_trusted_types, fit, split_holdout
-    from include.validation import scoring_contract
+    from include.dev import sample_data as sd
+    from include.ml.evaluation import evaluate
+    from include.ml.training import check_trusted_types, fit, split_holdout
+    from include.retrain.validation import scoring_contract
 
     config = get_config(MODEL_NAME)
     began = time.perf_counter()
@@ -292,8 +292,8 @@ def worker_floor_batches(args: argparse.Namespace, config: Any, model: Any) -> d
 
 
 def worker_project(args: argparse.Namespace, config: Any, model: Any) -> dict[str, Any]:
-    from include.scoring import ModelRef, plan, publish, score_unit
-    from include.storage import LocalStorage
+    from include.platform.storage import LocalStorage
+    from include.score.steps import ModelRef, plan, publish, score_unit
 
     storage = LocalStorage(args.data)
     contract = json.loads(Path(args.contract).read_text())
@@ -499,8 +499,8 @@ def check_agreement(data: Path, floor_rows: int) -> dict[str, Any]:
     """The project's published scores equal the floor's, row for row (after quarantine)."""
     import pandas as pd
 
-    from include.partitions import read_partition
-    from include.storage import LocalStorage
+    from include.platform.partitions import read_partition
+    from include.platform.storage import LocalStorage
 
     floor = pd.read_parquet(CACHE / "out-floor", columns=["customer_id", "score"])
     project = read_partition(LocalStorage(data), "predictions", MODEL_NAME, DS, columns=["customer_id", "score"])

@@ -50,8 +50,8 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def resolve_models(params=None, data_interval_start=None, dag_run=None) -> dict:
-            from include.scoring import resolve_models as resolve
-            from include.scoring import scoring_dates
+            from include.score.steps import resolve_models as resolve
+            from include.score.steps import scoring_dates
             from mlops_airflow.hooks.registry import MlflowHook
 
             pinned = resolve(MlflowHook().get_conn(), config)
@@ -62,7 +62,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def plan(pinned: dict) -> list:
-            from include.scoring import plan as plan_step
+            from include.score.steps import plan as plan_step
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             return plan_step(MlopsStorageHook().get_conn(), config, pinned["dates"])
@@ -71,7 +71,7 @@ def build(config: ModelConfig) -> DAG:
         def score(unit: dict, pinned: dict, run_id=None) -> dict:
             from airflow.sdk import get_current_context
 
-            from include.scoring import ModelRef, load_contract, score_unit
+            from include.score.steps import ModelRef, load_contract, score_unit
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -96,8 +96,8 @@ def build(config: ModelConfig) -> DAG:
         def publish(pinned: dict, units: list, scored: list, params=None, run_id=None) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from include.scoring import ModelRef, ScoringInputError, load_contract
-            from include.scoring import publish as publish_step
+            from include.score.steps import ModelRef, ScoringInputError, load_contract
+            from include.score.steps import publish as publish_step
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -119,7 +119,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False, outlets=[predictions_asset(name)])
         def record(pinned: dict, published: dict, run_id=None, outlet_events=None) -> dict:
-            from include.scoring import record as record_step
+            from include.score.steps import record as record_step
             from mlops_airflow.hooks.registry import MlflowHook
 
             if published.get("dry_run"):
@@ -133,7 +133,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def notify(pinned: dict, published: dict) -> dict:
-            from include.notify import Notification, send
+            from include.notify.delivery import Notification, send
             from mlops_airflow.hooks.connections import connection_dict
 
             dates = published["dates"]

@@ -56,8 +56,8 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def load_reference(params=None, data_interval_start=None, dag_run=None) -> dict:
-            from include.monitoring import load_reference as load
-            from include.scoring import scoring_dates
+            from include.monitor.steps import load_reference as load
+            from include.score.steps import scoring_dates
             from mlops_airflow.hooks.registry import MlflowHook
 
             reference = load(MlflowHook().get_conn(), config)
@@ -68,7 +68,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def check_quality(reference: dict) -> dict:
-            from include.monitoring import check_quality as check
+            from include.monitor.steps import check_quality as check
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -78,7 +78,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def check_drift(reference: dict, quality: dict) -> dict | None:
-            from include.monitoring import check_drift as check
+            from include.monitor.steps import check_drift as check
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -93,7 +93,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def check_performance(reference: dict, quality: dict) -> dict | None:
-            from include.monitoring import check_performance as check
+            from include.monitor.steps import check_performance as check
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             if quality["failed"]:
@@ -106,8 +106,8 @@ def build(config: ModelConfig) -> DAG:
         def decide(reference: dict, quality: dict, drift: dict | None, performance: dict | None, params=None) -> dict:
             import datetime as dt
 
-            from include.monitoring import decide as decide_step
-            from include.monitoring import new_labels_since
+            from include.monitor.steps import decide as decide_step
+            from include.monitor.steps import new_labels_since
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             manual = (params.get("reason") or "manual trigger") if params.get("retrain") else None
@@ -124,7 +124,7 @@ def build(config: ModelConfig) -> DAG:
         def report(reference: dict, quality: dict, drift, performance, decision: dict, run_id=None) -> dict:
             import json
 
-            from include import monitoring
+            from include.monitor import steps as monitoring
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -164,7 +164,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(trigger_rule="none_failed", multiple_outputs=False)
         def notify(quality: dict, drift, performance, decision: dict, paths: dict) -> dict:
-            from include.notify import Notification, send
+            from include.notify.delivery import Notification, send
             from mlops_airflow.hooks.connections import connection_dict
 
             if quality["failed"]:

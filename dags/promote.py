@@ -74,7 +74,8 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def gather_evidence(dag_run=None) -> dict:
-            from include import deploy, stages
+            from include.deploy.steps import steps as deploy
+            from include.platform import stages
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -115,8 +116,8 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def check_freeze(gathered: dict, params=None, dag_run=None) -> dict:
-            from include.deploy import DeployRefused
-            from include.deploy import check_freeze as freeze
+            from include.deploy.steps import DeployRefused
+            from include.deploy.steps import check_freeze as freeze
 
             try:
                 return freeze(config, dag_run.run_after.date(), params.get("freeze_override_reason"))
@@ -125,8 +126,8 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False, pool=DEPLOY_POOL)
         def promote(gathered: dict, freeze: dict, params=None, dag_run=None, ti=None) -> dict:
-            from include import model_card
-            from include.deploy import DeployRefused, promote_champion
+            from include.deploy.steps import DeployRefused, promote_champion
+            from include.ml import model_card
             from mlops_airflow.hooks.registry import MlflowHook
 
             verdict = gathered["verdict"]
@@ -158,8 +159,8 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False, pool=DEPLOY_POOL, outlets=[model_asset(name)])
         def health_check(promoted: dict, dag_run=None) -> dict:
-            from include import deploy
-            from include.notify import Notification, send
+            from include.deploy.steps import steps as deploy
+            from include.notify.delivery import Notification, send
             from mlops_airflow.hooks.connections import connection_dict
             from mlops_airflow.hooks.registry import MlflowHook
 
@@ -190,7 +191,7 @@ def build(config: ModelConfig) -> DAG:
         def record_rejection(gathered: dict, dag_run=None, ti=None) -> dict | None:
             """A reviewer's Reject retires the challenger (shadow -> rejected) with the reason,
             so the next scheduled run does not ask about it again; the champion stays."""
-            from include import stages
+            from include.platform import stages
             from mlops_airflow.hooks.registry import MlflowHook
 
             approval = _approval(config, ti)
@@ -208,7 +209,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(trigger_rule="none_failed", multiple_outputs=False)
         def notify(gathered: dict, ti=None) -> dict:
-            from include.notify import Notification, send
+            from include.notify.delivery import Notification, send
             from mlops_airflow.hooks.connections import connection_dict
 
             promoted = ti.xcom_pull(task_ids="promote")

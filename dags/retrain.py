@@ -60,7 +60,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def pull_features(params=None, data_interval_end=None, dag_run=None) -> dict:
-            from include.retrain import pull, resolve_window
+            from include.retrain.steps import pull, resolve_window
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             window = resolve_window(
@@ -74,7 +74,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def train(pulled: dict, params=None, run_id=None) -> dict:
-            from include.retrain import train as train_step
+            from include.retrain.steps import train as train_step
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -89,7 +89,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def evaluate(trained: dict) -> dict:
-            from include.retrain import evaluate as evaluate_step
+            from include.retrain.steps import evaluate as evaluate_step
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -97,8 +97,8 @@ def build(config: ModelConfig) -> DAG:
 
         @task(trigger_rule="none_failed", multiple_outputs=False)
         def notify(pulled: dict, trained: dict, evaluated: dict, gates: dict, ti=None) -> dict:
-            from include.notify import send
-            from include.retrain import summarize
+            from include.notify.delivery import send
+            from include.retrain.steps import summarize
             from mlops_airflow.hooks.connections import connection_dict
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook

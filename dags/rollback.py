@@ -48,9 +48,9 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False, pool=DEPLOY_POOL, outlets=[model_asset(name)])
         def rollback(params=None, dag_run=None) -> dict:
-            from include import model_card
-            from include.deploy import DeployRefused
-            from include.deploy import rollback as rollback_step
+            from include.deploy.steps import DeployRefused
+            from include.deploy.steps import rollback as rollback_step
+            from include.ml import model_card
             from mlops_airflow.hooks.registry import MlflowHook
 
             registry = MlflowHook().get_conn()
@@ -71,7 +71,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def health_check(result: dict) -> dict:
-            from include.deploy import health_check as check
+            from include.deploy.steps import health_check as check
             from mlops_airflow.hooks.registry import MlflowHook
 
             health = check(MlflowHook().get_conn(), config)
@@ -83,7 +83,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def notify(result: dict, health: dict, params=None) -> dict:
-            from include.notify import Notification, send
+            from include.notify.delivery import Notification, send
             from mlops_airflow.hooks.connections import connection_dict
 
             subject = (

@@ -91,7 +91,7 @@ def main() -> None:
 
 
 def print_monitoring(model: str, ds: str) -> None:
-    from include.storage import get_storage
+    from include.platform.storage import get_storage
 
     storage = get_storage()
     prefix = f"reports/{model}/monitor/ds={ds}"
@@ -111,8 +111,8 @@ def print_monitoring(model: str, ds: str) -> None:
 
 
 def print_deploy_cycle(model: str) -> None:
-    from include.audit import AuditStore
-    from include.registry import ModelRegistry
+    from include.platform.audit import AuditStore
+    from include.platform.registry import ModelRegistry
 
     audit = AuditStore()
     registry = ModelRegistry(os.environ["MLFLOW_TRACKING_URI"], audit=audit)
@@ -130,9 +130,9 @@ def print_deploy_cycle(model: str) -> None:
 
 
 def print_summary(summary: dict, summary_path: Path, score_date: str) -> None:
-    from include.partitions import read_manifest
-    from include.registry import ModelRegistry
-    from include.storage import get_storage
+    from include.platform.partitions import read_manifest
+    from include.platform.registry import ModelRegistry
+    from include.platform.storage import get_storage
 
     registry = ModelRegistry(os.environ["MLFLOW_TRACKING_URI"])
     aliases = {

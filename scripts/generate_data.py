@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows_per_day > args.customers:
         parser.error(f"--rows-per-day ({args.rows_per_day}) cannot exceed --customers ({args.customers})")
 
-    from include.sample_data import write_sample_data
-    from include.storage import get_storage
+    from include.dev.sample_data import write_sample_data
+    from include.platform.storage import get_storage
 
     storage = get_storage(args.data_root)
     summary = write_sample_data(

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from include.partitions import partition_prefix, read_manifest, read_partition
-from include.registry import ModelRegistry
+from include.platform.partitions import partition_prefix, read_manifest, read_partition
+from include.platform.registry import ModelRegistry
 from tests.e2e.conftest import aws_connection_env, isolated_state_env
 from tests.fixtures.services import start_mlflow
 
@@ -25,8 +25,8 @@ def mlflow_own(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def deployment(airflow_project, mlflow_own, moto_server, tmp_path_factory):
-    from include.sample_data import write_sample_data
-    from include.storage import S3Storage
+    from include.dev.sample_data import write_sample_data
+    from include.platform.storage import S3Storage
 
     client = moto_server.client("s3")
     client.create_bucket(Bucket="e2e-scoring")
@@ -139,8 +139,8 @@ def test_challenger_shadow_scores_without_touching_published_output(airflow_proj
 
 
 def test_missing_column_fails_clearly_and_publishes_nothing(airflow_project, deployment):
-    from include.partitions import publish_frame
-    from include.sample_data import generate_day
+    from include.dev.sample_data import generate_day
+    from include.platform.partitions import publish_frame
 
     storage = deployment["storage"]
     features, _ = generate_day("2026-02-25", rows_per_day=600, customers=2000)
@@ -152,8 +152,8 @@ def test_missing_column_fails_clearly_and_publishes_nothing(airflow_project, dep
 
 
 def test_unseen_categories_beyond_the_limit_fail_the_partition(airflow_project, deployment):
-    from include.partitions import publish_frame
-    from include.sample_data import generate_day
+    from include.dev.sample_data import generate_day
+    from include.platform.partitions import publish_frame
 
     storage = deployment["storage"]
     day = "2026-02-26"

@@ -30,12 +30,12 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from include import deploy
-from include.audit import AuditStore
 from include.config import ModelConfig, load_config, parse_config
+from include.deploy.steps import steps as deploy
 from include.errors import RefusedMove
-from include.registry import ModelRegistry
-from include.stages import StageTransitionError
+from include.platform.audit import AuditStore
+from include.platform.registry import ModelRegistry
+from include.platform.stages import StageTransitionError
 from tests.e2e.conftest import AIRFLOW, PROJECT, AirflowProject, DagRunResult
 from tests.fixtures.services import (
     LOOPBACK,
@@ -211,8 +211,8 @@ def mlflow_deploy(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dep(airflow_project, mlflow_deploy, tmp_path_factory) -> Deployment:
     """v1 champion, v2 challenger shadow-scored on three days: the start of every test here."""
-    from include.sample_data import write_sample_data
-    from include.storage import LocalStorage
+    from include.dev.sample_data import write_sample_data
+    from include.platform.storage import LocalStorage
 
     tmp = tmp_path_factory.mktemp("deploy")
     storage = LocalStorage(tmp / "data")
@@ -410,7 +410,7 @@ def test_health_check_failure_rolls_back(dep):
     import mlflow
     import pandas as pd
 
-    from include.retrain import EXPECTED_SCORE
+    from include.retrain.steps import EXPECTED_SCORE
 
     previous, bad = champion(dep), ready_challenger(dep)
     # The champion-to-be no longer reproduces the scores recorded at training.
@@ -448,8 +448,8 @@ def test_health_check_failure_rolls_back(dep):
 
 # -- 8. rollback_churn ---------------------------------------------------------------------------
 def test_rollback_restores_the_previous_champion(dep):
-    from include.partitions import read_manifest, read_partition
-    from include.storage import LocalStorage
+    from include.platform.partitions import read_manifest, read_partition
+    from include.platform.storage import LocalStorage
 
     target = previous_champion(dep)
     replaced = champion(dep)

@@ -26,9 +26,9 @@ import sqlite3
 
 import pytest
 
-from include import monitoring
 from include.config import load_config
-from include.registry import ModelRegistry
+from include.monitor import steps as monitoring
+from include.platform.registry import ModelRegistry
 from tests.e2e.conftest import PROJECT
 from tests.fixtures.services import start_mlflow
 
@@ -54,8 +54,8 @@ def mlflow_monitor(tmp_path_factory):
 @pytest.fixture(scope="module")
 def deployment(airflow_project, mlflow_monitor, tmp_path_factory):
     """Sample data, a champion trained through Airflow, two weeks of its predictions."""
-    from include.sample_data import write_sample_data
-    from include.storage import LocalStorage
+    from include.dev.sample_data import write_sample_data
+    from include.platform.storage import LocalStorage
 
     tmp = tmp_path_factory.mktemp("monitor")
     storage = LocalStorage(tmp / "data")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from include.registry import ModelRegistry
+from include.platform.registry import ModelRegistry
 from tests.e2e.conftest import aws_connection_env, isolated_state_env
 
 MODEL = "churn"
@@ -22,8 +22,8 @@ NOISE_FROM = dt.date(2026, 2, 10)
 @pytest.fixture(scope="module")
 def deployment(airflow_project, mlflow_server, moto_server, tmp_path_factory):
     """Sample data in a fresh bucket, and the env a scheduler would give the tasks."""
-    from include.sample_data import write_sample_data
-    from include.storage import S3Storage
+    from include.dev.sample_data import write_sample_data
+    from include.platform.storage import S3Storage
 
     client = moto_server.client("s3")
     bucket = "e2e-retrain"
@@ -156,8 +156,8 @@ def test_dry_run_registers_nothing(airflow_project, deployment):
 
 
 def test_bad_data_stops_the_run_at_validation(airflow_project, deployment, tmp_path):
-    from include.sample_data import write_sample_data
-    from include.storage import LocalStorage
+    from include.dev.sample_data import write_sample_data
+    from include.platform.storage import LocalStorage
 
     storage = LocalStorage(tmp_path / "data")
     days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(40)]

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from include.audit import LATEST_VERSION, MIGRATIONS, AuditStore
+from include.platform.audit import LATEST_VERSION, MIGRATIONS, AuditStore
 from tests.fixtures.services import ServiceUnavailable, fresh_postgres_db, postgres_admin
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -166,7 +166,7 @@ def test_concurrent_migrate_from_processes(make_store, db_url, tmp_path):
     script = textwrap.dedent(
         f"""
         import sys, time
-        from include.audit import AuditStore
+        from include.platform.audit import AuditStore
         store = AuditStore(sys.argv[1])
         time.sleep(max(0.0, {start_at!r} - time.time()))
         print(store.migrate())

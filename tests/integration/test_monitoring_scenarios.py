@@ -1,10 +1,10 @@
 """Monitoring scenarios on generated data, with a real MLflow server and no Airflow.
 
-A champion is trained once through the retraining steps (``include.retrain``: pull -> train ->
+A champion is trained once through the retraining steps (``include.retrain.steps``: pull -> train ->
 evaluate -> check_gates -> register -> promote) on clean sample data up to ``TRAIN_END``. Each
-scenario then gets its own data root, generated with one option of ``include.sample_data``
+scenario then gets its own data root, generated with one option of ``include.dev.sample_data``
 (covariate drift, concept drift, a missing column), and the monitoring steps of
-``include.monitoring`` run on it exactly as ``monitor_churn`` calls them: everything compared
+``include.monitor.steps`` run on it exactly as ``monitor_churn`` calls them: everything compared
 with what the champion's training run logged (scoring contract, reference profile and sample,
 hold-out scores and metrics).
 
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from include import monitoring
 from include.config import ModelConfig, load_config
-from include.partitions import publish_frame, read_partition
-from include.registry import ModelRegistry
+from include.monitor import steps as monitoring
+from include.platform.partitions import publish_frame, read_partition
+from include.platform.registry import ModelRegistry
 from tests.fixtures.services import start_mlflow
 
 MODEL = "churn"
@@ -66,8 +66,8 @@ def mlflow_monitoring(tmp_path_factory):
 
 
 def _train_champion(storage, registry: ModelRegistry, config: ModelConfig) -> dict:
-    from include import retrain
-    from include.features import TrainingWindow
+    from include.retrain.features import TrainingWindow
+    from include.retrain.steps import steps as retrain
 
     pulled = retrain.pull(storage, config, TrainingWindow.ending(TRAIN_END, config.training.window_days))
     trained = retrain.train(storage, registry, config, pulled, actor="test")
@@ -81,7 +81,7 @@ def _train_champion(storage, registry: ModelRegistry, config: ModelConfig) -> di
 
 def _publish_predictions(storage, config: ModelConfig, model, reference: dict, first: dt.date, last: dt.date) -> None:
     """What batch_score_churn publishes: the champion's scores of each day's snapshots."""
-    from include.evaluation import DECISION_THRESHOLD, predict_scores
+    from include.ml.evaluation import DECISION_THRESHOLD, predict_scores
 
     day = first
     while day <= last:
@@ -103,8 +103,8 @@ def world(mlflow_monitoring, tmp_path_factory):
     """The champion, and one data root per scenario (clean, covariate, concept)."""
     import mlflow
 
-    from include.sample_data import generate_day, write_sample_data
-    from include.storage import LocalStorage
+    from include.dev.sample_data import generate_day, write_sample_data
+    from include.platform.storage import LocalStorage
 
     # ModelRegistry points mlflow's process-wide URIs at this module's server: restore them after.
     uris = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
@@ -188,9 +188,9 @@ def test_covariate_drift_is_flagged_from_its_day_on_the_shifted_columns(world):
 def test_drift_verdicts_agree_with_evidently_on_a_drifted_day(world):
     import mlflow
 
-    from include.drift.profile import sample_from_parquet
-    from include.partitions import read_range
-    from tests.unit._drift_evidently import ev_report
+    from include.monitor.drift.profile import sample_from_parquet
+    from include.platform.partitions import read_range
+    from tests.unit.monitor.drift._evidently import ev_report
 
     config = variant(world["config"], drift_share=0.3)
     ds = (COVARIATE_FROM + dt.timedelta(days=1)).isoformat()

@@ -26,13 +26,14 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from include import partitions as P
-from include import scoring, training
 from include.config import parse_config
-from include.sample_data import generate_day, generate_frames
-from include.scoring import PREDICTIONS, QUARANTINE, SHADOW, ModelRef, ScoringInputError
-from include.storage import LocalStorage
-from include.validation import scoring_contract
+from include.dev.sample_data import generate_day, generate_frames
+from include.ml import training
+from include.platform import partitions as P
+from include.platform.storage import LocalStorage
+from include.retrain.validation import scoring_contract
+from include.score import steps as scoring
+from include.score.steps import PREDICTIONS, QUARANTINE, SHADOW, ModelRef, ScoringInputError
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHURN = yaml.safe_load((PROJECT / "include" / "models" / "churn.yaml").read_text())
@@ -131,9 +132,9 @@ def test_score_publish_and_rerun_on_s3(s3_storage, trained, tmp_path, monkeypatc
 SCORER = """
 import json, pickle, sys
 from threadpoolctl import threadpool_limits
-from include import scoring
+from include.score import steps as scoring
 from include.config import parse_config
-from include.storage import LocalStorage
+from include.platform.storage import LocalStorage
 
 args = json.loads(open(sys.argv[1]).read())
 config = parse_config(args["config"], source="test/churn.yaml")

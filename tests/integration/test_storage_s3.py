@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from include import partitions as P
 from include.errors import PartitionError, StorageError
-from include.storage import S3Storage, get_storage, parquet_bytes
+from include.platform import partitions as P
+from include.platform.storage import S3Storage, get_storage, parquet_bytes
 from tests.fixtures.services import ServiceError, start_service
 
 

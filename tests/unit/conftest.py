@@ -27,7 +27,7 @@ def one_thread():
 def linear_churn_config():
     """The sample model's columns with a fast linear estimator (tests that need real scores, fast)."""
     from include.config import parse_config
-    from include.sample_data import CATEGORICAL, ENTITY_ID, NUMERIC, TARGET, TIMESTAMP
+    from include.dev.sample_data import CATEGORICAL, ENTITY_ID, NUMERIC, TARGET, TIMESTAMP
 
     return parse_config(
         {

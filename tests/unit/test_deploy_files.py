@@ -871,7 +871,7 @@ def test_airflow_init_creates_the_audit_connection_and_the_deploy_pool():
     """mlops_audit points at the audit database init.sql creates; the deploy pool has one slot."""
     env = service_env(service_for("init"))
     audit = {k: shell_vars(v, env) for k, v in init_connection_adds()["mlops_audit"].items()}
-    assert audit["--conn-type"] == "postgres", "include/audit.py needs conn type postgres (or sqlite)"
+    assert audit["--conn-type"] == "postgres", "include/platform/audit.py needs conn type postgres (or sqlite)"
     postgres = audit["--conn-host"]
     assert postgres in services() and str(services()[postgres].get("image", "")).startswith("postgres:")
     assert audit.get("--conn-port", "5432") == "5432"

@@ -1,4 +1,4 @@
-"""The deployment audit trail (``include.audit.AuditStore``) on an Airflow connection."""
+"""The deployment audit trail (``include.platform.audit.AuditStore``) on an Airflow connection."""
 
 from __future__ import annotations
 
@@ -70,9 +70,9 @@ def safe_url(url: str) -> str:
 
 
 class AuditHook(BaseHook):
-    """``include.audit.AuditStore`` (migrated) on the database of ``audit_conn_id``.
+    """``include.platform.audit.AuditStore`` (migrated) on the database of ``audit_conn_id``.
 
-    Without that connection, ``include.audit.default_url()`` applies: ``$MLOPS_AUDIT_DB_URL``
+    Without that connection, ``include.platform.audit.default_url()`` applies: ``$MLOPS_AUDIT_DB_URL``
     or the SQLite file ``$MLOPS_STATE_DIR/audit.db``.
     """
 
@@ -90,14 +90,14 @@ class AuditHook(BaseHook):
             url = url_from_connection(conn)
             log.debug("audit store from connection %s: %s", self.audit_conn_id, safe_url(url))
             return url
-        from include.audit import default_url
+        from include.platform.audit import default_url
 
         url = default_url()
         log.debug("no connection %s; audit store at %s", self.audit_conn_id, safe_url(url))
         return url
 
     def get_conn(self) -> Any:
-        from include.audit import AuditStore
+        from include.platform.audit import AuditStore
 
         store = AuditStore(self.sqlalchemy_url())
         version = store.migrate()

@@ -11,7 +11,7 @@ from mlops_airflow.hooks.connections import optional_connection
 
 
 class MlflowHook(BaseHook):
-    """``include.registry.ModelRegistry`` on the tracking server of ``mlflow_conn_id``.
+    """``include.platform.registry.ModelRegistry`` on the tracking server of ``mlflow_conn_id``.
 
     Stage moves are also recorded in the audit trail of ``audit_conn_id`` (SQLite under the
     project by default). The connection's host (e.g. ``http://mlflow:5000``) wins; without the connection
@@ -45,7 +45,7 @@ class MlflowHook(BaseHook):
 
     def get_conn(self) -> Any:
         """The registry; every stage move is also written to the audit trail (``mlops_audit``)."""
-        from include.registry import ModelRegistry
+        from include.platform.registry import ModelRegistry
         from mlops_airflow.hooks.audit import AuditHook
 
         audit = AuditHook(audit_conn_id=self.audit_conn_id).get_conn() if self.audit_conn_id else None

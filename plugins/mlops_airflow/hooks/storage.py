@@ -11,7 +11,7 @@ from mlops_airflow.hooks.connections import optional_connection
 
 
 class MlopsStorageHook(BaseHook):
-    """Builds ``include.storage.Storage`` for ``data_root`` (default ``$MLOPS_DATA_ROOT``).
+    """Builds ``include.platform.storage.Storage`` for ``data_root`` (default ``$MLOPS_DATA_ROOT``).
 
     For ``s3://`` roots the AWS connection ``aws_conn_id`` supplies credentials (login /
     password), ``region_name`` and ``endpoint_url`` (extras); without that connection boto3's
@@ -42,7 +42,7 @@ class MlopsStorageHook(BaseHook):
         return {k: v for k, v in kwargs.items() if v}
 
     def get_conn(self) -> Any:
-        from include.storage import get_storage
+        from include.platform.storage import get_storage
 
         if self.data_root.startswith("s3://"):
             return get_storage(self.data_root, **self.client_kwargs())

@@ -12,7 +12,7 @@ class MlopsNotifier(BaseNotifier):
     """Use as ``on_failure_callback=MlopsNotifier(model_name="churn", event="failure")``.
 
     Builds the message from the callback context (DAG, task, run, exception) and delivers it
-    through ``include.notify.send`` to every target of the model subscribed to ``event``.
+    through ``include.notify.delivery.send`` to every target of the model subscribed to ``event``.
     """
 
     template_fields: Sequence[str] = ("model_name", "event", "subject")
@@ -25,7 +25,7 @@ class MlopsNotifier(BaseNotifier):
 
     def notify(self, context: Any) -> None:
         from include.config import get_config
-        from include.notify import Notification, send
+        from include.notify.delivery import Notification, send
         from mlops_airflow.hooks.connections import connection_dict
 
         ti = context.get("ti") or context.get("task_instance")

@@ -45,7 +45,7 @@ class ModelGateOperator(_RegistryOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.config import get_config
-        from include.retrain import check_gates
+        from include.retrain.steps import check_gates
 
         config = get_config(self.model_name)
         registry = MlflowHook(mlflow_conn_id=self.mlflow_conn_id).get_conn()
@@ -69,7 +69,7 @@ class RegisterModelOperator(_RegistryOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.config import get_config
-        from include.retrain import register
+        from include.retrain.steps import register
 
         if _truthy(self.dry_run):
             raise AirflowSkipException("dry run: nothing is registered")
@@ -85,7 +85,7 @@ class PromoteModelOperator(_RegistryOperator):
     """Move a candidate to ``challenger`` when its gates passed, or to ``rejected`` when not.
 
     The first model of a name that passes every gate becomes ``champion`` directly (bootstrap).
-    Stage moves are checked against ``include/stages.py``; rerunning is a no-op.
+    Stage moves are checked against ``include/platform/stages.py``; rerunning is a no-op.
     """
 
     template_fields: Sequence[str] = ("model_name", "registered", "gates")
@@ -98,7 +98,7 @@ class PromoteModelOperator(_RegistryOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.config import get_config
-        from include.retrain import promote
+        from include.retrain.steps import promote
 
         registry = MlflowHook(mlflow_conn_id=self.mlflow_conn_id).get_conn()
         decision = promote(registry, get_config(self.model_name), self.registered, self.gates, actor=_actor(context))

@@ -44,8 +44,8 @@ class DataValidationOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.config import get_config
-        from include.storage import read_parquet_bytes
-        from include.validation import DataValidationError, raise_for_failures, validate_training_frame
+        from include.platform.storage import read_parquet_bytes
+        from include.retrain.validation import DataValidationError, raise_for_failures, validate_training_frame
 
         config = get_config(self.model_name)
         storage = MlopsStorageHook(data_root=self.data_root, aws_conn_id=self.aws_conn_id).get_conn()

@@ -280,7 +280,7 @@ class Stack:
         return boto3.session.Session().client("s3", endpoint_url=self.s3_endpoint, **FAKE_AWS)
 
     def storage(self) -> Any:
-        from include.storage import S3Storage
+        from include.platform.storage import S3Storage
 
         return S3Storage(f"s3://{self.bucket}/data", client=self.s3())
 
@@ -450,7 +450,7 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
 
     # Sample data goes to S3 while Airflow migrates its database.
     def write_sample() -> dict[str, Any]:
-        from include.sample_data import write_sample_data
+        from include.dev.sample_data import write_sample_data
 
         with stack.phase("sample data to S3"):
             return write_sample_data(

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from include.partitions import read_manifest
+from include.platform.partitions import read_manifest
 from tests.integration.stack.airflow_stack import DAG_IDS, MODEL, Stack
 
 TRAIN_END = "2026-02-10"

@@ -1,0 +1,1 @@
+"""The deploy pipeline: promotion on shadow evidence, freeze windows, health check, rollback."""

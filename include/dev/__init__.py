@@ -1,0 +1,1 @@
+"""Development helpers: sample data for the demo, tests and benchmarks."""

@@ -1,0 +1,1 @@
+"""Model code shared by the pipelines: training, evaluation, live performance, model cards."""

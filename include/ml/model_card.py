@@ -1,0 +1,259 @@
+"""Model cards: what a version is for, what it was trained on, how good it is, where it has been.
+
+A card is rendered to Markdown and HTML with plots people would rather look at than read
+(ROC and precision-recall curves, calibration, feature importance; residuals for regression).
+It is logged with the version's training run under ``model_card/`` and re-rendered when the
+version moves, so its promotion history stays current.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+from typing import Any
+
+from include.config import ModelConfig
+from include.contracts import CHAMPION, Artifact, Tag, evidence_tag
+
+
+def plots(config: ModelConfig, model: Any, holdout: Any, max_rows: int = 5000) -> dict[str, bytes]:
+    """PNG bytes by name, from the hold-out set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from sklearn.calibration import calibration_curve
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    from include.ml.evaluation import predict_scores
+    from include.ml.training import prepare_features
+
+    sample = holdout.sample(n=min(max_rows, len(holdout)), random_state=0)
+    y = sample[config.target].to_numpy()
+    scores = predict_scores(config, model, sample)
+    out: dict[str, bytes] = {}
+
+    def save(fig: Any, name: str) -> None:
+        buffer = io.BytesIO()
+        fig.tight_layout()
+        fig.savefig(buffer, format="png", dpi=90)
+        plt.close(fig)
+        out[name] = buffer.getvalue()
+
+    if config.task == "classification":
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+        fpr, tpr, _ = roc_curve(y, scores)
+        axes[0].plot(fpr, tpr)
+        axes[0].plot([0, 1], [0, 1], linestyle="--", color="grey")
+        axes[0].set(title="ROC curve", xlabel="false positive rate", ylabel="true positive rate")
+        precision, recall, _ = precision_recall_curve(y, scores)
+        axes[1].plot(recall, precision)
+        axes[1].axhline(y.mean(), linestyle="--", color="grey")
+        axes[1].set(title="Precision-recall", xlabel="recall", ylabel="precision")
+        observed, predicted = calibration_curve(y, scores, n_bins=10, strategy="quantile")
+        axes[2].plot(predicted, observed, marker="o")
+        axes[2].plot([0, 1], [0, 1], linestyle="--", color="grey")
+        axes[2].set(title="Calibration", xlabel="mean predicted", ylabel="observed rate")
+        save(fig, "performance.png")
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        axes[0].scatter(scores, y - scores, s=4, alpha=0.4)
+        axes[0].axhline(0, color="grey")
+        axes[0].set(title="Residuals", xlabel="prediction", ylabel="actual - prediction")
+        axes[1].hist(y - scores, bins=40)
+        axes[1].set(title="Residual distribution")
+        save(fig, "performance.png")
+
+    features = prepare_features(config, sample)
+    scoring = "roc_auc" if config.task == "classification" else "neg_root_mean_squared_error"
+    result = permutation_importance(model, features, y, n_repeats=3, random_state=0, scoring=scoring, n_jobs=1)
+    order = np.argsort(result.importances_mean)
+    fig, ax = plt.subplots(figsize=(7, max(3, 0.3 * len(order))))
+    ax.barh(np.array(config.features.all)[order], result.importances_mean[order], xerr=result.importances_std[order])
+    ax.set(title=f"Permutation importance ({scoring})", xlabel="score drop")
+    save(fig, "feature_importance.png")
+    return out
+
+
+def _table(rows: list[list[Any]], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(config: ModelConfig, facts: dict[str, Any], images: list[str]) -> str:
+    """The card as Markdown; ``facts`` is what the pipeline knows about the version."""
+    metrics = facts.get("metrics", {})
+    sections = [
+        f"# Model card: {config.name} v{facts.get('version', '?')}",
+        f"_Generated {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; stage: **{facts.get('stage', '?')}**_",
+        "## Intended use",
+        config.intended_use or config.description or "Not stated in the model config.",
+        f"Owner: {config.owner}. Task: {config.task}, target `{config.target}`, one row per `{config.entity_id}`.",
+        "## Training data",
+        _table(
+            [
+                ["window", facts.get("window", "?")],
+                ["rows", facts.get("rows", "?")],
+                ["content hash (SHA-256)", facts.get("data_hash", "?")],
+                ["positive rate", facts.get("positive_rate", "n/a")],
+            ],
+            ["", "value"],
+        ),
+        "## Features",
+        _table(
+            [[c, "numeric"] for c in config.features.numeric]
+            + [[c, "categorical"] for c in config.features.categorical],
+            ["feature", "kind"],
+        ),
+        "## Metrics (out-of-time hold-out)",
+        _table([[k, v] for k, v in metrics.items()], ["metric", "value"]),
+    ]
+    if facts.get("slices"):
+        metric = config.evaluation.primary_metric
+        rows = [[k, int(v.get("rows", 0)), v.get(metric, float("nan"))] for k, v in facts["slices"].items()]
+        sections += [f"### By {config.evaluation.slice_column}", _table(rows, ["slice", "rows", metric])]
+    gates = facts.get("gates") or {}
+    if gates:
+        rows = [["PASS" if r["passed"] else "FAIL", r["name"], r["detail"]] for r in gates.get("results", [])]
+        sections += ["## Validation gates", _table(rows, ["verdict", "gate", "detail"])]
+    if facts.get("shadow"):
+        sections += ["## Shadow evidence", "```json\n" + json.dumps(facts["shadow"], indent=2, default=str) + "\n```"]
+    if facts.get("drift_baseline"):
+        sections += ["## Drift baseline", facts["drift_baseline"]]
+    sections += [
+        "## Known limits",
+        "- Trained on the window above only; performance outside that population is unmeasured.\n"
+        "- Scores are thresholded at 0.5 for labels; rank by score for other operating points.\n"
+        "- Inputs far outside the training ranges or with unseen categories are quarantined at scoring.",
+        "## Lineage",
+        _table(
+            [
+                ["MLflow run", facts.get("run_id", "?")],
+                ["code version", facts.get("code_version", "?")],
+                ["trained by", facts.get("actor", "?")],
+                ["estimator", config.estimator.class_path],
+            ],
+            ["", "value"],
+        ),
+        "## Promotion history",
+        _table(
+            [[h.get("at"), h.get("from"), h.get("to"), h.get("by"), h.get("reason")] for h in facts.get("history", [])],
+            ["when", "from", "to", "by", "reason"],
+        ),
+        "## Plots",
+        *[f"![{name}]({name})" for name in images],
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def render_html(markdown_text: str, images: dict[str, bytes]) -> str:
+    """Self-contained HTML (images inlined) without a Markdown dependency."""
+    body = []
+    in_table = in_code = False
+    for line in markdown_text.splitlines():
+        if line.startswith("```"):
+            body.append("</pre>" if in_code else "<pre>")
+            in_code = not in_code
+            continue
+        if in_code:
+            body.append(html.escape(line))
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            if all(set(c) <= {"-", " "} for c in cells):
+                continue
+            if not in_table:
+                body.append("<table>")
+                in_table = True
+            body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            body.append("</table>")
+            in_table = False
+        if line.startswith("!["):
+            name = line[line.index("(") + 1 : -1]
+            if name in images:
+                data = base64.b64encode(images[name]).decode()
+                body.append(f'<p><img alt="{html.escape(name)}" src="data:image/png;base64,{data}"></p>')
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    if in_table:
+        body.append("</table>")
+    style = "body{font-family:sans-serif;max-width:1000px;margin:2em auto}td{border:1px solid #ccc;padding:2px 6px}"
+    head = f"<head><meta charset='utf-8'><style>{style}</style></head>"
+    return f"<!doctype html><html>{head}<body>{''.join(body)}</body></html>"
+
+
+def publish_card(registry: Any, config: ModelConfig, version: str | int) -> dict[str, str]:
+    """Render the card of ``version`` from what MLflow holds and log it with its training run.
+
+    Reads the run's artifacts (pull stats, evaluation, gates, plots) and the version's tags
+    (stage, lineage, history), so it can be re-rendered after any move.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    version = str(version)
+    mv = registry.get(config.name, version)
+    run = registry.client.get_run(mv.run_id)
+
+    def artifact(path: str) -> Any:
+        try:
+            local = mlflow.artifacts.download_artifacts(f"runs:/{mv.run_id}/{path}", tracking_uri=registry.tracking_uri)
+        except Exception:
+            return None
+        return Path(local)
+
+    def load_json(path: str) -> Any:
+        local = artifact(path)
+        return json.loads(local.read_text(encoding="utf-8")) if local else {}
+
+    pulled = load_json(Artifact.PULL_STATS)
+    evaluated = load_json(Artifact.EVALUATION)
+    facts = {
+        "version": version,
+        "stage": mv.tags.get(Tag.STAGE),
+        "window": mv.tags.get(Tag.WINDOW),
+        "rows": pulled.get("rows"),
+        "data_hash": pulled.get("data_hash"),
+        "positive_rate": pulled.get("positive_rate"),
+        "metrics": evaluated.get("metrics", {}),
+        "slices": evaluated.get("slices", {}),
+        "gates": load_json(Artifact.GATES),
+        "run_id": mv.run_id,
+        "code_version": run.data.tags.get(Tag.CODE_VERSION),
+        "actor": run.data.tags.get(Tag.ACTOR),
+        "history": json.loads(mv.tags.get(Tag.HISTORY, "[]")),
+        "shadow": json.loads(mv.tags[evidence_tag(CHAMPION)]) if evidence_tag(CHAMPION) in mv.tags else None,
+    }
+    images = {}
+    for name in ("performance.png", "feature_importance.png"):
+        local = artifact(f"model_card/{name}")
+        if local:
+            images[name] = local.read_bytes()
+    markdown_text = render_markdown(config, facts, list(images))
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "model_card.md").write_text(markdown_text, encoding="utf-8")
+        (Path(tmp) / "model_card.html").write_text(render_html(markdown_text, images), encoding="utf-8")
+        registry.client.log_artifacts(mv.run_id, tmp, "model_card")
+    return {
+        "markdown": f"runs:/{mv.run_id}/model_card/model_card.md",
+        "html": f"runs:/{mv.run_id}/model_card/model_card.html",
+    }

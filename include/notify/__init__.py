@@ -1,0 +1,1 @@
+"""Notifications to the targets a model config lists."""

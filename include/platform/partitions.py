@@ -1,0 +1,241 @@
+"""Daily partitions ``<dataset>/<model>/ds=YYYY-MM-DD/`` published atomically.
+
+A partition is visible only through its commit marker:
+
+* ``_manifest.json`` (written by this project): lists the data files, their row counts and
+  SHA-256 hashes, plus metadata. Files not listed are invisible.
+* ``_SUCCESS`` (the Spark/Hive convention, for data written by other tools): every
+  ``*.parquet`` file in the partition is part of it.
+
+Publishing writes new data files under a fresh token, then replaces the manifest in one atomic
+write, then deletes files the new manifest does not list. A crash before the manifest write
+leaves the previous partition intact and the new files invisible (the next publish removes
+them); a re-run replaces the partition whole, so reruns never append duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from include import contracts
+from include.errors import PartitionError, PartitionNotCommitted, StorageError
+from include.platform.storage import Storage, new_token, parquet_bytes, read_parquet_bytes
+
+MANIFEST = "_manifest.json"
+SUCCESS = "_SUCCESS"
+_DS_RE = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
+
+
+def partition_prefix(dataset: str, model: str, ds: str | dt.date) -> str:
+    return contracts.partition_prefix(dataset, model, _ds(ds))
+
+
+def _ds(ds: str | dt.date) -> str:
+    if isinstance(ds, dt.date):
+        return ds.isoformat()
+    try:
+        return dt.date.fromisoformat(str(ds)).isoformat()
+    except ValueError as exc:
+        raise PartitionError(f"partition date must be YYYY-MM-DD, got {ds!r}") from exc
+
+
+@dataclass
+class Manifest:
+    dataset: str
+    model: str
+    ds: str
+    files: list[dict[str, Any]]
+    token: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(int(f.get("rows", 0)) for f in self.files)
+
+    def to_json(self) -> str:
+        body = {
+            "format": 1,
+            "dataset": self.dataset,
+            "model": self.model,
+            "ds": self.ds,
+            "token": self.token,
+            "rows": self.rows,
+            "files": self.files,
+            "meta": self.meta,
+        }
+        return json.dumps(body, indent=2, sort_keys=True, default=str)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def part_name(token: str, index: int, suffix: str = ".parquet") -> str:
+    return f"part-{token}-{index:05d}{suffix}"
+
+
+def file_entry(name: str, content: bytes, rows: int) -> dict[str, Any]:
+    return {"name": name, "rows": int(rows), "bytes": len(content), "sha256": sha256(content)}
+
+
+def commit_partition(
+    storage: Storage,
+    dataset: str,
+    model: str,
+    ds: str | dt.date,
+    entries: list[dict[str, Any]],
+    token: str,
+    meta: dict[str, Any] | None = None,
+) -> Manifest:
+    """Make the already-written files ``entries`` the whole partition, atomically.
+
+    The manifest write is the commit point; afterwards every file it does not list (the
+    previous version, leftovers of crashed attempts) is deleted.
+    """
+    ds = _ds(ds)
+    prefix = partition_prefix(dataset, model, ds)
+    manifest = Manifest(dataset=dataset, model=model, ds=ds, files=entries, token=token, meta=meta or {})
+    storage.write_text(f"{prefix}/{MANIFEST}", manifest.to_json())
+    keep = {e["name"] for e in entries} | {MANIFEST}
+    stale = [k for k in storage.list(prefix) if k.rsplit("/", 1)[-1] not in keep]
+    storage.delete(stale)
+    return manifest
+
+
+def publish_files(
+    storage: Storage,
+    dataset: str,
+    model: str,
+    ds: str | dt.date,
+    files: list[tuple[bytes, int]],
+    meta: dict[str, Any] | None = None,
+    suffix: str = ".parquet",
+) -> Manifest:
+    """Publish already-serialised files ``[(content, rows), ...]`` as the whole partition."""
+    prefix = partition_prefix(dataset, model, ds)
+    token = new_token()
+    entries = []
+    for index, (content, rows) in enumerate(files):
+        name = part_name(token, index, suffix)
+        storage.write_bytes(f"{prefix}/{name}", content)
+        entries.append(file_entry(name, content, rows))
+    return commit_partition(storage, dataset, model, ds, entries, token, meta)
+
+
+def publish_frame(
+    storage: Storage,
+    dataset: str,
+    model: str,
+    ds: str | dt.date,
+    frame: Any,
+    meta: dict[str, Any] | None = None,
+    rows_per_file: int | None = None,
+) -> Manifest:
+    """Publish a DataFrame as one partition (split into files of ``rows_per_file`` rows)."""
+    step = rows_per_file or max(len(frame), 1)
+    chunks = [frame.iloc[i : i + step] for i in range(0, max(len(frame), 1), step)] or [frame]
+    return publish_files(storage, dataset, model, ds, [(parquet_bytes(c), len(c)) for c in chunks], meta)
+
+
+def read_manifest(storage: Storage, dataset: str, model: str, ds: str | dt.date) -> Manifest | None:
+    """The partition's manifest, a synthesised one for ``_SUCCESS`` partitions, or None."""
+    ds = _ds(ds)
+    prefix = partition_prefix(dataset, model, ds)
+    if storage.exists(f"{prefix}/{MANIFEST}"):
+        try:
+            body = json.loads(storage.read_text(f"{prefix}/{MANIFEST}"))
+            return Manifest(
+                dataset=body["dataset"],
+                model=body["model"],
+                ds=body["ds"],
+                files=body["files"],
+                token=body.get("token", ""),
+                meta=body.get("meta", {}),
+            )
+        except (ValueError, KeyError) as exc:
+            raise PartitionError(f"corrupt manifest {storage.uri(prefix + '/' + MANIFEST)}: {exc}") from exc
+    if storage.exists(f"{prefix}/{SUCCESS}"):
+        names = [k.rsplit("/", 1)[-1] for k in storage.list(prefix) if k.endswith(".parquet")]
+        return Manifest(dataset=dataset, model=model, ds=ds, files=[{"name": n} for n in sorted(names)])
+    return None
+
+
+def list_partitions(
+    storage: Storage,
+    dataset: str,
+    model: str,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> list[str]:
+    """Committed partition dates in ``[start, end)``, sorted."""
+    found = []
+    for name in storage.list_dirs(f"{dataset}/{model}"):
+        match = _DS_RE.match(name)
+        if not match:
+            continue
+        ds = match.group(1)
+        if start is not None and ds < _ds(start):
+            continue
+        if end is not None and ds >= _ds(end):
+            continue
+        prefix = partition_prefix(dataset, model, ds)
+        if storage.exists(f"{prefix}/{MANIFEST}") or storage.exists(f"{prefix}/{SUCCESS}"):
+            found.append(ds)
+    return found
+
+
+def read_partition(
+    storage: Storage,
+    dataset: str,
+    model: str,
+    ds: str | dt.date,
+    columns: list[str] | None = None,
+    verify: bool = False,
+) -> Any:
+    """One committed partition as a DataFrame (files in manifest order)."""
+    import pandas as pd
+
+    manifest = read_manifest(storage, dataset, model, ds)
+    prefix = partition_prefix(dataset, model, ds)
+    if manifest is None:
+        raise PartitionNotCommitted(f"partition {storage.uri(prefix)} is not committed (no {MANIFEST} or {SUCCESS})")
+    frames = []
+    for entry in manifest.files:
+        key = f"{prefix}/{entry['name']}"
+        try:
+            content = storage.read_bytes(key)
+        except StorageError as exc:
+            raise PartitionError(f"{storage.uri(key)} is listed in the manifest but missing") from exc
+        if verify and entry.get("sha256") and sha256(content) != entry["sha256"]:
+            raise PartitionError(f"{storage.uri(key)} does not match its manifest hash")
+        try:
+            frames.append(read_parquet_bytes(content, columns=columns))
+        except Exception as exc:  # pyarrow raises several types for bad files
+            raise PartitionError(f"{storage.uri(key)} is not a readable parquet file: {exc}") from exc
+    if not frames:
+        return pd.DataFrame(columns=columns or [])
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def read_range(
+    storage: Storage,
+    dataset: str,
+    model: str,
+    start: str | dt.date,
+    end: str | dt.date,
+    columns: list[str] | None = None,
+) -> tuple[Any, list[str]]:
+    """All committed partitions in ``[start, end)`` concatenated, and the dates read."""
+    import pandas as pd
+
+    dates = list_partitions(storage, dataset, model, start, end)
+    frames = [read_partition(storage, dataset, model, ds, columns=columns) for ds in dates]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=columns or []), dates
+    return pd.concat(frames, ignore_index=True), dates

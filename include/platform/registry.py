@@ -1,0 +1,279 @@
+"""MLflow tracking and model registry, the way this project uses them.
+
+* One experiment per model, ``mlops/<model>``.
+* Versions carry lineage and gate results as tags; ``mlops.stage`` holds the lifecycle stage
+  (``include/platform/stages.py``) and the aliases ``challenger``/``champion`` mark the live stages.
+  The deprecated registry "stages" API is never used.
+* Models are stored with skops and loaded only with the allow-list from the model config,
+  never with the list stored inside the model (a crafted model could widen its own list).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from include.contracts import Tag, evidence_tag
+from include.errors import RegistryStateError
+from include.platform import stages
+from include.platform.stages import ALIAS_FOR_STAGE, STAGE_TAG, check_move
+
+HISTORY_TAG = Tag.HISTORY
+HAD_CHAMPION_TAG = Tag.HAD_CHAMPION
+_HISTORY_LIMIT = 4500  # MLflow caps tag values at 5,000 characters
+
+
+def experiment_name(model: str) -> str:
+    return f"mlops/{model}"
+
+
+def code_version() -> str:
+    """The git commit of the project when there is one, else $MLOPS_CODE_VERSION."""
+    if os.environ.get("MLOPS_CODE_VERSION"):
+        return os.environ["MLOPS_CODE_VERSION"]
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+        return f"{sha}{'-dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class ModelRegistry:
+    """MLflow registry access; every stage move is also written to ``audit`` when given."""
+
+    def __init__(self, tracking_uri: str | None = None, audit: Any = None) -> None:
+        self.audit = audit
+        import mlflow
+        from mlflow import MlflowClient
+
+        self.tracking_uri = tracking_uri or mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    # -- experiments and runs ------------------------------------------------------------------
+    def experiment_id(self, model: str) -> str:
+        name = experiment_name(model)
+        existing = self.client.get_experiment_by_name(name)
+        if existing is not None:
+            return existing.experiment_id
+        artifact_location = None
+        root = os.environ.get("MLOPS_MLFLOW_ARTIFACT_ROOT")
+        # A tracking *server* decides where artifacts go; a local database needs a place.
+        if root and not self.tracking_uri.startswith(("http://", "https://")):
+            artifact_location = (Path(root) / model).resolve().as_uri()
+        try:
+            return self.client.create_experiment(name, artifact_location=artifact_location)
+        except Exception:  # created concurrently by another task
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return found.experiment_id
+
+    def find_run(self, model: str, run_key: str) -> Any | None:
+        """The finished training run with this key, if one exists (reruns reuse it)."""
+        runs = self.client.search_runs(
+            [self.experiment_id(model)],
+            filter_string=f"tags.`{Tag.RUN_KEY}` = '{run_key}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return runs[0] if runs else None
+
+    def upsert_run(
+        self, experiment_id: str, key: str, name: str, tags: dict[str, str], metrics: dict[str, float]
+    ) -> str:
+        """A finished run identified by ``key``: created once, updated by later calls.
+
+        For records per date (scoring, shadow, monitoring): rerunning a date updates its run
+        instead of adding evidence twice.
+        """
+        import math
+        import time
+
+        from mlflow.entities import Metric, RunTag
+
+        found = self.client.search_runs([experiment_id], filter_string=f"tags.`{Tag.RUN_KEY}` = '{key}'", max_results=1)
+        if found:
+            run_id = found[0].info.run_id
+        else:
+            run_id = self.client.create_run(experiment_id, run_name=name, tags={Tag.RUN_KEY: key}).info.run_id
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None and not math.isnan(v)],
+            tags=[RunTag(k, str(v)) for k, v in tags.items()],
+        )
+        if not found:
+            self.client.set_terminated(run_id)
+        return run_id
+
+    # -- versions and aliases ------------------------------------------------------------------
+    def version_for_run(self, model: str, run_id: str) -> Any | None:
+        found = self.client.search_model_versions(f"name = '{model}' and run_id = '{run_id}'")
+        return max(found, key=lambda v: int(v.version)) if found else None
+
+    def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str], description: str = "") -> Any:
+        """Register the run's model once: a rerun returns the version it registered before."""
+        import mlflow
+
+        existing = self.version_for_run(model, run_id)
+        if existing is not None:
+            return existing
+        try:
+            self.client.get_registered_model(model)
+        except Exception:
+            self.client.create_registered_model(model, description=description or None)
+        version = mlflow.register_model(model_uri=model_uri, name=model, tags=tags)
+        self.record_move(model, version.version, stages.CANDIDATE, reason="registered", actor=tags.get(Tag.ACTOR, ""))
+        return self.client.get_model_version(model, version.version)
+
+    def get(self, model: str, version: str | int) -> Any:
+        return self.client.get_model_version(model, str(version))
+
+    def alias_version(self, model: str, alias: str) -> Any | None:
+        try:
+            return self.client.get_model_version_by_alias(model, alias)
+        except Exception:
+            return None
+
+    def stage_of(self, model: str, version: str | int) -> str | None:
+        return self.get(model, version).tags.get(STAGE_TAG)
+
+    def had_champion(self, model: str) -> bool:
+        try:
+            return self.client.get_registered_model(model).tags.get(HAD_CHAMPION_TAG) == "true"
+        except Exception:
+            return False
+
+    def record_move(
+        self,
+        model: str,
+        version: str | int,
+        target: str,
+        *,
+        reason: str,
+        actor: str,
+        evidence: dict[str, Any] | None = None,
+        bootstrap: bool = False,
+        rollback: bool = False,
+        supersede_to: str = stages.ARCHIVED,
+        audited: bool = True,
+    ) -> dict[str, Any]:
+        """Move a version to ``target``: check the table, then update tags and aliases.
+
+        Idempotent: moving a version to the stage it is already in changes nothing.
+        A version taking an alias pushes the previous holder to ``supersede_to`` (archived).
+        The audit store (when set and ``audited``) gets a pending row first, then succeeded or
+        failed with the error, so a failed move is on record too.
+        """
+        version = str(version)
+        current = self.stage_of(model, version)
+        record = {"from": current, "to": target, "reason": reason, "actor": actor, "version": version}
+        if current == target:
+            return {**record, "changed": False}
+        check_move(current, target, bootstrap=bootstrap, rollback=rollback)
+        deployment = None
+        if self.audit is not None and audited:
+            deployment = self.audit.begin(model, version, current, target, actor, reason, evidence or {})
+        try:
+            self._apply_move(model, version, current, target, reason, actor, evidence, supersede_to, audited)
+        except Exception as exc:
+            if deployment is not None:
+                self.audit.finish(deployment, "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        if deployment is not None:
+            self.audit.finish(deployment, "succeeded")
+        return {**record, "changed": True, "deployment_id": deployment}
+
+    def _apply_move(
+        self,
+        model: str,
+        version: str,
+        current: str | None,
+        target: str,
+        reason: str,
+        actor: str,
+        evidence: dict[str, Any] | None,
+        supersede_to: str,
+        audited: bool,
+    ) -> None:
+        alias = ALIAS_FOR_STAGE.get(target)
+        if alias:
+            holder = self.alias_version(model, alias)
+            if holder is not None and str(holder.version) != version:
+                self.record_move(
+                    model,
+                    holder.version,
+                    supersede_to,
+                    reason=f"superseded by v{version}",
+                    actor=actor,
+                    audited=audited,
+                )
+            self.client.set_registered_model_alias(model, alias, version)
+        leaving = ALIAS_FOR_STAGE.get(current or "")
+        if leaving and (holder := self.alias_version(model, leaving)) is not None and str(holder.version) == version:
+            self.client.delete_registered_model_alias(model, leaving)
+        if target == stages.CHAMPION:
+            self.client.set_registered_model_tag(model, HAD_CHAMPION_TAG, "true")
+        self.client.set_model_version_tag(model, version, STAGE_TAG, target)
+        entry = {
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),  # audit timestamp, not logic
+            "from": current,
+            "to": target,
+            "by": actor,
+            "reason": reason,
+        }
+        if evidence:
+            self.client.set_model_version_tag(model, version, evidence_tag(target), json.dumps(evidence)[:4900])
+        history = json.loads(self.get(model, version).tags.get(HISTORY_TAG, "[]"))
+        history.append(entry)
+        while len(json.dumps(history)) > _HISTORY_LIMIT and len(history) > 1:
+            history.pop(0)
+        self.client.set_model_version_tag(model, version, HISTORY_TAG, json.dumps(history))
+
+    def stages(self, model: str) -> dict[str, str | None]:
+        """{version: stage} as MLflow holds it (to reconcile with the audit table)."""
+        versions = self.client.search_model_versions(f"name = '{model}'")
+        return {str(v.version): v.tags.get(STAGE_TAG) for v in versions}
+
+    def disagreements(self, model: str) -> list[dict[str, Any]]:
+        """Where the audit table and MLflow disagree (empty when consistent or unaudited)."""
+        if self.audit is None:
+            return []
+        return self.audit.reconcile(model, self.stages(model))
+
+    # -- loading -------------------------------------------------------------------------------
+    def load_model(self, model_uri: str, trusted_types: list[str]) -> Any:
+        """Load a skops-serialised sklearn model, trusting only ``trusted_types``."""
+        import mlflow
+        import skops.io
+        import yaml
+
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, tracking_uri=self.tracking_uri))
+        mlmodel = yaml.safe_load((local / "MLmodel").read_text())
+        flavor = mlmodel.get("flavors", {}).get("sklearn")
+        if not flavor:
+            raise RegistryStateError(f"{model_uri} is not a scikit-learn model")
+        if flavor.get("serialization_format") != "skops":
+            raise RegistryStateError(
+                f"{model_uri} is serialised as {flavor.get('serialization_format')!r}; only skops models are loaded"
+            )
+        return skops.io.load(local / flavor["pickled_model"], trusted=list(trusted_types))
+
+    def load_version(self, model: str, version: str | int, trusted_types: list[str]) -> Any:
+        return self.load_model(f"models:/{model}/{version}", trusted_types)

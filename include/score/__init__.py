@@ -1,0 +1,1 @@
+"""The batch scoring pipeline: plan, chunked scoring with quarantine, atomic publish, records."""

@@ -1,0 +1,281 @@
+"""Promotion gates: thresholds in both directions, regression vs champion, slices, report."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from include.config import load_config, parse_config
+from include.retrain.gates import (
+    GateReport,
+    GateResult,
+    absolute_gates,
+    evaluate_gates,
+    regression_gate,
+    safe_name,
+    slice_gates,
+)
+
+PROJECT = Path(__file__).resolve().parents[3]
+CHURN_YAML = PROJECT / "include" / "models" / "churn.yaml"
+NAN = float("nan")
+
+
+@pytest.fixture(scope="module")
+def churn():
+    # roc_auc >= 0.70, average_precision >= 0.30, max_regression 0.01, slices >= 0.65 from 50 rows,
+    # latency <= 500 ms per 1k rows, size <= 25 MB.
+    return load_config(CHURN_YAML)
+
+
+def variant(**sections: dict[str, Any]):
+    """The churn config with some sections' keys replaced."""
+    data = copy.deepcopy(yaml.safe_load(CHURN_YAML.read_text()))
+    for section, values in sections.items():
+        data[section].update(values)
+    return parse_config(data)
+
+
+GOOD = {"roc_auc": 0.80, "average_precision": 0.45, "f1": 0.5, "log_loss": 0.4}
+
+
+def by_name(results: list[GateResult]) -> dict[str, GateResult]:
+    return {r.name: r for r in results}
+
+
+# -- absolute gates ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("roc_auc", "passed"),
+    [(0.70, True), (0.7001, True), (0.95, True), (0.6999, False), (0.5, False)],
+)
+def test_higher_is_better_threshold(churn, roc_auc, passed):
+    results = by_name(absolute_gates(churn, {**GOOD, "roc_auc": roc_auc}))
+    gate = results["min_roc_auc"]
+    assert gate.passed is passed
+    assert gate.kind == "absolute"
+    assert (gate.value, gate.threshold) == (roc_auc, 0.70)
+    assert ">= 0.7" in gate.detail
+    assert results["min_average_precision"].passed  # the other gate is unaffected
+
+
+@pytest.mark.parametrize(
+    ("log_loss", "passed"), [(0.5, True), (0.4999, True), (0.1, True), (0.5001, False), (2.0, False)]
+)
+def test_lower_is_better_threshold(log_loss, passed):
+    config = variant(gates={"min_metrics": {"log_loss": 0.5}})
+    [gate] = absolute_gates(config, {**GOOD, "log_loss": log_loss})
+    assert gate.name == "min_log_loss"
+    assert gate.passed is passed
+    assert "<= 0.5" in gate.detail
+
+
+def test_nan_or_missing_metric_fails(churn):
+    results = by_name(absolute_gates(churn, {"roc_auc": NAN}))
+    assert not results["min_roc_auc"].passed
+    assert "n/a" in results["min_roc_auc"].detail
+    assert not results["min_average_precision"].passed  # not measured at all
+    lower = variant(gates={"min_metrics": {"log_loss": 0.5}})
+    assert not absolute_gates(lower, {"log_loss": NAN})[0].passed
+
+
+# -- regression gate --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("champion", [None, {}])
+def test_no_champion_passes(churn, champion):
+    gate = regression_gate(churn, {"roc_auc": 0.5}, champion)
+    assert gate.passed
+    assert gate.kind == "regression"
+    assert "no champion" in gate.detail
+
+
+def test_worse_than_champion_by_more_than_the_margin_fails(churn):
+    gate = regression_gate(churn, {**GOOD, "roc_auc": 0.78}, {**GOOD, "roc_auc": 0.80})
+    assert not gate.passed
+    assert "0.7800" in gate.detail and "0.8000" in gate.detail
+    assert "-0.0200" in gate.detail
+    assert gate.threshold == pytest.approx(0.79)
+
+
+@pytest.mark.parametrize("challenger", [0.795, 0.80, 0.85])
+def test_within_margin_or_better_passes(churn, challenger):
+    assert regression_gate(churn, {"roc_auc": challenger}, {"roc_auc": 0.80}).passed
+
+
+def test_regression_margin_boundary_is_inclusive():
+    config = variant(gates={"max_regression": 0.0625})  # exact in binary: no rounding at the edge
+    assert regression_gate(config, {"roc_auc": 0.6875}, {"roc_auc": 0.75}).passed
+    assert not regression_gate(config, {"roc_auc": 0.6874}, {"roc_auc": 0.75}).passed
+
+
+def test_regression_on_a_lower_is_better_primary_metric():
+    config = variant(evaluation={"primary_metric": "log_loss"})
+    assert not regression_gate(config, {"log_loss": 0.45}, {"log_loss": 0.40}).passed
+    assert regression_gate(config, {"log_loss": 0.405}, {"log_loss": 0.40}).passed
+    assert regression_gate(config, {"log_loss": 0.30}, {"log_loss": 0.40}).passed
+    assert regression_gate(config, {"log_loss": 0.30}, {"log_loss": 0.40}).threshold == pytest.approx(0.41)
+
+
+def test_regression_nan_challenger_fails(churn):
+    assert not regression_gate(churn, {"roc_auc": NAN}, {"roc_auc": 0.80}).passed
+    assert not regression_gate(churn, {}, {"roc_auc": 0.80}).passed
+
+
+# -- slice gates ------------------------------------------------------------------------------
+
+
+SLICES = {
+    "north": {"rows": 200.0, "roc_auc": 0.80},
+    "south": {"rows": 120.0, "roc_auc": 0.60},
+    "west": {"rows": 50.0, "roc_auc": 0.65},
+    "tiny": {"rows": 12.0, "roc_auc": 0.10},
+}
+
+
+def test_slice_below_threshold_fails_by_name(churn):
+    results = by_name(slice_gates(churn, SLICES))
+    assert set(results) == {f"slice:region:{v}" for v in SLICES}
+    south = results["slice:region:south"]
+    assert not south.passed
+    assert south.kind == "slice"
+    assert "0.6000" in south.detail and "120 rows" in south.detail
+    assert results["slice:region:north"].passed
+    assert results["slice:region:west"].passed  # exactly min_slice_rows rows and the threshold
+
+
+def test_small_slice_is_reported_but_not_gated(churn):
+    tiny = by_name(slice_gates(churn, SLICES))["slice:region:tiny"]
+    assert tiny.passed
+    assert "not gated" in tiny.detail
+    assert tiny.value == 0.10
+
+
+def test_slice_row_boundary(churn):
+    at, below = slice_gates(churn, {"at": {"rows": 50.0, "roc_auc": 0.5}, "below": {"rows": 49.0, "roc_auc": 0.5}})
+    assert not at.passed  # exactly min_slice_rows rows: gated
+    assert below.passed and "not gated" in below.detail
+
+
+def test_slice_with_nan_metric_fails(churn):
+    [gate] = slice_gates(churn, {"east": {"rows": 300.0, "roc_auc": NAN}})
+    assert not gate.passed
+
+
+def test_no_slice_gates_without_a_slice_threshold():
+    config = variant(gates={"min_slice_metric": None})
+    assert slice_gates(config, SLICES) == []
+
+
+def test_slice_gate_names_are_safe(churn):
+    [gate] = slice_gates(churn, {"a/../b c%": {"rows": 100.0, "roc_auc": 0.9}})
+    assert gate.name == safe_name("slice:region:a/../b c%")
+    assert "%" not in gate.name
+
+
+# -- latency, size and the whole report -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("latency", "passed"), [(10.0, True), (500.0, True), (500.5, False)])
+def test_latency_gate(churn, latency, passed):
+    report = evaluate_gates(churn, GOOD, latency_ms_per_1k=latency)
+    gate = by_name(report.results)["max_latency"]
+    assert gate.passed is passed
+    assert (gate.kind, gate.threshold) == ("latency", 500)
+
+
+@pytest.mark.parametrize(("size", "passed"), [(0.5, True), (25.0, True), (25.01, False)])
+def test_size_gate(churn, size, passed):
+    gate = by_name(evaluate_gates(churn, GOOD, size_mb=size).results)["max_model_size"]
+    assert gate.passed is passed
+    assert gate.kind == "size"
+
+
+def test_unmeasured_latency_and_size_are_not_gated(churn):
+    names = {r.name for r in evaluate_gates(churn, GOOD).results}
+    assert names == {"min_roc_auc", "min_average_precision", "no_regression"}
+
+
+def test_report_all_passed(churn):
+    report = evaluate_gates(
+        churn, GOOD, {**GOOD, "roc_auc": 0.79}, {"north": SLICES["north"]}, latency_ms_per_1k=20.0, size_mb=1.0
+    )
+    assert report.passed
+    assert report.failures == []
+    assert report.summary().splitlines()[0] == "all gates passed (6 checked)"
+    assert all(line.startswith("[PASS]") for line in report.summary().splitlines()[1:])
+
+
+def test_report_with_failures(churn):
+    report = evaluate_gates(
+        churn,
+        {**GOOD, "roc_auc": 0.72},
+        champion_metrics={**GOOD, "roc_auc": 0.80},
+        slices=SLICES,
+        latency_ms_per_1k=900.0,
+        size_mb=1.0,
+    )
+    assert not report.passed
+    failed = [r.name for r in report.failures]
+    assert failed == ["no_regression", "slice:region:south", "max_latency"]
+    lines = report.summary().splitlines()
+    assert lines[0] == f"3 gate(s) failed ({len(report.results)} checked)"
+    assert any(line.startswith("[FAIL] slice:region:south:") for line in lines)
+    assert any(line.startswith("[PASS] min_roc_auc:") for line in lines)
+
+    data = report.to_dict()
+    assert data["passed"] is False
+    assert data["failed"] == failed
+    decoded = json.loads(json.dumps(data, allow_nan=False))
+    assert decoded == data
+    assert {"name", "kind", "passed", "value", "threshold", "detail"} <= set(decoded["results"][0])
+
+
+def test_empty_report_passes():
+    assert GateReport().passed
+    assert GateReport().summary().startswith("all gates passed (0 checked)")
+
+
+def test_report_with_nan_value_is_still_serialisable(churn):
+    data = evaluate_gates(churn, {"roc_auc": NAN}).to_dict()
+    assert math.isnan(json.loads(json.dumps(data))["results"][0]["value"])
+
+
+# -- safe_name --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "slice:region:north",
+        "slice.region.São Paulo.roc_auc",
+        "slice.region.a/b.rows",
+        "slice.region.a//b.rows",
+        "slice.region./../x.rows",
+        "slice.region.x/",
+        "/absolute",
+        "slice.region.tab\there\nnewline",
+        "slice.region.%$#@!*?\"'<>|",
+        "slice.region.🙂",
+        "..",
+        ".",
+        "",
+    ],
+)
+def test_safe_name_is_accepted_by_mlflow(text):
+    from mlflow.utils.validation import _validate_metric_name
+
+    name = safe_name(text)
+    _validate_metric_name(name)  # raises MlflowException on names MLflow refuses
+
+
+def test_safe_name_keeps_ordinary_names():
+    for name in ("slice:region:north", "holdout_roc_auc", "slice.plan_tier.premium.rows", "a-b c"):
+        assert safe_name(name) == name
