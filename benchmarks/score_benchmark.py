@@ -196,9 +196,9 @@ def ensure_model() -> tuple[Path, Path]:
 
     from include.config import get_config
     from include.dev import sample_data as sd
+    from include.ml.contract import scoring_contract
     from include.ml.evaluation import evaluate
     from include.ml.training import check_trusted_types, fit, split_holdout
-    from include.retrain.validation import scoring_contract
 
     config = get_config(MODEL_NAME)
     began = time.perf_counter()
@@ -292,8 +292,9 @@ def worker_floor_batches(args: argparse.Namespace, config: Any, model: Any) -> d
 
 
 def worker_project(args: argparse.Namespace, config: Any, model: Any) -> dict[str, Any]:
+    from include.platform.registry import ModelRef
     from include.platform.storage import LocalStorage
-    from include.score.steps import ModelRef, plan, publish, score_unit
+    from include.score.steps import plan, publish, score_unit
 
     storage = LocalStorage(args.data)
     contract = json.loads(Path(args.contract).read_text())

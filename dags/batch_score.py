@@ -50,12 +50,12 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def resolve_models(params=None, data_interval_start=None, dag_run=None) -> dict:
+            from include.platform.dates import partition_dates
             from include.score.steps import resolve_models as resolve
-            from include.score.steps import scoring_dates
             from mlops_airflow.hooks.registry import MlflowHook
 
             pinned = resolve(MlflowHook().get_conn(), config)
-            pinned["dates"] = scoring_dates(
+            pinned["dates"] = partition_dates(
                 params.get("ds"), params.get("ds_end"), data_interval_start, getattr(dag_run, "run_after", None)
             )
             return pinned
@@ -71,7 +71,9 @@ def build(config: ModelConfig) -> DAG:
         def score(unit: dict, pinned: dict, run_id=None) -> dict:
             from airflow.sdk import get_current_context
 
-            from include.score.steps import ModelRef, load_contract, score_unit
+            from include.ml.contract import load_contract
+            from include.platform.registry import ModelRef
+            from include.score.steps import score_unit
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
@@ -96,7 +98,9 @@ def build(config: ModelConfig) -> DAG:
         def publish(pinned: dict, units: list, scored: list, params=None, run_id=None) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from include.score.steps import ModelRef, ScoringInputError, load_contract
+            from include.errors import ScoringInputError
+            from include.ml.contract import load_contract
+            from include.platform.registry import ModelRef
             from include.score.steps import publish as publish_step
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook

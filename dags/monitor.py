@@ -57,11 +57,11 @@ def build(config: ModelConfig) -> DAG:
         @task(multiple_outputs=False)
         def load_reference(params=None, data_interval_start=None, dag_run=None) -> dict:
             from include.monitor.steps import load_reference as load
-            from include.score.steps import scoring_dates
+            from include.platform.dates import partition_dates
             from mlops_airflow.hooks.registry import MlflowHook
 
             reference = load(MlflowHook().get_conn(), config)
-            reference["ds"] = scoring_dates(
+            reference["ds"] = partition_dates(
                 params.get("ds"), None, data_interval_start, getattr(dag_run, "run_after", None)
             )[0]
             return reference

@@ -74,7 +74,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def gather_evidence(dag_run=None) -> dict:
-            from include.deploy.steps import steps as deploy
+            from include.deploy import steps as deploy
             from include.platform import stages
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
@@ -159,7 +159,7 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False, pool=DEPLOY_POOL, outlets=[model_asset(name)])
         def health_check(promoted: dict, dag_run=None) -> dict:
-            from include.deploy.steps import steps as deploy
+            from include.deploy import steps as deploy
             from include.notify.delivery import Notification, send
             from mlops_airflow.hooks.connections import connection_dict
             from mlops_airflow.hooks.registry import MlflowHook

@@ -29,6 +29,10 @@ class ConfigError(NotRetryable, ValueError):
     """A model config is invalid; the message names the file and the field."""
 
 
+class ParamError(NotRetryable, ValueError):
+    """A DAG run's Params (or conf) cannot be used; the message names the Param."""
+
+
 class DataError(NotRetryable, ValueError):
     """Input data cannot be used as it is (schema, missing or uncommitted partition, no rows)."""
 

@@ -50,8 +50,9 @@ def load_reference(registry: Any, config: ModelConfig) -> dict[str, Any]:
 
 # -- quality --------------------------------------------------------------------------------------
 def check_quality(storage: Storage, registry: Any, config: ModelConfig, reference: dict[str, Any], ds: str) -> dict:
+    from include.ml.contract import load_contract
     from include.monitor import quality
-    from include.score.steps import ModelRef, load_contract
+    from include.platform.registry import ModelRef
 
     start, end = window(config, ds)
     current, dates = read_range(storage, Dataset.FEATURES, config.name, start, end)
@@ -246,14 +247,14 @@ def html_report(storage: Storage, registry: Any, config: ModelConfig, reference:
 
 
 def metrics_for_mlflow(quality: dict, drift: dict | None, performance: dict | None, decision: dict) -> dict[str, float]:
-    from include.retrain.gates import safe_name
+    from include.platform.registry import metric_key
 
     out: dict[str, float] = {"quality_issues": float(len(quality["issues"])), "retrain": float(decision["retrain"])}
     if drift:
         out["drift_share"] = float(drift["features"]["share_drifted"])
         out["dataset_drift"] = float(drift["features"]["dataset_drift"])
         for column in drift["features"]["columns"]:
-            out[safe_name(f"drift_score.{column['column']}")] = float(column["score"])
+            out[metric_key(f"drift_score.{column['column']}")] = float(column["score"])
         if drift.get("prediction"):
             out["prediction_drift_score"] = float(drift["prediction"]["score"])
     if performance and performance.get("value") is not None:

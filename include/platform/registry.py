@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from include.contracts import Tag, evidence_tag
+from include.contracts import Tag, evidence_tag, experiment_name, version_uri
 from include.errors import RegistryStateError
 from include.platform import stages
 from include.platform.stages import ALIAS_FOR_STAGE, STAGE_TAG, check_move
@@ -25,10 +27,6 @@ from include.platform.stages import ALIAS_FOR_STAGE, STAGE_TAG, check_move
 HISTORY_TAG = Tag.HISTORY
 HAD_CHAMPION_TAG = Tag.HAD_CHAMPION
 _HISTORY_LIMIT = 4500  # MLflow caps tag values at 5,000 characters
-
-
-def experiment_name(model: str) -> str:
-    return f"mlops/{model}"
 
 
 def code_version() -> str:
@@ -50,6 +48,29 @@ def code_version() -> str:
         return f"{sha}{'-dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One registered version and the training run it came from."""
+
+    name: str
+    version: str
+    run_id: str
+
+    @property
+    def uri(self) -> str:
+        return version_uri(self.name, self.version)
+
+
+def metric_key(text: str) -> str:
+    """A name MLflow accepts as a metric key (slice values can be any string).
+
+    MLflow also refuses a name that is not its own normalised path ("a//b", "x/", "/..", "..."),
+    so "/" is replaced too and a leading dot gets a "_" in front.
+    """
+    name = re.sub(r"[^A-Za-z0-9_\-. :]", "_", str(text))
+    return "_" + name if not name or name.startswith(".") else name
 
 
 class ModelRegistry:
@@ -274,6 +295,12 @@ class ModelRegistry:
                 f"{model_uri} is serialised as {flavor.get('serialization_format')!r}; only skops models are loaded"
             )
         return skops.io.load(local / flavor["pickled_model"], trusted=list(trusted_types))
+
+    def download_artifact(self, run_id: str, path: str) -> Path:
+        """A local copy of one artifact of a run (``contracts.Artifact``)."""
+        import mlflow
+
+        return Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{path}", tracking_uri=self.tracking_uri))
 
     def load_version(self, model: str, version: str | int, trusted_types: list[str]) -> Any:
         return self.load_model(f"models:/{model}/{version}", trusted_types)

@@ -7,11 +7,11 @@ easy to test and to explain: every result carries the value, the threshold and a
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.config import ModelConfig
+from include.platform.registry import metric_key
 
 
 @dataclass
@@ -49,16 +49,6 @@ class GateReport:
             "failed": [r.name for r in self.failures],
             "results": [asdict(r) for r in self.results],
         }
-
-
-def safe_name(text: str) -> str:
-    """A name MLflow accepts as a metric key (slice values can be any string).
-
-    MLflow also refuses a name that is not its own normalised path ("a//b", "x/", "/..", "..."),
-    so "/" is replaced too and a leading dot gets a "_" in front.
-    """
-    name = re.sub(r"[^A-Za-z0-9_\-. :]", "_", str(text))
-    return "_" + name if not name or name.startswith(".") else name
 
 
 def _better_or_equal(value: float, threshold: float, higher_is_better: bool) -> bool:
@@ -124,7 +114,7 @@ def slice_gates(config: ModelConfig, slices: dict[str, dict[str, float]]) -> lis
     for value_name, values in slices.items():
         rows = int(values.get("rows", 0))
         value = values.get(metric, float("nan"))
-        name = safe_name(f"slice:{config.evaluation.slice_column}:{value_name}")
+        name = metric_key(f"slice:{config.evaluation.slice_column}:{value_name}")
         if rows < config.gates.min_slice_rows:
             results.append(
                 GateResult(

@@ -19,10 +19,10 @@ from include.contracts import CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS, REJECT
 from include.ml import model_card
 from include.notify.delivery import Notification
 from include.platform import stages
-from include.platform.registry import ModelRegistry, code_version
+from include.platform.registry import ModelRegistry, code_version, metric_key
 from include.platform.storage import Storage, parquet_bytes, read_parquet_bytes
 from include.retrain.features import TrainingWindow, pull_training_data
-from include.retrain.gates import GateReport, evaluate_gates, safe_name
+from include.retrain.gates import GateReport, evaluate_gates
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 HEALTH_SAMPLE_ROWS = 200
@@ -103,10 +103,10 @@ def train(
     import mlflow
     from mlflow.models import infer_signature
 
+    from include.ml.contract import scoring_contract
     from include.ml.evaluation import predict_scores
     from include.ml.training import check_trusted_types, fit, prepare_features, split_holdout
     from include.monitor.drift.profile import build_profile, reference_sample, sample_to_parquet
-    from include.retrain.validation import scoring_contract
 
     run_key = f"{config.name}/{pulled['window_end']}/{pulled['data_hash'][:16]}/{config_hash(config)[:12]}"
     holdout_key = f"{_prefix(config, pulled['window_end'])}/holdout.parquet"
@@ -207,7 +207,7 @@ def evaluate(storage: Storage, registry: ModelRegistry, config: ModelConfig, tra
     metrics["model_size_mb"] = result["size_mb"]
     for value, numbers in result["slices"].items():
         for name, number in numbers.items():
-            metrics[safe_name(f"slice.{config.evaluation.slice_column}.{value}.{name}")] = number
+            metrics[metric_key(f"slice.{config.evaluation.slice_column}.{value}.{name}")] = number
     if result["champion"]:
         metrics.update({f"champion_holdout_{k}": v for k, v in result["champion"]["metrics"].items()})
     registry.client.log_batch(trained["run_id"], metrics=_metric_entities(metrics))

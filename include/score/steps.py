@@ -22,7 +22,6 @@ import math
 import os
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from include.config import ModelConfig
 from include.contracts import CHALLENGER_ALIAS, CHAMPION_ALIAS, PREDICTION_COLUMNS, Column, Dataset, RunKind, Tag
 from include.errors import ScoringInputError
 from include.platform.partitions import commit_partition, partition_prefix, read_manifest, sha256
+from include.platform.registry import ModelRef
 from include.platform.storage import LocalStorage, Storage
 
 log = logging.getLogger(__name__)
@@ -37,17 +37,6 @@ log = logging.getLogger(__name__)
 PREDICTIONS, SHADOW, QUARANTINE = Dataset.PREDICTIONS, Dataset.SHADOW_PREDICTIONS, Dataset.QUARANTINE
 SCORE_BINS = 20  # histogram of scores in [0, 1]: enough for quantiles and drift checks
 REASON = Column.QUARANTINE_REASON
-
-
-@dataclass
-class ModelRef:
-    name: str
-    version: str
-    run_id: str
-
-    @property
-    def uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
 
 
 def run_token(run_id: str) -> str:
@@ -600,38 +589,6 @@ def resolve_models(registry: Any, config: ModelConfig) -> dict[str, Any]:
         else None
     )
     return pinned
-
-
-def load_contract(registry: Any, ref: ModelRef) -> dict[str, Any]:
-    import json
-
-    import mlflow
-
-    try:
-        path = mlflow.artifacts.download_artifacts(
-            f"runs:/{ref.run_id}/data/scoring_contract.json", tracking_uri=registry.tracking_uri
-        )
-        return json.loads(Path(path).read_text())
-    except Exception as exc:
-        raise ScoringInputError(f"{ref.uri} has no scoring contract (data/scoring_contract.json): {exc}") from exc
-
-
-def scoring_dates(ds: str | None, ds_end: str | None, interval_start: Any, run_after: Any) -> list[str]:
-    """The partitions a run scores: Params first, else the run's data interval start date."""
-    import datetime as dt
-
-    if ds:
-        first = dt.date.fromisoformat(str(ds))
-    elif interval_start is not None:
-        first = interval_start.date()
-    elif run_after is not None:
-        first = run_after.date() - dt.timedelta(days=1)
-    else:
-        raise ValueError("no ds Param, data interval or run_after to choose the partition")
-    last = dt.date.fromisoformat(str(ds_end)) if ds_end else first
-    if last < first:
-        raise ValueError(f"ds_end {last} is before ds {first}")
-    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
 def record(

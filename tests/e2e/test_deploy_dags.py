@@ -31,7 +31,7 @@ import sqlalchemy as sa
 import yaml
 
 from include.config import ModelConfig, load_config, parse_config
-from include.deploy.steps import steps as deploy
+from include.deploy import steps as deploy
 from include.errors import RefusedMove
 from include.platform.audit import AuditStore
 from include.platform.registry import ModelRegistry
@@ -410,7 +410,7 @@ def test_health_check_failure_rolls_back(dep):
     import mlflow
     import pandas as pd
 
-    from include.retrain.steps import EXPECTED_SCORE
+    from include.contracts import Column
 
     previous, bad = champion(dep), ready_challenger(dep)
     # The champion-to-be no longer reproduces the scores recorded at training.
@@ -419,7 +419,7 @@ def test_health_check_failure_rolls_back(dep):
         f"runs:/{run_id}/data/health_sample.parquet", tracking_uri=dep.tracking_uri
     )
     sample = pd.read_parquet(local)
-    sample[EXPECTED_SCORE] = (sample[EXPECTED_SCORE] + 0.3).clip(upper=1.0) - 0.1
+    sample[Column.EXPECTED_SCORE] = (sample[Column.EXPECTED_SCORE] + 0.3).clip(upper=1.0) - 0.1
     tampered = dep.tmp / "tampered" / "health_sample.parquet"
     tampered.parent.mkdir(exist_ok=True)
     sample.to_parquet(tampered)

@@ -66,8 +66,8 @@ def mlflow_monitoring(tmp_path_factory):
 
 
 def _train_champion(storage, registry: ModelRegistry, config: ModelConfig) -> dict:
+    from include.retrain import steps as retrain
     from include.retrain.features import TrainingWindow
-    from include.retrain.steps import steps as retrain
 
     pulled = retrain.pull(storage, config, TrainingWindow.ending(TRAIN_END, config.training.window_days))
     trained = retrain.train(storage, registry, config, pulled, actor="test")

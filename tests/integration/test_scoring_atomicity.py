@@ -28,12 +28,14 @@ from threadpoolctl import threadpool_limits
 
 from include.config import parse_config
 from include.dev.sample_data import generate_day, generate_frames
+from include.errors import ScoringInputError
 from include.ml import training
+from include.ml.contract import scoring_contract
 from include.platform import partitions as P
+from include.platform.registry import ModelRef
 from include.platform.storage import LocalStorage
-from include.retrain.validation import scoring_contract
 from include.score import steps as scoring
-from include.score.steps import PREDICTIONS, QUARANTINE, SHADOW, ModelRef, ScoringInputError
+from include.score.steps import PREDICTIONS, QUARANTINE, SHADOW
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHURN = yaml.safe_load((PROJECT / "include" / "models" / "churn.yaml").read_text())
@@ -134,13 +136,14 @@ import json, pickle, sys
 from threadpoolctl import threadpool_limits
 from include.score import steps as scoring
 from include.config import parse_config
+from include.platform.registry import ModelRef
 from include.platform.storage import LocalStorage
 
 args = json.loads(open(sys.argv[1]).read())
 config = parse_config(args["config"], source="test/churn.yaml")
 with open(args["model"], "rb") as handle:
     model = pickle.load(handle)
-storage, ref = LocalStorage(args["root"]), scoring.ModelRef(**args["champion"])
+storage, ref = LocalStorage(args["root"]), ModelRef(**args["champion"])
 with threadpool_limits(1):
     units = scoring.plan(storage, config, [args["ds"]])
     print("planned", len(units), flush=True)

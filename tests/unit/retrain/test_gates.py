@@ -12,13 +12,13 @@ import pytest
 import yaml
 
 from include.config import load_config, parse_config
+from include.platform.registry import metric_key
 from include.retrain.gates import (
     GateReport,
     GateResult,
     absolute_gates,
     evaluate_gates,
     regression_gate,
-    safe_name,
     slice_gates,
 )
 
@@ -176,7 +176,7 @@ def test_no_slice_gates_without_a_slice_threshold():
 
 def test_slice_gate_names_are_safe(churn):
     [gate] = slice_gates(churn, {"a/../b c%": {"rows": 100.0, "roc_auc": 0.9}})
-    assert gate.name == safe_name("slice:region:a/../b c%")
+    assert gate.name == metric_key("slice:region:a/../b c%")
     assert "%" not in gate.name
 
 
@@ -248,7 +248,7 @@ def test_report_with_nan_value_is_still_serialisable(churn):
     assert math.isnan(json.loads(json.dumps(data))["results"][0]["value"])
 
 
-# -- safe_name --------------------------------------------------------------------------------
+# -- metric_key --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -272,10 +272,10 @@ def test_report_with_nan_value_is_still_serialisable(churn):
 def test_safe_name_is_accepted_by_mlflow(text):
     from mlflow.utils.validation import _validate_metric_name
 
-    name = safe_name(text)
+    name = metric_key(text)
     _validate_metric_name(name)  # raises MlflowException on names MLflow refuses
 
 
 def test_safe_name_keeps_ordinary_names():
     for name in ("slice:region:north", "holdout_roc_auc", "slice.plan_tier.premium.rows", "a-b c"):
-        assert safe_name(name) == name
+        assert metric_key(name) == name

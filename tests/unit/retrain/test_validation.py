@@ -13,11 +13,10 @@ import pandas as pd
 import pytest
 
 from include.config import load_config, parse_config
+from include.errors import DataValidationError
 from include.retrain.validation import (
-    DataValidationError,
     ValidationReport,
     raise_for_failures,
-    scoring_contract,
     training_expectations,
     validate_training_frame,
 )
@@ -263,87 +262,6 @@ def test_to_dict_is_small_and_json_serializable(config):
     assert len(json.dumps(data)) < 2000
     json.dumps(report.result)  # the full GX result is serializable too
     assert len(report.result["results"]) == report.statistics["evaluated_expectations"]
-
-
-def test_scoring_contract():
-    config = parse_config(
-        {
-            "name": "tiny",
-            "task": "classification",
-            "entity_id": "id",
-            "timestamp": "ts",
-            "target": "y",
-            "features": {"numeric": ["x"], "categorical": ["c"]},
-        }
-    )
-    frame = pd.DataFrame(
-        {
-            "id": [1, 2, 3, 4, 5],
-            "ts": pd.date_range("2024-01-01", periods=5, tz="UTC"),
-            "y": [0, 1, 0, 1, 0],
-            "x": [1.0, 2.0, np.nan, 4.0, 101.0],
-            "c": ["b", "a", None, "b", "c"],
-        }
-    )
-    contract = scoring_contract(config, frame)
-    assert json.loads(json.dumps(contract, allow_nan=False)) == contract
-    assert contract["model"] == "tiny"
-    assert contract["row_count"] == 5
-    assert contract["columns"] == ["id", "ts", "x", "c"]
-    x, c = contract["features"]["x"], contract["features"]["c"]
-    assert x["kind"] == "numeric" and x["dtype"] == "float64"
-    assert x["null_fraction"] == pytest.approx(0.2)
-    assert (x["min"], x["max"]) == (1.0, 101.0)
-    assert x["q01"] == pytest.approx(1.03) and x["q99"] == pytest.approx(98.09)
-    assert "categories" not in x
-    assert c == {
-        "kind": "categorical",
-        "dtype": "object",
-        "null_fraction": 0.2,
-        "categories": ["a", "b", "c"],
-        "n_categories": 3,
-    }
-
-
-def test_scoring_contract_caps_categories_and_handles_empty_numeric():
-    config = parse_config(
-        {
-            "name": "wide",
-            "task": "regression",
-            "entity_id": "id",
-            "timestamp": "ts",
-            "target": "y",
-            "features": {"numeric": ["x"], "categorical": ["c"]},
-            "evaluation": {"metrics": ["rmse"], "primary_metric": "rmse"},
-        }
-    )
-    rows = 1500
-    frame = pd.DataFrame(
-        {
-            "id": range(rows),
-            "ts": pd.Timestamp("2024-01-01"),
-            "y": 0.0,
-            "x": np.nan,
-            # "k0000" appears twice, so it is among the kept most frequent categories.
-            "c": ["k0000", *(f"k{i:04d}" for i in range(rows - 1))],
-        }
-    )
-    contract = scoring_contract(config, frame)
-    json.dumps(contract, allow_nan=False)
-    c = contract["features"]["c"]
-    assert len(c["categories"]) == 1000 and c["n_categories"] == rows - 1
-    assert c["categories"] == sorted(c["categories"]) and "k0000" in c["categories"]
-    assert contract["features"]["x"] == {
-        "kind": "numeric",
-        "dtype": "float64",
-        "null_fraction": 1.0,
-        "min": None,
-        "max": None,
-        "q01": None,
-        "q99": None,
-    }
-    with pytest.raises(ValueError, match="missing column"):
-        scoring_contract(config, frame.drop(columns=["c"]))
 
 
 def test_import_is_cheap():

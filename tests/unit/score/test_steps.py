@@ -23,13 +23,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from include.dev.sample_data import generate_day, generate_frames
+from include.errors import ScoringInputError
 from include.ml import training
+from include.ml.contract import scoring_contract
 from include.ml.evaluation import DECISION_THRESHOLD, predict_scores
 from include.platform import partitions as P
+from include.platform.registry import ModelRef
 from include.platform.storage import LocalStorage
-from include.retrain.validation import scoring_contract
 from include.score import steps as scoring
-from include.score.steps import PREDICTIONS, QUARANTINE, REASON, SHADOW, ModelRef, ScoringInputError
+from include.score.steps import PREDICTIONS, QUARANTINE, REASON, SHADOW
 from tests.unit.conftest import CHURN, small_churn_config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
