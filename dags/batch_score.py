@@ -96,9 +96,6 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def publish(pinned: dict, units: list, scored: list, params=None, run_id=None) -> dict:
-            from airflow.sdk.exceptions import AirflowFailException
-
-            from include.errors import ScoringInputError
             from include.ml.contract import load_contract
             from include.platform.registry import ModelRef
             from include.score.steps import publish as publish_step
@@ -107,19 +104,16 @@ def build(config: ModelConfig) -> DAG:
 
             champion = ModelRef(**pinned["champion"])
             contract = load_contract(MlflowHook().get_conn(), champion)
-            try:
-                return publish_step(
-                    MlopsStorageHook().get_conn(),
-                    config,
-                    units,
-                    list(scored),
-                    contract,
-                    champion,
-                    run_id=run_id,
-                    dry_run=bool(params.get("dry_run")),
-                )
-            except ScoringInputError as exc:  # the same input fails the same way: no retry
-                raise AirflowFailException(str(exc)) from exc
+            return publish_step(
+                MlopsStorageHook().get_conn(),
+                config,
+                units,
+                list(scored),
+                contract,
+                champion,
+                run_id=run_id,
+                dry_run=bool(params.get("dry_run")),
+            )
 
         @task(multiple_outputs=False, outlets=[predictions_asset(name)])
         def record(pinned: dict, published: dict, run_id=None, outlet_events=None) -> dict:

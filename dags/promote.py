@@ -116,17 +116,13 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def check_freeze(gathered: dict, params=None, dag_run=None) -> dict:
-            from include.deploy.steps import DeployRefused
             from include.deploy.steps import check_freeze as freeze
 
-            try:
-                return freeze(config, dag_run.run_after.date(), params.get("freeze_override_reason"))
-            except DeployRefused as exc:  # a rule, not a glitch: no retries
-                raise AirflowFailException(str(exc)) from exc
+            return freeze(config, dag_run.run_after.date(), params.get("freeze_override_reason"))
 
         @task(multiple_outputs=False, pool=DEPLOY_POOL)
         def promote(gathered: dict, freeze: dict, params=None, dag_run=None, ti=None) -> dict:
-            from include.deploy.steps import DeployRefused, promote_champion
+            from include.deploy.steps import promote_champion
             from include.ml import model_card
             from mlops_airflow.hooks.registry import MlflowHook
 
@@ -141,18 +137,15 @@ def build(config: ModelConfig) -> DAG:
             if approval := _approval(config, ti):
                 reason += f"; approved by {approval['by']}" + (f": {approval['reason']}" if approval["reason"] else "")
                 evidence["approval"] = approval
-            try:
-                result = promote_champion(
-                    registry,
-                    config,
-                    verdict["challenger"],
-                    verdict["champion"],
-                    reason=reason,
-                    actor=_actor(dag_run),
-                    evidence=evidence,
-                )
-            except DeployRefused as exc:
-                raise AirflowFailException(str(exc)) from exc
+            result = promote_champion(
+                registry,
+                config,
+                verdict["challenger"],
+                verdict["champion"],
+                reason=reason,
+                actor=_actor(dag_run),
+                evidence=evidence,
+            )
             for version in filter(None, (result["version"], result["previous"])):
                 model_card.publish_card(registry, config, version)
             return {**result, "disagreements": registry.disagreements(name)}

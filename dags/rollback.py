@@ -48,23 +48,19 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False, pool=DEPLOY_POOL, outlets=[model_asset(name)])
         def rollback(params=None, dag_run=None) -> dict:
-            from include.deploy.steps import DeployRefused
             from include.deploy.steps import rollback as rollback_step
             from include.ml import model_card
             from mlops_airflow.hooks.registry import MlflowHook
 
             registry = MlflowHook().get_conn()
-            try:
-                result = rollback_step(
-                    registry,
-                    config,
-                    target=params.get("target_version"),
-                    reason=params["reason"],
-                    actor=f"airflow:{dag_run.dag_id}/{dag_run.run_id}",
-                    bad_stage=params.get("bad_version_stage") or REJECTED,
-                )
-            except DeployRefused as exc:  # a refusal, not a glitch: no retries
-                raise AirflowFailException(str(exc)) from exc
+            result = rollback_step(
+                registry,
+                config,
+                target=params.get("target_version"),
+                reason=params["reason"],
+                actor=f"airflow:{dag_run.dag_id}/{dag_run.run_id}",
+                bad_stage=params.get("bad_version_stage") or REJECTED,
+            )
             for version in filter(None, (result["restored"], result["replaced"])):
                 model_card.publish_card(registry, config, version)
             return {**result, "disagreements": registry.disagreements(name)}

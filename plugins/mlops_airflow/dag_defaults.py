@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import Any
 
@@ -11,9 +10,9 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
 
 from include.config import ModelConfig
 from mlops_airflow.notifiers.mlops import MlopsNotifier
+from mlops_airflow.retry import retry_args
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
-RETRY_DELAY = dt.timedelta(seconds=int(os.environ.get("MLOPS_RETRY_DELAY_SECONDS", "300")))
 # One promotion or rollback at a time per deployment (create it with: make pools).
 DEPLOY_POOL = os.environ.get("MLOPS_DEPLOY_POOL", "mlops_deploy")
 
@@ -21,8 +20,7 @@ DEPLOY_POOL = os.environ.get("MLOPS_DEPLOY_POOL", "mlops_deploy")
 def default_args(config: ModelConfig) -> dict[str, Any]:
     return {
         "owner": config.owner,
-        "retries": 2,
-        "retry_delay": RETRY_DELAY,
+        **retry_args(),
         "on_failure_callback": MlopsNotifier(model_name=config.name, event="failure"),
     }
 

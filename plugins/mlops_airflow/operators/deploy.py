@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from mlops_airflow.hooks.registry import MlflowHook
+from mlops_airflow.operators.base import MlopsBaseOperator
 
 
 def _truthy(value: Any) -> bool:
@@ -19,7 +19,7 @@ def _actor(context: Any) -> str:
     return f"airflow:{context['dag'].dag_id}/{context['run_id']}"
 
 
-class _RegistryOperator(BaseOperator):
+class _RegistryOperator(MlopsBaseOperator):
     def __init__(
         self, *, model_name: str, mlflow_conn_id: str | None = MlflowHook.default_conn_name, **kwargs: Any
     ) -> None:

@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
-
 from mlops_airflow.hooks.storage import MlopsStorageHook
+from mlops_airflow.operators.base import MlopsBaseOperator
 
 
-class DataValidationOperator(BaseOperator):
+class DataValidationOperator(MlopsBaseOperator):
     """Validate the parquet file ``dataset_key`` against the suite derived from the model config.
 
     Like the Great Expectations provider: the full result goes to XCom (key
     ``validation_result``) first, then a failure raises with every failed expectation listed.
-    Failures are not retried: the same data fails the same way.
+    Failures are not retried (``DataValidationError`` is ``NotRetryable``): the same data fails
+    the same way.
 
     :param model_name: model config to derive the expectations from
     :param dataset_key: key of the parquet file under the data root (templated)
@@ -45,7 +44,7 @@ class DataValidationOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from include.config import get_config
         from include.platform.storage import read_parquet_bytes
-        from include.retrain.validation import DataValidationError, raise_for_failures, validate_training_frame
+        from include.retrain.validation import raise_for_failures, validate_training_frame
 
         config = get_config(self.model_name)
         storage = MlopsStorageHook(data_root=self.data_root, aws_conn_id=self.aws_conn_id).get_conn()
@@ -54,8 +53,5 @@ class DataValidationOperator(BaseOperator):
         report = validate_training_frame(config, frame, name=f"{self.model_name} training data")
         context["ti"].xcom_push(key="validation_result", value=report.result)
         self.log.info("%s", report.summary())
-        try:
-            raise_for_failures(report, f"{self.model_name} training data ({storage.uri(self.dataset_key)})")
-        except DataValidationError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        raise_for_failures(report, f"{self.model_name} training data ({storage.uri(self.dataset_key)})")
         return report.to_dict()

@@ -1,0 +1,18 @@
+"""What every operator of this project shares: the retry policy of ``mlops_airflow.retry``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from mlops_airflow.retry import RETRY_POLICY
+
+
+class MlopsBaseOperator(BaseOperator):
+    """``BaseOperator`` whose ``retry_policy`` defaults to the project's: ``NotRetryable`` errors
+    fail at once, outages are retried. A DAG's ``default_args`` or an explicit argument wins."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_policy", RETRY_POLICY)
+        super().__init__(**kwargs)
