@@ -20,8 +20,11 @@ install: $(STAMP)
 demo: install
 	@source scripts/env.sh && python scripts/demo.py
 
+# ruff (style, complexity <= 15, import rules between pipelines: include/*/ruff.toml), contract
+# literals outside include/contracts.py, module size (<= 400 lines), mypy on include/ and plugins/.
 lint: install
-	@source scripts/env.sh && ruff check . && echo "ruff: clean"
+	@source scripts/env.sh && ruff check . && echo "ruff: clean" && python scripts/check_contracts.py && \
+		python scripts/check_layout.py && mypy && echo "mypy: clean"
 
 test: install lint
 	@source scripts/env.sh && python -m pytest tests -q

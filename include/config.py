@@ -100,7 +100,7 @@ class FeaturesConfig:
     allowed_values: dict[str, list[str]] = field(default_factory=dict)
     # Largest share of nulls a feature may have in training data.
     max_null_fraction: float = 0.2
-    _where: str = field(default="features", repr=False, compare=False)
+    _where: str = field(default="features", repr=False, compare=False)  # noqa: contract
 
     def __post_init__(self) -> None:
         w = self._where
@@ -211,7 +211,7 @@ class ScoringConfig:
     range_tolerance: float = 0.5
     # A feature whose null rate exceeds the training null rate by more than this fails the run.
     max_null_increase: float = 0.3
-    _where: str = field(default="scoring", repr=False, compare=False)
+    _where: str = field(default="scoring", repr=False, compare=False)  # noqa: contract
 
     def __post_init__(self) -> None:
         w = self._where
@@ -247,7 +247,7 @@ class MonitoringConfig:
     max_model_age_days: int = 30
     triggers: list[str] = field(default_factory=lambda: list(RETRAIN_TRIGGERS))
     report_sample_rows: int = 5000
-    _where: str = field(default="monitoring", repr=False, compare=False)
+    _where: str = field(default="monitoring", repr=False, compare=False)  # noqa: contract
 
     def __post_init__(self) -> None:
         w = self._where
@@ -524,7 +524,7 @@ def parse_config(data: Any, source: str = "<config>") -> ModelConfig:
     unknown = sorted(set(data) - top)
     if unknown:
         _fail(source, f"unknown key(s) {unknown}; allowed: {sorted(top)}")
-    missing = sorted({"name", "task", "entity_id", "timestamp", "target", "features"} - set(data))
+    missing = sorted({"name", "task", "entity_id", "timestamp", "target", "features"} - set(data))  # noqa: contract
     if missing:
         _fail(source, f"missing required key(s) {missing}")
     kwargs: dict[str, Any] = {k: v for k, v in data.items() if k not in _SECTIONS and k != "notifications"}

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from include.contracts import CHALLENGER_ALIAS, CHAMPION_ALIAS, Dataset
+
 PROJECT = Path(__file__).resolve().parents[1]
 AIRFLOW = [str(PROJECT / "scripts" / "airflow")]
 
@@ -137,7 +139,7 @@ def print_summary(summary: dict, summary_path: Path, score_date: str) -> None:
     registry = ModelRegistry(os.environ["MLFLOW_TRACKING_URI"])
     aliases = {
         alias: getattr(registry.alias_version(summary["model"], alias), "version", None)
-        for alias in ("champion", "challenger")
+        for alias in (CHAMPION_ALIAS, CHALLENGER_ALIAS)
     }
     print("\n" + "=" * 72)
     print(f"Model {summary['model']!r} v{summary['version']} after retraining: {summary['stage']}")
@@ -151,7 +153,7 @@ def print_summary(summary: dict, summary_path: Path, score_date: str) -> None:
     for result in summary["gates"]["results"]:
         print(f"  [{'PASS' if result['passed'] else 'FAIL'}] {result['name']}: {result['detail']}")
     storage = get_storage()
-    scored = read_manifest(storage, "predictions", summary["model"], score_date)
+    scored = read_manifest(storage, Dataset.PREDICTIONS, summary["model"], score_date)
     if scored is not None:
         s = scored.meta["summary"]
         print(

@@ -12,7 +12,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.config import ModelConfig
-from include.contracts import ARCHIVED, CHAMPION, CHAMPION_ALIAS, REJECTED, SHADOW, Column, Dataset, Tag
+from include.contracts import (
+    ARCHIVED,
+    CHALLENGER_ALIAS,
+    CHAMPION,
+    CHAMPION_ALIAS,
+    REJECTED,
+    SHADOW,
+    Artifact,
+    Column,
+    Dataset,
+    Tag,
+    alias_uri,
+)
 from include.errors import RefusedMove
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -237,7 +249,7 @@ def live_metrics(storage: Any, config: ModelConfig, dates: list[str], max_label_
     if labels.empty:
         return {}
     out: dict[str, Any] = {}
-    for role, dataset in (("champion", Dataset.PREDICTIONS), ("challenger", Dataset.SHADOW_PREDICTIONS)):
+    for role, dataset in ((CHAMPION, Dataset.PREDICTIONS), (CHALLENGER_ALIAS, Dataset.SHADOW_PREDICTIONS)):
         scored, _ = read_range(storage, dataset, config.name, start, end)
         scored = scored[scored[config.timestamp].notna()] if len(scored) else pd.DataFrame()
         if scored.empty:
@@ -340,9 +352,7 @@ def promote_champion(
 
 def health_check(registry: Any, config: ModelConfig) -> dict[str, Any]:
     """Load ``models:/<name>@champion``, score the saved sample, compare with training's scores."""
-    from pathlib import Path
 
-    import mlflow
     import numpy as np
     import pandas as pd
 
@@ -353,11 +363,8 @@ def health_check(registry: Any, config: ModelConfig) -> dict[str, Any]:
         return {"ok": False, "version": None, "problems": ["no champion alias"]}
     problems: list[str] = []
     try:
-        model = registry.load_model(f"models:/{config.name}@champion", config.skops_trusted_types)
-        path = mlflow.artifacts.download_artifacts(
-            f"runs:/{champion.run_id}/data/health_sample.parquet", tracking_uri=registry.tracking_uri
-        )
-        sample = pd.read_parquet(Path(path))
+        model = registry.load_model(alias_uri(config.name, CHAMPION_ALIAS), config.skops_trusted_types)
+        sample = pd.read_parquet(registry.download_artifact(champion.run_id, Artifact.HEALTH_SAMPLE))
         scores = np.asarray(predict_scores(config, model, sample), dtype="float64")
     except Exception as exc:
         return {"ok": False, "version": str(champion.version), "problems": [f"{type(exc).__name__}: {exc}"]}

@@ -27,7 +27,7 @@ import math
 from typing import Any
 
 from include.config import METRICS, ModelConfig
-from include.contracts import PREDICTION_COLUMNS, Dataset
+from include.contracts import PREDICTION_COLUMNS, Column, Dataset
 from include.errors import PerformanceError
 from include.platform.partitions import list_partitions, read_partition
 from include.platform.storage import Storage
@@ -63,8 +63,8 @@ def join_predictions_labels(predictions: Any, labels: Any, config: ModelConfig) 
     ``labels_missing_target`` and ``duplicate_labels_dropped``.
     """
     key, ts, target = config.entity_id, config.timestamp, config.target
-    _require(predictions, [key, ts, "score"], "predictions")
-    _require(labels, [key, ts, target], "labels")
+    _require(predictions, [key, ts, Column.SCORE], Dataset.PREDICTIONS)
+    _require(labels, [key, ts, target], Dataset.LABELS)
     preds = predictions.drop(columns=[target], errors="ignore").copy()
     labs = labels[[key, ts, target]].copy()
     preds[ts] = _to_utc(preds[ts])
