@@ -76,10 +76,10 @@ def build(config: ModelConfig) -> DAG:
         def gather_evidence(dag_run=None) -> dict:
             from include.deploy import steps as deploy
             from include.platform import stages
-            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.registry import audited_registry
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            registry = MlflowHook().get_conn()
+            registry = audited_registry()
             champion = registry.alias_version(name, CHAMPION_ALIAS)
             challenger = registry.alias_version(name, CHALLENGER_ALIAS)
             champion_v = str(champion.version) if champion else None
@@ -124,12 +124,12 @@ def build(config: ModelConfig) -> DAG:
         def promote(gathered: dict, freeze: dict, params=None, dag_run=None, ti=None) -> dict:
             from include.deploy.steps import promote_champion
             from include.ml import model_card
-            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.registry import audited_registry
 
             verdict = gathered["verdict"]
             if params.get("dry_run"):
                 raise AirflowSkipException(f"dry run: v{verdict['challenger']} would be promoted")
-            registry = MlflowHook().get_conn()
+            registry = audited_registry()
             reason = "shadow evidence passed every criterion"
             if freeze.get("override_reason"):
                 reason += f"; freeze override: {freeze['override_reason']}"
@@ -155,9 +155,9 @@ def build(config: ModelConfig) -> DAG:
             from include.deploy import steps as deploy
             from include.notify.delivery import Notification, send
             from mlops_airflow.hooks.connections import connection_dict
-            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.registry import audited_registry
 
-            registry = MlflowHook().get_conn()
+            registry = audited_registry()
             health = deploy.health_check(registry, config)
             if health["ok"]:
                 return health
@@ -185,14 +185,14 @@ def build(config: ModelConfig) -> DAG:
             """A reviewer's Reject retires the challenger (shadow -> rejected) with the reason,
             so the next scheduled run does not ask about it again; the champion stays."""
             from include.platform import stages
-            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.registry import audited_registry
 
             approval = _approval(config, ti)
             if not approval or approval["choice"] != "Reject":
                 raise AirflowSkipException("no rejection to record")
             version = gathered["verdict"]["challenger"]
             reason = f"rejected at approval by {approval['by']}: {approval['reason'] or 'no reason given'}"
-            registry = MlflowHook().get_conn()
+            registry = audited_registry()
             if registry.stage_of(name, version) != stages.SHADOW:
                 raise AirflowFailException(f"v{version} is no longer in shadow: the rejection was not recorded")
             registry.record_move(

@@ -50,9 +50,9 @@ def build(config: ModelConfig) -> DAG:
         def rollback(params=None, dag_run=None) -> dict:
             from include.deploy.steps import rollback as rollback_step
             from include.ml import model_card
-            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.registry import audited_registry
 
-            registry = MlflowHook().get_conn()
+            registry = audited_registry()
             result = rollback_step(
                 registry,
                 config,

@@ -13,9 +13,9 @@ from mlops_airflow.hooks.connections import optional_connection
 class MlflowHook(BaseHook):
     """``include.platform.registry.ModelRegistry`` on the tracking server of ``mlflow_conn_id``.
 
-    Stage moves are also recorded in the audit trail of ``audit_conn_id`` (SQLite under the
-    project by default). The connection's host (e.g. ``http://mlflow:5000``) wins; without the connection
-    ``$MLFLOW_TRACKING_URI`` is used (the embedded default is a SQLite file). Basic-auth
+    The registry it gives has no audit trail: tasks that move a version's stage use
+    ``audited_registry()``, the only place that opens the audit database. The connection's host
+    (e.g. ``http://mlflow:5000``) wins; without the connection ``$MLFLOW_TRACKING_URI`` is used (the embedded default is a SQLite file). Basic-auth
     credentials in the connection are passed through MLflow's own environment variables.
     """
 
@@ -23,12 +23,9 @@ class MlflowHook(BaseHook):
     default_conn_name = "mlflow_default"
     hook_name = "MLflow"
 
-    def __init__(
-        self, *, mlflow_conn_id: str | None = default_conn_name, audit_conn_id: str | None = "mlops_audit"
-    ) -> None:
+    def __init__(self, *, mlflow_conn_id: str | None = default_conn_name) -> None:
         super().__init__()
         self.mlflow_conn_id = mlflow_conn_id
-        self.audit_conn_id = audit_conn_id
 
     def tracking_uri(self) -> str:
         conn = optional_connection(self.mlflow_conn_id)
@@ -44,9 +41,20 @@ class MlflowHook(BaseHook):
         return uri
 
     def get_conn(self) -> Any:
-        """The registry; every stage move is also written to the audit trail (``mlops_audit``)."""
+        """The registry (reads, runs, registration); no audit trail attached."""
         from include.platform.registry import ModelRegistry
-        from mlops_airflow.hooks.audit import AuditHook
 
-        audit = AuditHook(audit_conn_id=self.audit_conn_id).get_conn() if self.audit_conn_id else None
-        return ModelRegistry(self.tracking_uri(), audit=audit)
+        return ModelRegistry(self.tracking_uri())
+
+
+def audited_registry(
+    *, mlflow_conn_id: str | None = MlflowHook.default_conn_name, audit_conn_id: str | None = "mlops_audit"
+) -> Any:
+    """The registry with the audit trail of ``audit_conn_id`` attached: every stage move is also
+    written to the audit database. For tasks that move stages (register, qualify, promote,
+    reject, rollback); everything else uses ``MlflowHook().get_conn()`` and never opens it."""
+    from mlops_airflow.hooks.audit import AuditHook
+
+    registry = MlflowHook(mlflow_conn_id=mlflow_conn_id).get_conn()
+    registry.audit = AuditHook(audit_conn_id=audit_conn_id).get_conn() if audit_conn_id else None
+    return registry

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from mlops_airflow.hooks.registry import MlflowHook
+from mlops_airflow.hooks.registry import MlflowHook, audited_registry
 from mlops_airflow.operators.base import MlopsBaseOperator
 
 
@@ -73,7 +73,7 @@ class RegisterModelOperator(_RegistryOperator):
 
         if _truthy(self.dry_run):
             raise AirflowSkipException("dry run: nothing is registered")
-        registry = MlflowHook(mlflow_conn_id=self.mlflow_conn_id).get_conn()
+        registry = audited_registry(mlflow_conn_id=self.mlflow_conn_id)
         registered = register(
             registry, get_config(self.model_name), self.pulled, self.trained, self.gates, actor=_actor(context)
         )
@@ -100,7 +100,7 @@ class PromoteModelOperator(_RegistryOperator):
         from include.config import get_config
         from include.retrain.steps import promote
 
-        registry = MlflowHook(mlflow_conn_id=self.mlflow_conn_id).get_conn()
+        registry = audited_registry(mlflow_conn_id=self.mlflow_conn_id)
         decision = promote(registry, get_config(self.model_name), self.registered, self.gates, actor=_actor(context))
         self.log.info("Version %s: %s (%s)", decision["version"], decision["action"], decision["reason"])
         return decision
