@@ -15,8 +15,9 @@ class MlflowHook(BaseHook):
 
     The registry it gives has no audit trail: tasks that move a version's stage use
     ``audited_registry()``, the only place that opens the audit database. The connection's host
-    (e.g. ``http://mlflow:5000``) wins; without the connection ``$MLFLOW_TRACKING_URI`` is used (the embedded default is a SQLite file). Basic-auth
-    credentials in the connection are passed through MLflow's own environment variables.
+    (e.g. ``http://mlflow:5000``) wins; without the connection ``$MLFLOW_TRACKING_URI`` is used
+    (the embedded default is a SQLite file). Basic-auth credentials in the connection are passed
+    through MLflow's own environment variables.
     """
 
     conn_name_attr = "mlflow_conn_id"
