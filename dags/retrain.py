@@ -28,7 +28,7 @@ from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
 from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset
-from mlops_airflow.operators.deploy import ModelGateOperator, PromoteModelOperator, RegisterModelOperator
+from mlops_airflow.operators.retrain import ModelGateOperator, PromoteModelOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
 
 

@@ -6,13 +6,16 @@ rename is one edit and cannot break monitoring or deploy silently.
 ``tests/unit/test_contracts.py`` scans the code for these values written as literals anywhere
 else.
 
-Only the standard library is imported here: DAG files import it at parse time.
+Only the standard library (and ``include.errors``) is imported here: DAG files import it at
+parse time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Final
+
+from include.errors import PartitionError
 
 # -- lifecycle stages (the move table is include/platform/stages.py) and registry aliases ------
 CANDIDATE: Final = "candidate"
@@ -39,7 +42,17 @@ class Dataset:
 
 def partition_prefix(dataset: str, model: str, ds: str | dt.date) -> str:
     """``<dataset>/<model>/ds=YYYY-MM-DD``: one day of one model's dataset."""
-    return f"{dataset}/{model}/ds={ds.isoformat() if isinstance(ds, dt.date) else ds}"
+    return f"{dataset}/{model}/ds={partition_date(ds)}"
+
+
+def partition_date(ds: str | dt.date) -> str:
+    """``YYYY-MM-DD`` of a partition; anything else is a ``PartitionError``."""
+    if isinstance(ds, dt.date):
+        return ds.isoformat()
+    try:
+        return dt.date.fromisoformat(str(ds)).isoformat()
+    except ValueError as exc:
+        raise PartitionError(f"partition date must be YYYY-MM-DD, got {ds!r}") from exc
 
 
 def training_prefix(model: str, window_end: str) -> str:

@@ -22,26 +22,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from include import contracts
+from include.contracts import partition_date, partition_prefix
 from include.errors import PartitionError, PartitionNotCommitted, StorageError
 from include.platform.storage import Storage, new_token, parquet_bytes, read_parquet_bytes
 
 MANIFEST = "_manifest.json"
 SUCCESS = "_SUCCESS"
 _DS_RE = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
-
-
-def partition_prefix(dataset: str, model: str, ds: str | dt.date) -> str:
-    return contracts.partition_prefix(dataset, model, _ds(ds))
-
-
-def _ds(ds: str | dt.date) -> str:
-    if isinstance(ds, dt.date):
-        return ds.isoformat()
-    try:
-        return dt.date.fromisoformat(str(ds)).isoformat()
-    except ValueError as exc:
-        raise PartitionError(f"partition date must be YYYY-MM-DD, got {ds!r}") from exc
 
 
 @dataclass
@@ -97,7 +84,7 @@ def commit_partition(
     The manifest write is the commit point; afterwards every file it does not list (the
     previous version, leftovers of crashed attempts) is deleted.
     """
-    ds = _ds(ds)
+    ds = partition_date(ds)
     prefix = partition_prefix(dataset, model, ds)
     manifest = Manifest(dataset=dataset, model=model, ds=ds, files=entries, token=token, meta=meta or {})
     storage.write_text(f"{prefix}/{MANIFEST}", manifest.to_json())
@@ -144,7 +131,7 @@ def publish_frame(
 
 def read_manifest(storage: Storage, dataset: str, model: str, ds: str | dt.date) -> Manifest | None:
     """The partition's manifest, a synthesised one for ``_SUCCESS`` partitions, or None."""
-    ds = _ds(ds)
+    ds = partition_date(ds)
     prefix = partition_prefix(dataset, model, ds)
     if storage.exists(f"{prefix}/{MANIFEST}"):
         try:
@@ -179,9 +166,9 @@ def list_partitions(
         if not match:
             continue
         ds = match.group(1)
-        if start is not None and ds < _ds(start):
+        if start is not None and ds < partition_date(start):
             continue
-        if end is not None and ds >= _ds(end):
+        if end is not None and ds >= partition_date(end):
             continue
         prefix = partition_prefix(dataset, model, ds)
         if storage.exists(f"{prefix}/{MANIFEST}") or storage.exists(f"{prefix}/{SUCCESS}"):

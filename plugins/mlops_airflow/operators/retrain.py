@@ -1,4 +1,4 @@
-"""Deploy logic: gates, registration and promotion of model versions in the MLflow registry."""
+"""Retrain operators: gates, registration and the first stage move of a new model version."""
 
 from __future__ import annotations
 
