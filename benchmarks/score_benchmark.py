@@ -6,7 +6,7 @@ subprocess so that its peak RSS (the child's own VmHWM; see ``peak_rss_mb``) bel
 
 * ``floor``   read the parquet file(s) whole with pandas, ``model.predict_proba``, write parquet:
               the least work any scorer must do (no checks, no chunking, memory grows with the file);
-* ``project`` ``include.score.steps.plan`` -> ``score_unit`` for every unit -> ``publish`` on a
+* ``project`` ``include.score.plan.plan`` -> ``score_unit`` for every unit -> ``publish`` on a
               LocalStorage, as the batch_score DAG runs them (here the units run one after the other in
               one process; the DAG maps them to parallel tasks);
 * ``naive``   read the file with pandas and call ``predict_proba`` on a one-row frame per row; run on
@@ -294,7 +294,9 @@ def worker_floor_batches(args: argparse.Namespace, config: Any, model: Any) -> d
 def worker_project(args: argparse.Namespace, config: Any, model: Any) -> dict[str, Any]:
     from include.platform.registry import ModelRef
     from include.platform.storage import LocalStorage
-    from include.score.steps import plan, publish, score_unit
+    from include.score.plan import plan
+    from include.score.publish import publish
+    from include.score.unit import score_unit
 
     storage = LocalStorage(args.data)
     contract = json.loads(Path(args.contract).read_text())

@@ -50,99 +50,66 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def resolve_models(params=None, data_interval_start=None, dag_run=None) -> dict:
-            from include.platform.dates import partition_dates
-            from include.score.steps import resolve_models as resolve
+            from include.score.pinning import pin_models
             from mlops_airflow.hooks.registry import MlflowHook
 
-            pinned = resolve(MlflowHook().get_conn(), config)
-            pinned["dates"] = partition_dates(
-                params.get("ds"), params.get("ds_end"), data_interval_start, getattr(dag_run, "run_after", None)
+            return pin_models(
+                MlflowHook().get_conn(),
+                config,
+                ds=params.get("ds"),
+                ds_end=params.get("ds_end"),
+                interval_start=data_interval_start,
+                run_after=getattr(dag_run, "run_after", None),
             )
-            return pinned
 
         @task(multiple_outputs=False)
         def plan(pinned: dict) -> list:
-            from include.score.steps import plan as plan_step
+            from include.score.plan import plan as plan_units
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            return plan_step(MlopsStorageHook().get_conn(), config, pinned["dates"])
+            return plan_units(MlopsStorageHook().get_conn(), config, pinned["dates"])
 
         @task(multiple_outputs=False, map_index_template="{{ unit_label }}")
         def score(unit: dict, pinned: dict, run_id=None) -> dict:
             from airflow.sdk import get_current_context
 
-            from include.ml.contract import load_contract
-            from include.platform.registry import ModelRef
-            from include.score.steps import score_unit
+            from include.score.plan import unit_label
+            from include.score.unit import score_pinned_unit
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            get_current_context()["unit_label"] = f"{unit['ds']} #{unit['index']} ({unit['rows']} rows)"
-            registry = MlflowHook().get_conn()
-            champion = ModelRef(**pinned["champion"])
-            models = {"champion": (champion, registry.load_model(champion.uri, config.skops_trusted_types))}
-            if pinned.get("challenger"):
-                ref = ModelRef(**pinned["challenger"])
-                models["challenger"] = (ref, registry.load_model(ref.uri, config.skops_trusted_types))
-            return score_unit(
-                MlopsStorageHook().get_conn(),
-                config,
-                unit,
-                models["champion"],
-                load_contract(registry, champion),
-                run_id=run_id,
-                challenger=models.get("challenger"),
-            )
+            get_current_context()["unit_label"] = unit_label(unit)
+            registry, storage = MlflowHook().get_conn(), MlopsStorageHook().get_conn()
+            return score_pinned_unit(registry, storage, config, unit, pinned, run_id=run_id)
 
         @task(multiple_outputs=False)
         def publish(pinned: dict, units: list, scored: list, params=None, run_id=None) -> dict:
-            from include.ml.contract import load_contract
-            from include.platform.registry import ModelRef
-            from include.score.steps import publish as publish_step
+            from include.score.publish import publish_pinned
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            champion = ModelRef(**pinned["champion"])
-            contract = load_contract(MlflowHook().get_conn(), champion)
-            return publish_step(
-                MlopsStorageHook().get_conn(),
-                config,
-                units,
-                list(scored),
-                contract,
-                champion,
-                run_id=run_id,
-                dry_run=bool(params.get("dry_run")),
-            )
+            registry, storage = MlflowHook().get_conn(), MlopsStorageHook().get_conn()
+            dry_run = bool(params.get("dry_run"))
+            return publish_pinned(registry, storage, config, pinned, units, scored, run_id=run_id, dry_run=dry_run)
 
         @task(multiple_outputs=False, outlets=[predictions_asset(name)])
         def record(pinned: dict, published: dict, run_id=None, outlet_events=None) -> dict:
-            from include.score.steps import record as record_step
+            from include.score.record import record_scoring_runs
             from mlops_airflow.hooks.registry import MlflowHook
 
-            if published.get("dry_run"):
-                return {"dry_run": True}
-            recorded = record_step(MlflowHook().get_conn(), config, pinned, published, run_id)
-            outlet_events[predictions_asset(name)].extra = {
-                "dates": sorted(published["dates"]),
-                "model_version": pinned["champion"]["version"],
-            }
+            recorded = record_scoring_runs(MlflowHook().get_conn(), config, pinned, published, run_id)
+            if recorded["asset_extra"] is not None:  # None in a dry run: nothing was published
+                outlet_events[predictions_asset(name)].extra = recorded["asset_extra"]
             return recorded
 
         @task(multiple_outputs=False)
         def notify(pinned: dict, published: dict) -> dict:
-            from include.notify.delivery import Notification, send
+            from include.notify.delivery import send
+            from include.score.messages import scoring_notification
             from mlops_airflow.hooks.connections import connection_dict
 
-            dates = published["dates"]
-            rows = sum(s["rows_scored"] for s in dates.values())
-            quarantined = sum(s["rows_quarantined"] for s in dates.values())
-            subject = (
-                f"scored {rows} rows for {', '.join(sorted(dates))} with v{pinned['champion']['version']}"
-                f" ({quarantined} quarantined){' [dry run]' if published.get('dry_run') else ''}"
-            )
-            note = Notification(model=name, event="success", subject=subject, fields={"dates": dates})
-            return {"subject": subject, "notifications": send(config, note, resolve=connection_dict)}
+            note = scoring_notification(name, pinned, published)
+            return {"subject": note.subject, "notifications": send(config, note, resolve=connection_dict)}
 
         pinned = resolve_models()
         planned = plan(pinned)

@@ -34,8 +34,10 @@ from include.ml.contract import scoring_contract
 from include.platform import partitions as P
 from include.platform.registry import ModelRef
 from include.platform.storage import LocalStorage
-from include.score import steps as scoring
-from include.score.steps import PREDICTIONS, QUARANTINE, SHADOW
+from include.score.plan import plan
+from include.score.publish import publish
+from include.score.unit import score_unit
+from include.score.writer import PREDICTIONS, QUARANTINE, SHADOW, run_token
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHURN = yaml.safe_load((PROJECT / "include" / "models" / "churn.yaml").read_text())
@@ -65,9 +67,9 @@ def trained():
 
 def run_scoring(storage, config, model, contract, run_id: str, dates=(DS,)) -> dict[str, Any]:
     with threadpool_limits(1):
-        units = scoring.plan(storage, config, list(dates))
-        stats = [scoring.score_unit(storage, config, u, (CHAMPION, model), contract, run_id=run_id) for u in units]
-        return scoring.publish(storage, config, units, stats, contract, CHAMPION, run_id=run_id)
+        units = plan(storage, config, list(dates))
+        stats = [score_unit(storage, config, u, (CHAMPION, model), contract, run_id=run_id) for u in units]
+        return publish(storage, config, units, stats, contract, CHAMPION, run_id=run_id)
 
 
 def read_sorted(storage, dataset: str = PREDICTIONS) -> pd.DataFrame:
@@ -110,7 +112,7 @@ def test_score_publish_and_rerun_on_s3(s3_storage, trained, tmp_path, monkeypatc
     second = read_sorted(storage)
     pd.testing.assert_frame_equal(first.drop(columns="run_id"), second.drop(columns="run_id"))
     assert set(second["run_id"]) == {"manual__s3_rerun"}
-    old = scoring.run_token("scheduled__s3")
+    old = run_token("scheduled__s3")
     assert not [k for k in storage.list(PREDICTIONS) if old in k]
     manifest = P.read_manifest(storage, PREDICTIONS, MODEL, DS)
     prefix = P.partition_prefix(PREDICTIONS, MODEL, DS)
@@ -134,7 +136,9 @@ def test_score_publish_and_rerun_on_s3(s3_storage, trained, tmp_path, monkeypatc
 SCORER = """
 import json, pickle, sys
 from threadpoolctl import threadpool_limits
-from include.score import steps as scoring
+from include.score.plan import plan
+from include.score.publish import publish
+from include.score.unit import score_unit
 from include.config import parse_config
 from include.platform.registry import ModelRef
 from include.platform.storage import LocalStorage
@@ -145,13 +149,13 @@ with open(args["model"], "rb") as handle:
     model = pickle.load(handle)
 storage, ref = LocalStorage(args["root"]), ModelRef(**args["champion"])
 with threadpool_limits(1):
-    units = scoring.plan(storage, config, [args["ds"]])
+    units = plan(storage, config, [args["ds"]])
     print("planned", len(units), flush=True)
     stats = [
-        scoring.score_unit(storage, config, u, (ref, model), args["contract"], run_id=args["run_id"])
+        score_unit(storage, config, u, (ref, model), args["contract"], run_id=args["run_id"])
         for u in units
     ]
-    scoring.publish(storage, config, units, stats, args["contract"], ref, run_id=args["run_id"])
+    publish(storage, config, units, stats, args["contract"], ref, run_id=args["run_id"])
 print("published", flush=True)
 """
 
@@ -185,7 +189,7 @@ def killed_run(trained, tmp_path_factory):
     state["big"] = big
 
     killed_id = "scheduled__killed"
-    token = state["killed_token"] = scoring.run_token(killed_id)
+    token = state["killed_token"] = run_token(killed_id)
     model_path = work / "model.pkl"
     model_path.write_bytes(pickle.dumps(model))
     args = {

@@ -1,0 +1,145 @@
+"""What the batch-scoring tasks pass to each other (XCom): plain dicts at runtime, typed here.
+
+``pin_models`` -> :class:`PinnedModels`; ``plan`` -> a list of :class:`PlannedUnit`;
+``score_unit`` -> :class:`UnitStats` per unit; ``publish`` -> :class:`PublishResult` (a
+:class:`DateSummary` per date); ``record_scoring_runs`` -> :class:`RecordResult`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+
+class ModelPin(TypedDict):
+    """One registered version, pinned for the whole run (``ModelRef`` fields)."""
+
+    name: str
+    version: str
+    run_id: str
+
+
+class PinnedModels(TypedDict):
+    """The champion (and challenger) resolved once, and the dates the run scores."""
+
+    champion: ModelPin
+    challenger: ModelPin | None
+    dates: list[str]
+
+
+class InputFile(TypedDict):
+    """A feature file a unit reads: its lineage in the published manifest."""
+
+    ds: str
+    key: str
+    rows: int
+    sha256: str
+
+
+class PlannedUnit(TypedDict):
+    """One mapped scoring task: row-group ranges of one date's feature files."""
+
+    ds: str
+    parts: list[list[Any]]  # [[key, [first_row_group, end_row_group]], ...]
+    rows: int
+    index: int
+    inputs: list[InputFile]
+
+
+class PartFile(TypedDict):
+    """A written, not yet published, output file (a manifest entry)."""
+
+    name: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class ShadowStats(TypedDict):
+    """The challenger's running counts over one unit."""
+
+    version: str
+    rows: int
+    agree: int
+    abs_diff: float
+    errors: int
+    seconds: float
+
+
+class UnitStats(TypedDict):
+    """What one scored unit reports: counts, score histogram, its unpublished files."""
+
+    ds: str
+    index: int
+    rows_in: int
+    rows_scored: int
+    rows_quarantined: int
+    reasons: dict[str, int]
+    nulls: dict[str, int]
+    histogram: list[int]
+    positives: int
+    score_seconds: float
+    shadow: ShadowStats | None
+    files: dict[str, PartFile | None]  # dataset -> file (None: nothing written)
+    seconds: float
+
+
+class ShadowSummary(TypedDict):
+    """The challenger against the champion over one date."""
+
+    version: str
+    rows: int
+    agreement: float | None
+    mean_abs_score_diff: float | None
+    error_rate: float
+    latency_ms_per_1k: float | None
+
+
+class DateSummary(TypedDict):
+    """One date's counts, rates and score distribution (stored in the manifests and MLflow)."""
+
+    rows_in: int
+    rows_scored: int
+    rows_quarantined: int
+    quarantine_share: float
+    reasons: dict[str, int]
+    null_rates: dict[str, float]
+    histogram: list[int]
+    score_p10: NotRequired[float]  # the quantiles: absent when nothing was scored
+    score_p25: NotRequired[float]
+    score_p50: NotRequired[float]
+    score_p75: NotRequired[float]
+    score_p90: NotRequired[float]
+    problems: list[str]
+    positive_share: NotRequired[float]  # classification only
+    shadow: NotRequired[ShadowSummary]  # with a challenger only
+    latency_ms_per_1k: float | None
+
+
+class PublishResult(TypedDict):
+    """Every date's summary; ``token`` names the committed files (absent in a dry run)."""
+
+    dates: dict[str, DateSummary]
+    dry_run: bool
+    token: NotRequired[str]
+
+
+class RecordedRuns(TypedDict):
+    """The MLflow runs written for one date."""
+
+    scoring_run_id: str
+    shadow_run_id: NotRequired[str]
+
+
+class PredictionsEvent(TypedDict):
+    """The ``extra`` of the predictions asset event."""
+
+    dates: list[str]
+    model_version: str
+
+
+class RecordResult(TypedDict):
+    """The runs recorded per date and the asset event's extra (None in a dry run: nothing published)."""
+
+    dry_run: bool
+    runs: dict[str, RecordedRuns]
+    asset_extra: PredictionsEvent | None

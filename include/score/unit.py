@@ -1,0 +1,246 @@
+"""Score one planned unit chunk by chunk, with bounded memory.
+
+The unit's row groups are streamed in chunks of ``scoring.chunk_rows``: rows that fail a hard
+check go to a quarantine file with the reason; the others are scored by the pinned champion
+(and by the challenger, into a separate shadow output). Output files are written under a
+token unique to the run and are invisible until published.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from include.config import ModelConfig
+from include.platform.partitions import partition_prefix
+from include.platform.registry import ModelRef
+from include.platform.storage import Storage
+from include.score.checks import REASON, RowChecks, quarantine_schema
+from include.score.payloads import PinnedModels, PlannedUnit, ShadowStats, UnitStats
+from include.score.pinning import load_pinned
+from include.score.plan import open_parquet, unit_parts
+from include.score.summary import SCORE_BINS, add_histograms, score_histogram
+from include.score.writer import PREDICTIONS, QUARANTINE, SHADOW, PartWriter, run_token
+
+log = logging.getLogger(__name__)
+
+Scorer = tuple[ModelRef, Any]  # a pinned version and its loaded model
+
+
+def output_frame(config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: ModelRef, run_id: str) -> Any:
+    """The published columns: key, prediction, score, model name and version, run id."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            # .array keeps tz-aware timestamps vectorised (.to_numpy() makes Timestamp objects).
+            config.entity_id: rows[config.entity_id].array,
+            config.timestamp: rows[config.timestamp].array,
+            "prediction": labels,
+            "score": scores.astype("float64"),
+            "model_name": ref.name,
+            "model_version": ref.version,
+            "run_id": run_id,
+        }
+    )
+
+
+def _labels(config: ModelConfig, scores: Any) -> Any:
+    from include.ml.evaluation import DECISION_THRESHOLD
+
+    return (scores >= DECISION_THRESHOLD).astype("int8") if config.task == "classification" else scores
+
+
+def _warm_up(config: ModelConfig, models: list[Any], rows: Any) -> None:
+    from include.ml.evaluation import predict_scores
+
+    for model in models:
+        try:
+            predict_scores(config, model, rows.head(2))
+        except Exception:  # a broken challenger is reported by the shadow path itself
+            log.debug("warm-up prediction failed", exc_info=True)
+
+
+def shadow_chunk(
+    config: ModelConfig,
+    challenger: Scorer,
+    rows: Any,
+    champion_scores: Any,
+    writer: PartWriter,
+    shadow: ShadowStats,
+    run_id: str,
+) -> None:
+    """Score the same rows with the challenger; its failures never touch the champion path."""
+    import numpy as np
+
+    from include.ml.evaluation import DECISION_THRESHOLD, predict_scores
+
+    ref, model = challenger
+    tick = time.perf_counter()
+    try:
+        scores = predict_scores(config, model, rows)
+    except Exception as exc:
+        shadow["errors"] += len(rows)
+        log.warning("challenger v%s failed on %s rows: %s", ref.version, len(rows), exc)
+        return
+    shadow["seconds"] += time.perf_counter() - tick
+    labels = _labels(config, scores)
+    if config.task == "classification":
+        shadow["agree"] += int((labels == (champion_scores >= DECISION_THRESHOLD)).sum())
+    shadow["rows"] += len(rows)
+    shadow["abs_diff"] += float(np.abs(scores - champion_scores).sum())
+    writer.write(output_frame(config, rows, labels, scores, ref, run_id))
+
+
+def _new_stats(config: ModelConfig, unit: PlannedUnit) -> UnitStats:
+    return {
+        "ds": unit["ds"],
+        "index": unit["index"],
+        "rows_in": 0,
+        "rows_scored": 0,
+        "rows_quarantined": 0,
+        "reasons": {},
+        "nulls": dict.fromkeys(config.features.all, 0),
+        "histogram": [0] * SCORE_BINS,
+        "positives": 0,
+        "score_seconds": 0.0,
+        "shadow": None,
+        "files": {},
+        "seconds": 0.0,
+    }
+
+
+class _UnitScoring:
+    """The running state of one unit: writers, counts, the champion and challenger."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        writers: dict[str, PartWriter],
+        champion: Scorer,
+        challenger: Scorer | None,
+        run_id: str,
+    ) -> None:
+        self.config, self.writers, self.run_id = config, writers, run_id
+        self.champion, self.challenger = champion, challenger
+        self.shadow: ShadowStats | None = None
+        if challenger:
+            version = challenger[0].version
+            self.shadow = {"version": version, "rows": 0, "agree": 0, "abs_diff": 0.0, "errors": 0, "seconds": 0.0}
+        self.warmed = False
+
+    def chunk(self, frame: Any, checks: RowChecks, stats: UnitStats) -> bool:
+        """Count, check, quarantine and score one chunk of input rows; False: no row passed."""
+        stats["rows_in"] += len(frame)
+        for column in self.config.features.all:
+            stats["nulls"][column] += int(frame[column].isna().sum())
+        good = self._quarantine(frame, checks.reasons(frame), stats)
+        if good.empty:
+            return False
+        self._score(good, stats)
+        return True
+
+    def _quarantine(self, frame: Any, reasons: Any, stats: UnitStats) -> Any:
+        """Write the failing rows with their reason; the rows that passed."""
+        import numpy as np
+
+        bad = reasons != ""
+        if not bad.any():
+            return frame
+        quarantined = frame[bad].copy()
+        quarantined[REASON] = reasons[bad]
+        self.writers[QUARANTINE].write(quarantined)
+        stats["rows_quarantined"] += int(bad.sum())
+        for reason, count in zip(*np.unique(reasons[bad], return_counts=True), strict=True):
+            stats["reasons"][reason] = stats["reasons"].get(reason, 0) + int(count)
+        return frame[~bad]
+
+    def _score(self, good: Any, stats: UnitStats) -> None:
+        from include.ml.evaluation import predict_scores
+
+        ref, model = self.champion
+        if not self.warmed:  # first call pays one-off set-up (thread pools): keep it out of latency
+            _warm_up(self.config, [model, *([self.challenger[1]] if self.challenger else [])], good)
+            self.warmed = True
+        tick = time.perf_counter()
+        scores = predict_scores(self.config, model, good)
+        stats["score_seconds"] += time.perf_counter() - tick
+        labels = _labels(self.config, scores)
+        self.writers[PREDICTIONS].write(output_frame(self.config, good, labels, scores, ref, self.run_id))
+        stats["rows_scored"] += len(good)
+        stats["histogram"] = add_histograms(stats["histogram"], score_histogram(scores))
+        stats["positives"] += int(labels.sum()) if self.config.task == "classification" else 0
+        if self.challenger and self.shadow is not None:
+            shadow_chunk(self.config, self.challenger, good, scores, self.writers[SHADOW], self.shadow, self.run_id)
+
+
+def _unit_frames(storage: Storage, config: ModelConfig, unit: PlannedUnit, quarantine: PartWriter) -> Iterator[Any]:
+    """The unit's input rows as pandas chunks; the quarantine file takes the first file's types."""
+    columns = [config.entity_id, config.timestamp, *config.features.all]
+    for key, (first, last) in unit_parts(unit):
+        parquet = open_parquet(storage, key)
+        if quarantine.schema is None:
+            quarantine.schema = quarantine_schema(config, parquet.schema_arrow)
+        batches = parquet.iter_batches(
+            batch_size=config.scoring.chunk_rows, row_groups=list(range(first, last)), columns=columns
+        )
+        for batch in batches:
+            yield batch.to_pandas()
+
+
+def _unit_writers(
+    storage: Storage, config: ModelConfig, unit: PlannedUnit, run_id: str, shadow: bool
+) -> dict[str, PartWriter]:
+    from include.platform.storage import new_token
+
+    # A fresh name per attempt: re-running (clearing) a published run must not overwrite its
+    # committed files; earlier attempts' leftovers are deleted by the commit.
+    token, ds, index = f"{run_token(run_id)}-{new_token()[:8]}", unit["ds"], unit["index"]
+    return {
+        name: PartWriter(storage, f"{partition_prefix(name, config.name, ds)}/part-{token}-{index:05d}.parquet")
+        for name in (PREDICTIONS, QUARANTINE, *([SHADOW] if shadow else []))
+    }
+
+
+def score_unit(
+    storage: Storage,
+    config: ModelConfig,
+    unit: PlannedUnit,
+    champion: Scorer,
+    contract: dict[str, Any],
+    *,
+    run_id: str,
+    challenger: Scorer | None = None,
+) -> UnitStats:
+    """Score one unit chunk by chunk; returns the unit's counts and its (unpublished) files."""
+    writers = _unit_writers(storage, config, unit, run_id, shadow=challenger is not None)
+    checks = RowChecks(config, contract)
+    stats = _new_stats(config, unit)
+    scoring = _UnitScoring(config, writers, champion, challenger, run_id)
+    started = time.perf_counter()
+    try:
+        for frame in _unit_frames(storage, config, unit, writers[QUARANTINE]):
+            if not scoring.chunk(frame, checks, stats):
+                continue
+            rate = stats["rows_in"] / max(time.perf_counter() - started, 1e-9)
+            log.info("unit %s: %s/%s rows done, %.0f rows/s", unit["index"], stats["rows_in"], unit["rows"], rate)
+        stats["files"] = {name: writer.close() for name, writer in writers.items()}
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    stats["seconds"] = time.perf_counter() - started
+    stats["shadow"] = scoring.shadow
+    return stats
+
+
+def score_pinned_unit(
+    registry: Any, storage: Storage, config: ModelConfig, unit: PlannedUnit, pinned: PinnedModels, *, run_id: str
+) -> UnitStats:
+    """The mapped ``score`` task: load the pinned models and the training contract, score ``unit``."""
+    models = load_pinned(registry, config, pinned)
+    return score_unit(
+        storage, config, unit, models.champion, models.contract, run_id=run_id, challenger=models.challenger
+    )
