@@ -1,10 +1,10 @@
 """
-### retrain_&lt;model&gt;: train, gate, register and promote a model
+### retrain_&lt;model&gt;: train, gate, register and qualify a model
 
 One DAG per model config in `include/models/*.yaml`.
 
 `pull_features` -> `validate_data` -> `train` -> `evaluate` -> `check_gates` -> `register`
--> `promote` -> `notify`
+-> `qualify` -> `notify`
 
 * **pull_features**: labels that arrived in the training window, joined point-in-time to
   features (no feature from after a label's timestamp, one row per entity).
@@ -14,8 +14,10 @@ One DAG per model config in `include/models/*.yaml`.
   requirements, signature, input example); saved with skops.
 * **evaluate / check_gates**: hold-out metrics, champion on the same hold-out, slices, latency
   per 1,000 rows, model size; every verdict recorded in MLflow and XCom.
-* **register / promote**: registered as `candidate`; `challenger` alias if every gate passed,
+* **register / qualify**: registered as `candidate`; `challenger` alias if every gate passed,
   `rejected` if not. The first model of a name that passes every gate becomes `champion`.
+  (Promotion of a challenger to champion is the `promote_<model>` DAG's.)
+* **notify**: the run's summary JSON under `reports/<model>/retrain/` and a notification.
 
 Params (web UI "Trigger DAG" form): `window_end` (default: the run's data interval end),
 `window_days`, `force` (retrain even if this window was trained), `dry_run` (train and
@@ -28,8 +30,12 @@ from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
 from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset
-from mlops_airflow.operators.retrain import ModelGateOperator, PromoteModelOperator, RegisterModelOperator
+from mlops_airflow.operators.retrain import ModelGateOperator, QualifyCandidateOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
+
+# Task ids the notify task reads the XCom of (both skipped in a dry run).
+REGISTER = "register"
+QUALIFY = "qualify"
 
 
 def build(config: ModelConfig) -> DAG:
@@ -60,7 +66,8 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def pull_features(params=None, data_interval_end=None, dag_run=None) -> dict:
-            from include.retrain.steps import pull, resolve_window
+            from include.retrain.pull import pull
+            from include.retrain.window import resolve_window
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             window = resolve_window(
@@ -74,49 +81,35 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def train(pulled: dict, params=None, run_id=None) -> dict:
-            from include.retrain.steps import train as train_step
+            from include.retrain.train import train as train_candidate
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            return train_step(
-                MlopsStorageHook().get_conn(),
-                MlflowHook().get_conn(),
-                config,
-                pulled,
-                actor=f"airflow:retrain_{name}/{run_id}",
-                force=bool(params.get("force")),
-            )
+            actor, force = f"airflow:retrain_{name}/{run_id}", bool(params.get("force"))
+            storage, registry = MlopsStorageHook().get_conn(), MlflowHook().get_conn()
+            return train_candidate(storage, registry, config, pulled, actor=actor, force=force)
 
         @task(multiple_outputs=False)
         def evaluate(trained: dict) -> dict:
-            from include.retrain.steps import evaluate as evaluate_step
+            from include.retrain.evaluate import evaluate_candidate
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            return evaluate_step(MlopsStorageHook().get_conn(), MlflowHook().get_conn(), config, trained)
+            return evaluate_candidate(MlopsStorageHook().get_conn(), MlflowHook().get_conn(), config, trained)
 
         @task(trigger_rule="none_failed", multiple_outputs=False)
         def notify(pulled: dict, trained: dict, evaluated: dict, gates: dict, ti=None) -> dict:
-            from include.notify.delivery import send
-            from include.retrain.steps import summarize
+            from include.retrain.report import report_run
             from mlops_airflow.hooks.connections import connection_dict
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             # Skipped in a dry run: then these pulls return None.
-            registered = ti.xcom_pull(task_ids="register")
-            promoted = ti.xcom_pull(task_ids="promote")
-            summary, note = summarize(
-                config, pulled, trained, evaluated, gates, registered, promoted, MlflowHook().tracking_uri()
-            )
-            storage = MlopsStorageHook().get_conn()
-            key = f"reports/{name}/retrain/window_end={pulled['window_end']}/summary.json"
-            import json
-
-            storage.write_text(key, json.dumps(summary, indent=2, default=str))
-            summary["summary_uri"] = storage.uri(key)
-            summary["notifications"] = send(config, note, resolve=connection_dict)
-            return summary
+            registered = ti.xcom_pull(task_ids=REGISTER)
+            qualified = ti.xcom_pull(task_ids=QUALIFY)
+            storage, tracking_uri = MlopsStorageHook().get_conn(), MlflowHook().tracking_uri()
+            payloads = (pulled, trained, evaluated, gates, registered, qualified)
+            return report_run(storage, config, *payloads, tracking_uri=tracking_uri, resolve=connection_dict)
 
         pulled = pull_features()
         validated = DataValidationOperator(
@@ -128,15 +121,15 @@ def build(config: ModelConfig) -> DAG:
         evaluated = evaluate(trained)
         gates = ModelGateOperator(task_id="check_gates", model_name=name, trained=trained, evaluated=evaluated)
         registered = RegisterModelOperator(
-            task_id="register",
+            task_id=REGISTER,
             model_name=name,
             pulled=pulled,
             trained=trained,
             gates=gates.output,
-            dry_run="{{ params.dry_run }}",
+            is_dry_run="{{ params.dry_run }}",
         )
-        promoted = PromoteModelOperator(
-            task_id="promote",
+        qualified = QualifyCandidateOperator(
+            task_id=QUALIFY,
             model_name=name,
             registered=registered.output,
             gates=gates.output,
@@ -144,7 +137,7 @@ def build(config: ModelConfig) -> DAG:
         )
         pulled >> validated >> trained
         summary = notify(pulled, trained, evaluated, gates.output)
-        promoted >> summary
+        qualified >> summary
     return dag
 
 

@@ -1,23 +1,34 @@
-"""Validation gates a new model version must pass before it is promoted.
+"""Validation gates a new model version must pass before it may become challenger.
 
-Pure functions over numbers already measured (``include/ml/evaluation.py``), so the verdicts are
-easy to test and to explain: every result carries the value, the threshold and a sentence.
+A gate is one entry in the registry ``GATES``: a function, registered by name with
+``@register_gate("name")``, that takes the model config and the ``Evaluation`` and returns
+one ``GateResult``, several, or none (nothing to check). ``evaluate_gates`` runs every
+registered gate in registration order; ``check_gates`` also records the verdicts in MLflow.
+
+Gates are pure functions over numbers already measured (``include/ml/evaluation.py``), so the
+verdicts are easy to test and to explain: every result carries the value, the threshold and a
+sentence.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import cast
 
 from include.config import ModelConfig
-from include.platform.registry import metric_key
+from include.contracts import Artifact, Tag
+from include.errors import ConfigError
+from include.platform.registry import ModelRegistry, metric_key
+from include.retrain.payloads import Evaluation, GateReportDict, GateResultDict, TrainedRun
+from include.retrain.tracking import log_run_json, log_run_metrics
 
 
 @dataclass
 class GateResult:
     name: str
-    kind: str  # absolute | regression | slice | latency | size
+    kind: str  # absolute | regression | slice | latency | size, or a registered gate's own kind
     passed: bool
     value: float | None
     threshold: float | None
@@ -43,12 +54,52 @@ class GateReport:
         verdict = "all gates passed" if self.passed else f"{len(self.failures)} gate(s) failed"
         return "\n".join([f"{verdict} ({len(self.results)} checked)", *(r.line() for r in self.results)])
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> GateReportDict:
         return {
             "passed": self.passed,
             "failed": [r.name for r in self.failures],
-            "results": [asdict(r) for r in self.results],
+            "results": [cast(GateResultDict, asdict(r)) for r in self.results],
         }
+
+
+Gate = Callable[[ModelConfig, Evaluation], GateResult | Iterable[GateResult]]
+GATES: dict[str, Gate] = {}
+
+
+def register_gate(name: str) -> Callable[[Gate], Gate]:
+    """Decorator: add a gate to ``GATES`` under ``name`` (a name is registered once)."""
+
+    def add(gate: Gate) -> Gate:
+        if name in GATES:
+            raise ConfigError(f"gate {name!r} is already registered ({GATES[name].__qualname__})")
+        GATES[name] = gate
+        return gate
+
+    return add
+
+
+def evaluate_gates(config: ModelConfig, evaluation: Evaluation) -> GateReport:
+    """Every registered gate on one evaluation, in registration order."""
+    results: list[GateResult] = []
+    for gate in GATES.values():
+        outcome = gate(config, evaluation)
+        results.extend([outcome] if isinstance(outcome, GateResult) else outcome)
+    return GateReport(results)
+
+
+def check_gates(registry: ModelRegistry, config: ModelConfig, trained: TrainedRun, evaluated: Evaluation) -> GateReport:
+    """``evaluate_gates``, with every verdict recorded on the training run (metrics
+    ``gate.<name>``, tags, ``evaluation/gates.json``)."""
+    report = evaluate_gates(config, evaluated)
+    run_id = trained["run_id"]
+    log_run_metrics(registry, run_id, {f"gate.{r.name}": float(r.passed) for r in report.results})
+    registry.client.set_tag(run_id, Tag.GATES_PASSED, str(report.passed).lower())
+    registry.client.set_tag(run_id, Tag.GATES_FAILED, ",".join(r.name for r in report.failures) or "-")
+    log_run_json(registry, run_id, Artifact.GATES, report.to_dict())
+    return report
+
+
+# -- the gates -------------------------------------------------------------------------------------
 
 
 def _better_or_equal(value: float, threshold: float, higher_is_better: bool) -> bool:
@@ -59,7 +110,10 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
 
 
-def absolute_gates(config: ModelConfig, metrics: dict[str, float]) -> list[GateResult]:
+@register_gate("min_metrics")
+def absolute_gates(config: ModelConfig, evaluation: Evaluation) -> list[GateResult]:
+    """Every metric in ``gates.min_metrics`` at its threshold (either direction)."""
+    metrics = evaluation["metrics"]
     results = []
     for metric, threshold in config.gates.min_metrics.items():
         value = metrics.get(metric, float("nan"))
@@ -79,33 +133,36 @@ def absolute_gates(config: ModelConfig, metrics: dict[str, float]) -> list[GateR
     return results
 
 
-def regression_gate(
-    config: ModelConfig, metrics: dict[str, float], champion_metrics: dict[str, float] | None
-) -> GateResult:
+@register_gate("no_regression")
+def regression_gate(config: ModelConfig, evaluation: Evaluation) -> GateResult:
     """Challenger vs champion on the same hold-out, primary metric, within max_regression."""
     metric = config.evaluation.primary_metric
     margin = config.gates.max_regression
+    champion = evaluation.get("champion")
+    champion_metrics = champion["metrics"] if champion else None
     if not champion_metrics:
         return GateResult("no_regression", "regression", True, None, None, "no champion yet: nothing to compare")
-    value, champion = metrics.get(metric, float("nan")), champion_metrics.get(metric, float("nan"))
+    value = evaluation["metrics"].get(metric, float("nan"))
+    before = champion_metrics.get(metric, float("nan"))
     higher = config.higher_is_better[metric]
-    threshold = champion - margin if higher else champion + margin
-    passed = not math.isnan(value) and (math.isnan(champion) or _better_or_equal(value, threshold, higher))
-    delta = value - champion
+    threshold = before - margin if higher else before + margin
+    passed = not math.isnan(value) and (math.isnan(before) or _better_or_equal(value, threshold, higher))
+    delta = value - before
     return GateResult(
         name="no_regression",
         kind="regression",
         passed=passed,
         value=value,
         threshold=threshold,
-        detail=(
-            f"{metric} {_fmt(value)} vs champion {_fmt(champion)} (delta {delta:+.4f}); allowed regression {margin}"
-        ),
+        detail=(f"{metric} {_fmt(value)} vs champion {_fmt(before)} (delta {delta:+.4f}); allowed regression {margin}"),
     )
 
 
-def slice_gates(config: ModelConfig, slices: dict[str, dict[str, float]]) -> list[GateResult]:
+@register_gate("slices")
+def slice_gates(config: ModelConfig, evaluation: Evaluation) -> list[GateResult]:
+    """The primary metric on every slice with at least ``min_slice_rows`` rows."""
     threshold = config.gates.min_slice_metric
+    slices = evaluation.get("slices") or {}
     if threshold is None or not slices:
         return []
     metric = config.evaluation.primary_metric
@@ -131,37 +188,22 @@ def slice_gates(config: ModelConfig, slices: dict[str, dict[str, float]]) -> lis
     return results
 
 
-def evaluate_gates(
-    config: ModelConfig,
-    metrics: dict[str, float],
-    champion_metrics: dict[str, float] | None = None,
-    slices: dict[str, dict[str, float]] | None = None,
-    latency_ms_per_1k: float | None = None,
-    size_mb: float | None = None,
-) -> GateReport:
-    g = config.gates
-    results = [*absolute_gates(config, metrics), regression_gate(config, metrics, champion_metrics)]
-    results.extend(slice_gates(config, slices or {}))
-    if latency_ms_per_1k is not None:
-        results.append(
-            GateResult(
-                "max_latency",
-                "latency",
-                latency_ms_per_1k <= g.max_latency_ms_per_1k,
-                latency_ms_per_1k,
-                g.max_latency_ms_per_1k,
-                f"{latency_ms_per_1k:.1f} ms per 1,000 rows, limit {g.max_latency_ms_per_1k}",
-            )
-        )
-    if size_mb is not None:
-        results.append(
-            GateResult(
-                "max_model_size",
-                "size",
-                size_mb <= g.max_model_size_mb,
-                size_mb,
-                g.max_model_size_mb,
-                f"{size_mb:.2f} MB, limit {g.max_model_size_mb}",
-            )
-        )
-    return GateReport(results)
+@register_gate("max_latency")
+def latency_gate(config: ModelConfig, evaluation: Evaluation) -> list[GateResult]:
+    """Scoring latency per 1,000 rows within the limit (not gated when not measured)."""
+    latency = evaluation.get("latency_ms_per_1k")
+    if latency is None:
+        return []
+    limit = config.gates.max_latency_ms_per_1k
+    detail = f"{latency:.1f} ms per 1,000 rows, limit {limit}"
+    return [GateResult("max_latency", "latency", latency <= limit, latency, limit, detail)]
+
+
+@register_gate("max_model_size")
+def size_gate(config: ModelConfig, evaluation: Evaluation) -> list[GateResult]:
+    """Serialized model size within the limit (not gated when not measured)."""
+    size_mb = evaluation.get("size_mb")
+    if size_mb is None:
+        return []
+    limit = config.gates.max_model_size_mb
+    return [GateResult("max_model_size", "size", size_mb <= limit, size_mb, limit, f"{size_mb:.2f} MB, limit {limit}")]

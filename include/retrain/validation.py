@@ -13,6 +13,7 @@ from typing import Any
 
 from include.config import ModelConfig
 from include.errors import DataValidationError
+from include.platform.storage import Storage, read_parquet_bytes
 
 # dtype names as GX matches them against pandas columns. Nullable extension dtypes need their
 # class names ("Int64Dtype"): GX does not resolve "Int64".
@@ -25,6 +26,8 @@ STRING_TYPES = ["str", "StringDtype"]
 DATETIME_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
 
 _MAX_CATEGORIES = 1000
+
+log = logging.getLogger(__name__)
 
 
 def _quiet_gx() -> None:
@@ -189,6 +192,13 @@ def validate_training_frame(config: ModelConfig, frame: Any, name: str = "traini
     return ValidationReport(
         success=bool(result["success"]), failures=failures, statistics=dict(result["statistics"]), result=result
     )
+
+
+def validate_dataset(storage: Storage, config: ModelConfig, dataset_key: str) -> ValidationReport:
+    """Validate the parquet file ``dataset_key`` (a pulled training dataset) in storage."""
+    frame = read_parquet_bytes(storage.read_bytes(dataset_key))
+    log.info("Validating %s rows of %s", len(frame), storage.uri(dataset_key))
+    return validate_training_frame(config, frame, name=f"{config.name} training data")
 
 
 def raise_for_failures(report: ValidationReport, what: str) -> None:

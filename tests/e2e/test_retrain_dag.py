@@ -100,6 +100,8 @@ def test_first_model_is_trained_tracked_and_becomes_champion(airflow_project, de
 
     summary = _summary(deployment, CLEAN_END)
     assert summary["action"] == "champion" and summary["version"] == "1"
+    # The qualify task (candidate -> champion here: bootstrap) logs its move and why.
+    assert "Version 1: champion (bootstrap: first model of this name passed every gate)" in run.log
     events = [n["event"] for n in _notifications(airflow_project)]
     assert events[-1] == "success"
 
@@ -153,6 +155,7 @@ def test_dry_run_registers_nothing(airflow_project, deployment):
     assert run.succeeded, run.tail()
     assert [v.version for v in _versions(registry)] == before
     assert _summary(deployment, "2026-02-17")["action"] == "dry_run"
+    assert "dry run: nothing is registered" in run.log  # register skipped, and qualify after it
 
 
 def test_bad_data_stops_the_run_at_validation(airflow_project, deployment, tmp_path):

@@ -1,7 +1,7 @@
 """Monitoring scenarios on generated data, with a real MLflow server and no Airflow.
 
-A champion is trained once through the retraining steps (``include.retrain.steps``: pull -> train ->
-evaluate -> check_gates -> register -> promote) on clean sample data up to ``TRAIN_END``. Each
+A champion is trained once through the retraining stages (``include/retrain/``: pull -> train ->
+evaluate -> check_gates -> register -> qualify) on clean sample data up to ``TRAIN_END``. Each
 scenario then gets its own data root, generated with one option of ``include.dev.sample_data``
 (covariate drift, concept drift, a missing column), and the monitoring steps of
 ``include.monitor.steps`` run on it exactly as ``monitor_churn`` calls them: everything compared
@@ -66,16 +66,21 @@ def mlflow_monitoring(tmp_path_factory):
 
 
 def _train_champion(storage, registry: ModelRegistry, config: ModelConfig) -> dict:
-    from include.retrain import steps as retrain
+    from include.retrain.evaluate import evaluate_candidate
     from include.retrain.features import TrainingWindow
+    from include.retrain.gates import check_gates
+    from include.retrain.pull import pull
+    from include.retrain.qualify import qualify
+    from include.retrain.register import register_candidate
+    from include.retrain.train import train
 
-    pulled = retrain.pull(storage, config, TrainingWindow.ending(TRAIN_END, config.training.window_days))
-    trained = retrain.train(storage, registry, config, pulled, actor="test")
-    evaluated = retrain.evaluate(storage, registry, config, trained)
-    gates = retrain.check_gates(registry, config, trained, evaluated).to_dict()
-    registered = retrain.register(registry, config, pulled, trained, gates, actor="test")
-    promoted = retrain.promote(registry, config, registered, gates, actor="test")
-    assert promoted["action"] == "champion", (promoted, gates["failed"])
+    pulled = pull(storage, config, TrainingWindow.ending(TRAIN_END, config.training.window_days))
+    trained = train(storage, registry, config, pulled, actor="test")
+    evaluated = evaluate_candidate(storage, registry, config, trained)
+    gates = check_gates(registry, config, trained, evaluated).to_dict()
+    registered = register_candidate(registry, config, pulled, trained, gates, actor="test")
+    qualified = qualify(registry, config, registered, gates, actor="test")
+    assert qualified["action"] == "champion", (qualified, gates["failed"])
     return {"pulled": pulled, "evaluated": evaluated}
 
 

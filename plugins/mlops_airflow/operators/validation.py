@@ -17,9 +17,9 @@ class DataValidationOperator(MlopsBaseOperator):
     Failures are not retried (``DataValidationError`` is ``NotRetryable``): the same data fails
     the same way.
 
-    :param model_name: model config to derive the expectations from
+    :param model_name: model config to derive the expectations from (templated)
     :param dataset_key: key of the parquet file under the data root (templated)
-    :param data_root: storage root; default ``$MLOPS_DATA_ROOT``
+    :param data_root: storage root; default ``$MLOPS_DATA_ROOT`` (templated)
     :param aws_conn_id: AWS connection for ``s3://`` roots
     """
 
@@ -43,14 +43,10 @@ class DataValidationOperator(MlopsBaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.config import get_config
-        from include.platform.storage import read_parquet_bytes
-        from include.retrain.validation import raise_for_failures, validate_training_frame
+        from include.retrain.validation import raise_for_failures, validate_dataset
 
-        config = get_config(self.model_name)
         storage = MlopsStorageHook(data_root=self.data_root, aws_conn_id=self.aws_conn_id).get_conn()
-        frame = read_parquet_bytes(storage.read_bytes(self.dataset_key))
-        self.log.info("Validating %s rows of %s", len(frame), storage.uri(self.dataset_key))
-        report = validate_training_frame(config, frame, name=f"{self.model_name} training data")
+        report = validate_dataset(storage, get_config(self.model_name), self.dataset_key)
         context["ti"].xcom_push(key="validation_result", value=report.result)
         self.log.info("%s", report.summary())
         raise_for_failures(report, f"{self.model_name} training data ({storage.uri(self.dataset_key)})")

@@ -1,4 +1,5 @@
-"""Promotion gates: thresholds in both directions, regression vs champion, slices, report."""
+"""Gates a candidate must pass to become challenger: thresholds in both directions, regression vs
+champion, slices, latency and size, the report, and the registry that runs them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from include.retrain.gates import (
     GateResult,
     absolute_gates,
     evaluate_gates,
+    register_gate,
     regression_gate,
     slice_gates,
 )
@@ -49,6 +51,21 @@ def by_name(results: list[GateResult]) -> dict[str, GateResult]:
     return {r.name: r for r in results}
 
 
+def ev(metrics, champion=None, slices=None, latency=None, size=None) -> dict[str, Any]:
+    """An evaluation payload (``include.retrain.payloads.Evaluation``); unmeasured parts left out."""
+    out: dict[str, Any] = {
+        "metrics": metrics,
+        "champion": None if champion is None else {"version": "1", "metrics": champion},
+    }
+    if slices is not None:
+        out["slices"] = slices
+    if latency is not None:
+        out["latency_ms_per_1k"] = latency
+    if size is not None:
+        out["size_mb"] = size
+    return out
+
+
 # -- absolute gates ---------------------------------------------------------------------------
 
 
@@ -57,7 +74,7 @@ def by_name(results: list[GateResult]) -> dict[str, GateResult]:
     [(0.70, True), (0.7001, True), (0.95, True), (0.6999, False), (0.5, False)],
 )
 def test_higher_is_better_threshold(churn, roc_auc, passed):
-    results = by_name(absolute_gates(churn, {**GOOD, "roc_auc": roc_auc}))
+    results = by_name(absolute_gates(churn, ev({**GOOD, "roc_auc": roc_auc})))
     gate = results["min_roc_auc"]
     assert gate.passed is passed
     assert gate.kind == "absolute"
@@ -71,19 +88,19 @@ def test_higher_is_better_threshold(churn, roc_auc, passed):
 )
 def test_lower_is_better_threshold(log_loss, passed):
     config = variant(gates={"min_metrics": {"log_loss": 0.5}})
-    [gate] = absolute_gates(config, {**GOOD, "log_loss": log_loss})
+    [gate] = absolute_gates(config, ev({**GOOD, "log_loss": log_loss}))
     assert gate.name == "min_log_loss"
     assert gate.passed is passed
     assert "<= 0.5" in gate.detail
 
 
 def test_nan_or_missing_metric_fails(churn):
-    results = by_name(absolute_gates(churn, {"roc_auc": NAN}))
+    results = by_name(absolute_gates(churn, ev({"roc_auc": NAN})))
     assert not results["min_roc_auc"].passed
     assert "n/a" in results["min_roc_auc"].detail
     assert not results["min_average_precision"].passed  # not measured at all
     lower = variant(gates={"min_metrics": {"log_loss": 0.5}})
-    assert not absolute_gates(lower, {"log_loss": NAN})[0].passed
+    assert not absolute_gates(lower, ev({"log_loss": NAN}))[0].passed
 
 
 # -- regression gate --------------------------------------------------------------------------
@@ -91,14 +108,14 @@ def test_nan_or_missing_metric_fails(churn):
 
 @pytest.mark.parametrize("champion", [None, {}])
 def test_no_champion_passes(churn, champion):
-    gate = regression_gate(churn, {"roc_auc": 0.5}, champion)
+    gate = regression_gate(churn, ev({"roc_auc": 0.5}, champion))
     assert gate.passed
     assert gate.kind == "regression"
     assert "no champion" in gate.detail
 
 
 def test_worse_than_champion_by_more_than_the_margin_fails(churn):
-    gate = regression_gate(churn, {**GOOD, "roc_auc": 0.78}, {**GOOD, "roc_auc": 0.80})
+    gate = regression_gate(churn, ev({**GOOD, "roc_auc": 0.78}, {**GOOD, "roc_auc": 0.80}))
     assert not gate.passed
     assert "0.7800" in gate.detail and "0.8000" in gate.detail
     assert "-0.0200" in gate.detail
@@ -107,26 +124,26 @@ def test_worse_than_champion_by_more_than_the_margin_fails(churn):
 
 @pytest.mark.parametrize("challenger", [0.795, 0.80, 0.85])
 def test_within_margin_or_better_passes(churn, challenger):
-    assert regression_gate(churn, {"roc_auc": challenger}, {"roc_auc": 0.80}).passed
+    assert regression_gate(churn, ev({"roc_auc": challenger}, {"roc_auc": 0.80})).passed
 
 
 def test_regression_margin_boundary_is_inclusive():
     config = variant(gates={"max_regression": 0.0625})  # exact in binary: no rounding at the edge
-    assert regression_gate(config, {"roc_auc": 0.6875}, {"roc_auc": 0.75}).passed
-    assert not regression_gate(config, {"roc_auc": 0.6874}, {"roc_auc": 0.75}).passed
+    assert regression_gate(config, ev({"roc_auc": 0.6875}, {"roc_auc": 0.75})).passed
+    assert not regression_gate(config, ev({"roc_auc": 0.6874}, {"roc_auc": 0.75})).passed
 
 
 def test_regression_on_a_lower_is_better_primary_metric():
     config = variant(evaluation={"primary_metric": "log_loss"})
-    assert not regression_gate(config, {"log_loss": 0.45}, {"log_loss": 0.40}).passed
-    assert regression_gate(config, {"log_loss": 0.405}, {"log_loss": 0.40}).passed
-    assert regression_gate(config, {"log_loss": 0.30}, {"log_loss": 0.40}).passed
-    assert regression_gate(config, {"log_loss": 0.30}, {"log_loss": 0.40}).threshold == pytest.approx(0.41)
+    assert not regression_gate(config, ev({"log_loss": 0.45}, {"log_loss": 0.40})).passed
+    assert regression_gate(config, ev({"log_loss": 0.405}, {"log_loss": 0.40})).passed
+    assert regression_gate(config, ev({"log_loss": 0.30}, {"log_loss": 0.40})).passed
+    assert regression_gate(config, ev({"log_loss": 0.30}, {"log_loss": 0.40})).threshold == pytest.approx(0.41)
 
 
 def test_regression_nan_challenger_fails(churn):
-    assert not regression_gate(churn, {"roc_auc": NAN}, {"roc_auc": 0.80}).passed
-    assert not regression_gate(churn, {}, {"roc_auc": 0.80}).passed
+    assert not regression_gate(churn, ev({"roc_auc": NAN}, {"roc_auc": 0.80})).passed
+    assert not regression_gate(churn, ev({}, {"roc_auc": 0.80})).passed
 
 
 # -- slice gates ------------------------------------------------------------------------------
@@ -141,7 +158,7 @@ SLICES = {
 
 
 def test_slice_below_threshold_fails_by_name(churn):
-    results = by_name(slice_gates(churn, SLICES))
+    results = by_name(slice_gates(churn, ev(GOOD, slices=SLICES)))
     assert set(results) == {f"slice:region:{v}" for v in SLICES}
     south = results["slice:region:south"]
     assert not south.passed
@@ -152,30 +169,32 @@ def test_slice_below_threshold_fails_by_name(churn):
 
 
 def test_small_slice_is_reported_but_not_gated(churn):
-    tiny = by_name(slice_gates(churn, SLICES))["slice:region:tiny"]
+    tiny = by_name(slice_gates(churn, ev(GOOD, slices=SLICES)))["slice:region:tiny"]
     assert tiny.passed
     assert "not gated" in tiny.detail
     assert tiny.value == 0.10
 
 
 def test_slice_row_boundary(churn):
-    at, below = slice_gates(churn, {"at": {"rows": 50.0, "roc_auc": 0.5}, "below": {"rows": 49.0, "roc_auc": 0.5}})
+    at, below = slice_gates(
+        churn, ev(GOOD, slices={"at": {"rows": 50.0, "roc_auc": 0.5}, "below": {"rows": 49.0, "roc_auc": 0.5}})
+    )
     assert not at.passed  # exactly min_slice_rows rows: gated
     assert below.passed and "not gated" in below.detail
 
 
 def test_slice_with_nan_metric_fails(churn):
-    [gate] = slice_gates(churn, {"east": {"rows": 300.0, "roc_auc": NAN}})
+    [gate] = slice_gates(churn, ev(GOOD, slices={"east": {"rows": 300.0, "roc_auc": NAN}}))
     assert not gate.passed
 
 
 def test_no_slice_gates_without_a_slice_threshold():
     config = variant(gates={"min_slice_metric": None})
-    assert slice_gates(config, SLICES) == []
+    assert slice_gates(config, ev(GOOD, slices=SLICES)) == []
 
 
 def test_slice_gate_names_are_safe(churn):
-    [gate] = slice_gates(churn, {"a/../b c%": {"rows": 100.0, "roc_auc": 0.9}})
+    [gate] = slice_gates(churn, ev(GOOD, slices={"a/../b c%": {"rows": 100.0, "roc_auc": 0.9}}))
     assert gate.name == metric_key("slice:region:a/../b c%")
     assert "%" not in gate.name
 
@@ -185,7 +204,7 @@ def test_slice_gate_names_are_safe(churn):
 
 @pytest.mark.parametrize(("latency", "passed"), [(10.0, True), (500.0, True), (500.5, False)])
 def test_latency_gate(churn, latency, passed):
-    report = evaluate_gates(churn, GOOD, latency_ms_per_1k=latency)
+    report = evaluate_gates(churn, ev(GOOD, latency=latency))
     gate = by_name(report.results)["max_latency"]
     assert gate.passed is passed
     assert (gate.kind, gate.threshold) == ("latency", 500)
@@ -193,19 +212,19 @@ def test_latency_gate(churn, latency, passed):
 
 @pytest.mark.parametrize(("size", "passed"), [(0.5, True), (25.0, True), (25.01, False)])
 def test_size_gate(churn, size, passed):
-    gate = by_name(evaluate_gates(churn, GOOD, size_mb=size).results)["max_model_size"]
+    gate = by_name(evaluate_gates(churn, ev(GOOD, size=size)).results)["max_model_size"]
     assert gate.passed is passed
     assert gate.kind == "size"
 
 
 def test_unmeasured_latency_and_size_are_not_gated(churn):
-    names = {r.name for r in evaluate_gates(churn, GOOD).results}
+    names = {r.name for r in evaluate_gates(churn, ev(GOOD)).results}
     assert names == {"min_roc_auc", "min_average_precision", "no_regression"}
 
 
 def test_report_all_passed(churn):
     report = evaluate_gates(
-        churn, GOOD, {**GOOD, "roc_auc": 0.79}, {"north": SLICES["north"]}, latency_ms_per_1k=20.0, size_mb=1.0
+        churn, ev(GOOD, {**GOOD, "roc_auc": 0.79}, {"north": SLICES["north"]}, latency=20.0, size=1.0)
     )
     assert report.passed
     assert report.failures == []
@@ -215,12 +234,7 @@ def test_report_all_passed(churn):
 
 def test_report_with_failures(churn):
     report = evaluate_gates(
-        churn,
-        {**GOOD, "roc_auc": 0.72},
-        champion_metrics={**GOOD, "roc_auc": 0.80},
-        slices=SLICES,
-        latency_ms_per_1k=900.0,
-        size_mb=1.0,
+        churn, ev({**GOOD, "roc_auc": 0.72}, {**GOOD, "roc_auc": 0.80}, slices=SLICES, latency=900.0, size=1.0)
     )
     assert not report.passed
     failed = [r.name for r in report.failures]
@@ -244,8 +258,60 @@ def test_empty_report_passes():
 
 
 def test_report_with_nan_value_is_still_serialisable(churn):
-    data = evaluate_gates(churn, {"roc_auc": NAN}).to_dict()
+    data = evaluate_gates(churn, ev({"roc_auc": NAN})).to_dict()
     assert math.isnan(json.loads(json.dumps(data))["results"][0]["value"])
+
+
+# -- the registry ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_registry(monkeypatch):
+    """A copy of the registry for one test: registrations do not leak into other tests."""
+    from include.retrain import gates
+
+    monkeypatch.setattr(gates, "GATES", dict(gates.GATES))
+    return gates
+
+
+def test_builtin_gates_run_in_registration_order():
+    from include.retrain.gates import GATES
+
+    assert list(GATES) == ["min_metrics", "no_regression", "slices", "max_latency", "max_model_size"]
+
+
+def test_a_registered_gate_is_in_the_report_and_can_fail_it(churn, own_registry):
+    @register_gate("min_holdout_rows")
+    def enough_rows(config, evaluation):
+        rows = evaluation["holdout_rows"]
+        return GateResult("min_holdout_rows", "data", rows >= 500, rows, 500, f"{rows} hold-out rows, needs 500")
+
+    good = {**ev(GOOD, latency=20.0, size=1.0), "holdout_rows": 800}
+    report = evaluate_gates(churn, good)
+    assert report.passed
+    assert [r.name for r in report.results][-1] == "min_holdout_rows"
+
+    report = evaluate_gates(churn, {**good, "holdout_rows": 120})
+    assert not report.passed
+    assert report.to_dict()["failed"] == ["min_holdout_rows"]
+    assert "[FAIL] min_holdout_rows: 120 hold-out rows, needs 500" in report.summary().splitlines()
+    assert "min_holdout_rows" not in [r.name for r in evaluate_gates(churn, good).failures]
+
+
+def test_a_gate_may_return_several_results_or_none(churn, own_registry):
+    register_gate("two")(
+        lambda config, evaluation: [GateResult(f"two_{i}", "x", True, None, None, "ok") for i in (1, 2)]
+    )
+    register_gate("none")(lambda config, evaluation: [])
+    names = [r.name for r in evaluate_gates(churn, ev(GOOD)).results]
+    assert names == ["min_roc_auc", "min_average_precision", "no_regression", "two_1", "two_2"]
+
+
+def test_a_gate_name_is_registered_once(own_registry):
+    from include.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_latency"):
+        register_gate("max_latency")(lambda config, evaluation: [])
 
 
 # -- metric_key --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from include.retrain.validation import (
     ValidationReport,
     raise_for_failures,
     training_expectations,
+    validate_dataset,
     validate_training_frame,
 )
 
@@ -218,6 +219,19 @@ def test_regression_target_must_be_numeric(config):
     frame["churned"] = frame["churned"].astype(str)
     report = validate_training_frame(regression, frame)
     assert failed(report) == {("expect_column_values_to_be_in_type_list", "churned")}
+
+
+def test_validate_dataset_reads_the_pulled_parquet_from_storage(config, tmp_path):
+    from include.platform.storage import LocalStorage, parquet_bytes
+
+    storage = LocalStorage(tmp_path)
+    frame = make_frame()
+    frame.loc[3, "monthly_charges"] = 9999.0
+    storage.write_bytes("training/churn/window_end=2026-02-10/dataset.parquet", parquet_bytes(frame))
+    report = validate_dataset(storage, config, "training/churn/window_end=2026-02-10/dataset.parquet")
+    assert not report.success
+    assert failed(report) == {("expect_column_values_to_be_between", "monthly_charges")}
+    assert report.result["meta"]["active_batch_definition"]["data_asset_name"] == "churn training data"
 
 
 def test_error_lists_every_failure_and_keeps_the_report(config):

@@ -1,0 +1,43 @@
+"""Register stage: the trained model becomes a ``candidate`` version, with its lineage and gate
+verdicts as tags and a model card. Registering the same run again returns the same version."""
+
+from __future__ import annotations
+
+from include.config import ModelConfig
+from include.contracts import Tag
+from include.ml import model_card
+from include.platform.registry import ModelRegistry, code_version
+from include.retrain.payloads import GateReportDict, PulledDataset, RegisteredVersion, TrainedRun
+
+
+def version_tags(pulled: PulledDataset, trained: TrainedRun, gates: GateReportDict, actor: str) -> dict[str, str]:
+    """Lineage (run key, data hash, window, code) and gate verdicts of the new version."""
+    return {
+        Tag.RUN_KEY: trained["run_key"],
+        Tag.DATA_HASH: pulled["data_hash"],
+        Tag.WINDOW: f"{pulled['window_start']}..{pulled['window_end']}",
+        Tag.CODE_VERSION: code_version(),
+        Tag.GATES_PASSED: str(gates["passed"]).lower(),
+        Tag.GATES_FAILED: ",".join(gates["failed"]) or "-",
+        Tag.ACTOR: actor,
+    }
+
+
+def register_candidate(
+    registry: ModelRegistry,
+    config: ModelConfig,
+    pulled: PulledDataset,
+    trained: TrainedRun,
+    gates: GateReportDict,
+    *,
+    actor: str = "",
+) -> RegisteredVersion:
+    """Register the run's model (once) and publish its card."""
+    tags = version_tags(pulled, trained, gates, actor)
+    version = registry.register(config.name, trained["model_uri"], trained["run_id"], tags, config.description)
+    card = model_card.publish_card(registry, config, version.version)
+    return RegisteredVersion(
+        version=str(version.version),
+        stage=registry.stage_of(config.name, version.version),
+        model_card=card["html"],
+    )

@@ -1,0 +1,155 @@
+"""Train stage: a seeded fit on the pulled dataset, tracked in MLflow with everything later
+stages and pipelines read back (config, pull statistics, scoring contract, drift reference,
+health sample, the skops model).
+
+Idempotent: the run key names the window, the data and the config, and a rerun with the same
+key reuses the finished run instead of training again (unless forced).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from include.config import ModelConfig
+from include.contracts import Artifact, Column, Tag, training_prefix
+from include.platform.registry import ModelRegistry, code_version
+from include.platform.storage import Storage, parquet_bytes, read_parquet_bytes
+from include.retrain.payloads import PulledDataset, TrainedRun
+from include.retrain.tracking import log_run_bytes
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+HEALTH_SAMPLE_ROWS = 200
+EXPECTED_SCORE = Column.EXPECTED_SCORE
+
+
+def config_hash(config: ModelConfig) -> str:
+    return hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run_key(config: ModelConfig, pulled: PulledDataset) -> str:
+    """Same window, same data, same config: same key (a rerun reuses the run)."""
+    return f"{config.name}/{pulled['window_end']}/{pulled['data_hash'][:16]}/{config_hash(config)[:12]}"
+
+
+def holdout_key(config: ModelConfig, window_end: str) -> str:
+    return f"{training_prefix(config.name, window_end)}/holdout.parquet"
+
+
+def run_params(config: ModelConfig, pulled: PulledDataset, train_rows: int, holdout_rows: int) -> dict[str, Any]:
+    """The run's MLflow params: the estimator's, the window and the split."""
+    params: dict[str, Any] = {f"estimator.{k}": v for k, v in config.estimator.params.items()}
+    params.update(
+        {
+            "estimator.class_path": config.estimator.class_path,
+            "window_start": pulled["window_start"],
+            "window_end": pulled["window_end"],
+            "rows": pulled["rows"],
+            "train_rows": train_rows,
+            "holdout_rows": holdout_rows,
+            "holdout_fraction": config.training.holdout_fraction,
+            "seed": config.training.seed,
+            "features.numeric": ",".join(config.features.numeric),
+            "features.categorical": ",".join(config.features.categorical),
+        }
+    )
+    return params
+
+
+def run_tags(config: ModelConfig, pulled: PulledDataset, key: str, actor: str) -> dict[str, str]:
+    return {
+        Tag.RUN_KEY: key,
+        Tag.MODEL: config.name,
+        Tag.DATA_HASH: pulled["data_hash"],
+        Tag.WINDOW: f"{pulled['window_start']}..{pulled['window_end']}",
+        Tag.CODE_VERSION: code_version(),
+        Tag.ACTOR: actor,
+    }
+
+
+def train(
+    storage: Storage,
+    registry: ModelRegistry,
+    config: ModelConfig,
+    pulled: PulledDataset,
+    *,
+    actor: str = "",
+    force: bool = False,
+) -> TrainedRun:
+    """Fit on the pulled dataset and log everything to MLflow (or reuse the same finished run)."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from include.ml.contract import scoring_contract
+    from include.ml.evaluation import predict_scores
+    from include.ml.training import check_trusted_types, fit, prepare_features, split_holdout
+    from include.monitor.drift.profile import build_profile, reference_sample, sample_to_parquet
+
+    key = run_key(config, pulled)
+    holdout_at = holdout_key(config, pulled["window_end"])
+    if not force and (run := registry.find_run(config.name, key)) is not None and storage.exists(holdout_at):
+        return TrainedRun(
+            run_id=run.info.run_id,
+            model_uri=run.data.tags[Tag.MODEL_URI],
+            holdout_key=holdout_at,
+            run_key=key,
+            reused=True,
+        )
+    frame = read_parquet_bytes(storage.read_bytes(pulled["dataset_key"]))
+    train_part, holdout = split_holdout(config, frame)
+    model = fit(config, train_part)
+    trusted = check_trusted_types(config, model)
+    storage.write_bytes(holdout_at, parquet_bytes(holdout))
+    example = prepare_features(config, train_part.head(5))
+    signature = infer_signature(example, predict_scores(config, model, train_part.head(5)))
+    with mlflow.start_run(
+        experiment_id=registry.experiment_id(config.name), run_name=f"retrain {pulled['window_end']}"
+    ) as run:
+        run_id = run.info.run_id
+        mlflow.set_tags(run_tags(config, pulled, key, actor))
+        mlflow.log_params(run_params(config, pulled, len(train_part), len(holdout)))
+        mlflow.log_dict(config.to_dict(), Artifact.MODEL_CONFIG)
+        mlflow.log_dict(dict(pulled), Artifact.PULL_STATS)
+        mlflow.log_dict(scoring_contract(config, train_part), Artifact.SCORING_CONTRACT)
+        # Monitoring compares current data with this, never re-reading the training data.
+        profile = build_profile(train_part, config.features.numeric, config.features.categorical)
+        mlflow.log_dict(profile, Artifact.REFERENCE_PROFILE)
+        sample_bytes = sample_to_parquet(reference_sample(train_part, config.features.all, seed=config.training.seed))
+        log_run_bytes(run_id, Artifact.REFERENCE_SAMPLE, sample_bytes)
+        # A saved sample and its scores: the post-promotion health check must reproduce them.
+        sample = holdout.head(HEALTH_SAMPLE_ROWS)[[config.entity_id, config.timestamp, *config.features.all]].copy()
+        sample[EXPECTED_SCORE] = predict_scores(config, model, sample)
+        log_run_bytes(run_id, Artifact.HEALTH_SAMPLE, parquet_bytes(sample))
+        model_uri = _log_model(config, model, trusted, signature, example)
+        mlflow.set_tag(Tag.MODEL_URI, model_uri)
+    return TrainedRun(run_id=run_id, model_uri=model_uri, holdout_key=holdout_at, run_key=key, reused=False)
+
+
+def _log_model(config: ModelConfig, model: Any, trusted: list[str], signature: Any, example: Any) -> str:
+    """The requirements and the skops model, into the active run; returns the model's URI."""
+    import mlflow
+
+    requirements = PROJECT_DIR / "requirements.txt"
+    if requirements.exists():
+        mlflow.log_artifact(str(requirements), Artifact.ENVIRONMENT_DIR)
+    info = mlflow.sklearn.log_model(
+        model,
+        name=Artifact.MODEL,
+        serialization_format="skops",
+        skops_trusted_types=trusted,
+        signature=signature,
+        input_example=example,
+        pyfunc_predict_fn="predict_proba" if config.task == "classification" else "predict",
+        # Explicit: MLflow's inference would spawn a process that re-imports the model.
+        pip_requirements=model_requirements(),
+    )
+    return str(info.model_uri)
+
+
+def model_requirements() -> list[str]:
+    """Pinned versions of what loading the model needs."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
