@@ -104,11 +104,11 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def decide(gathered: dict) -> dict:
-            from include.deploy.messages import hold_message, is_ready
+            from include.deploy.messages import hold_message, is_ready_to_promote
 
             for line in gathered["summary"].splitlines():
                 log.info("%s", line)
-            if not is_ready(gathered):
+            if not is_ready_to_promote(gathered):
                 raise AirflowSkipException(hold_message(gathered))
             return gathered
 

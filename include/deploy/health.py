@@ -66,7 +66,7 @@ def health_check(registry: ModelRegistry, config: ModelConfig) -> HealthCheckPay
     except Exception as exc:
         return {"ok": False, "version": str(champion.version), "problems": [f"{type(exc).__name__}: {exc}"]}
     expected = sample[Column.EXPECTED_SCORE].to_numpy(dtype="float64")
-    problems, diff = score_problems(config, scores, expected)
+    problems, diff = health_score_problems(config, scores, expected)
     return {
         "ok": not problems,
         "version": str(champion.version),
@@ -76,7 +76,7 @@ def health_check(registry: ModelRegistry, config: ModelConfig) -> HealthCheckPay
     }
 
 
-def score_problems(config: ModelConfig, scores: Any, expected: Any) -> tuple[list[str], float]:
+def health_score_problems(config: ModelConfig, scores: Any, expected: Any) -> tuple[list[str], float]:
     """What is wrong with the champion's scores of the health sample, and their largest
     difference from the scores recorded at training (inf when the shapes differ)."""
     import numpy as np

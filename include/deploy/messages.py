@@ -27,24 +27,24 @@ PromotionOutcome = Literal["promoted", "rejected_at_approval", "no_challenger", 
 
 
 # -- the promote DAG's decisions ----------------------------------------------------------------------
-def headline(gathered: GatheredEvidencePayload) -> str:
+def verdict_headline(gathered: GatheredEvidencePayload) -> str:
     """The first line of the evidence summary: the verdict in one line."""
     return gathered["summary"].splitlines()[0]
 
 
-def is_ready(gathered: GatheredEvidencePayload) -> bool:
+def is_ready_to_promote(gathered: GatheredEvidencePayload) -> bool:
     """Every criterion passed (a stale or missing challenger never is)."""
     return bool(gathered["verdict"].get("ready"))
 
 
 def hold_message(gathered: GatheredEvidencePayload) -> str:
     """Why the rest of the promote run is skipped: the challenger stays where it is."""
-    return f"challenger stays where it is: {headline(gathered)}"
+    return f"challenger stays where it is: {verdict_headline(gathered)}"
 
 
 def not_ready_message(gathered: GatheredEvidencePayload) -> str:
     """The refusal of a promotion asked for on a verdict that is not ready."""
-    return f"promotion refused: {headline(gathered)}"
+    return f"promotion refused: {verdict_headline(gathered)}"
 
 
 def dry_run_message(verdict: PromotionVerdictPayload) -> str:
@@ -107,12 +107,12 @@ def promotion_note(
         subject = f"no promotion: v{challenger} rejected at approval by {approval['by']}; champion kept"
         fields["summary"] = f"{approval['reason'] or NO_REASON}\n\n{gathered['summary']}"
         return Notification(model=model, event="success", subject=subject, body=fields["summary"], fields=fields)
-    subject = f"no promotion: {headline(gathered)}"
+    subject = f"no promotion: {verdict_headline(gathered)}"
     return Notification(model=model, event="success", subject=subject, body=gathered["summary"], fields=fields)
 
 
 # -- health check and rollback ---------------------------------------------------------------------------
-def health_problems(health: HealthCheckPayload) -> str:
+def _problems_text(health: HealthCheckPayload) -> str:
     return "; ".join(health["problems"])
 
 
@@ -123,7 +123,7 @@ def unhealthy_message(health: HealthCheckPayload) -> str:
 
 def health_rollback_reason(health: HealthCheckPayload) -> str:
     """The reason recorded with the automatic rollback after a failed health check."""
-    return f"health check failed for v{health['version']}: {health_problems(health)}"
+    return f"health check failed for v{health['version']}: {_problems_text(health)}"
 
 
 def health_rollback_note(model: str, health: HealthCheckPayload, rolled: RollbackMovePayload) -> Notification:

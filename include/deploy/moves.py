@@ -68,7 +68,7 @@ def promote_challenger(
         actor=actor,
         evidence=evidence,
     )
-    publish_cards(registry, config, result["version"], result["previous"])
+    publish_model_cards(registry, config, result["version"], result["previous"])
     return {**result, "disagreements": registry.disagreements(config.name)}
 
 
@@ -149,7 +149,7 @@ def rollback_champion(
 ) -> RollbackPayload:
     """``rollback`` and the model cards of both versions re-published."""
     result = rollback(registry, config, target=target, reason=reason, actor=actor, bad_stage=bad_stage)
-    publish_cards(registry, config, result["restored"], result["replaced"])
+    publish_model_cards(registry, config, result["restored"], result["replaced"])
     return {**result, "disagreements": registry.disagreements(config.name)}
 
 
@@ -237,7 +237,7 @@ def reject_at_approval(
 
 
 # -- shared ----------------------------------------------------------------------------------------
-def publish_cards(registry: ModelRegistry, config: ModelConfig, *versions: str | None) -> None:
+def publish_model_cards(registry: ModelRegistry, config: ModelConfig, *versions: str | None) -> None:
     """Re-render the model card of every version a move touched (their stage changed)."""
     from include.ml import model_card
 

@@ -12,7 +12,7 @@ from include.deploy.messages import (
     health_rollback_note,
     health_rollback_reason,
     hold_message,
-    is_ready,
+    is_ready_to_promote,
     is_rejected_at_approval,
     not_ready_message,
     promotion_note,
@@ -68,8 +68,8 @@ def stale():
 
 # -- the promote DAG's decisions ---------------------------------------------------------------------
 def test_readiness_and_the_hold_message(ready, held, no_challenger, stale):
-    assert is_ready(ready)
-    assert not any(is_ready(g) for g in (held, no_challenger, stale))
+    assert is_ready_to_promote(ready)
+    assert not any(is_ready_to_promote(g) for g in (held, no_challenger, stale))
     assert (
         hold_message(held)
         == "challenger stays where it is: challenger v2 vs champion v1: not ready: min_shadow_batches"
