@@ -25,20 +25,25 @@ One DAG per model config. Runs on `schedules.promote` and on demand.
 * **health_check**: loads `models:/<name>@champion`, scores the sample saved at training and
   compares with the scores recorded then; on failure it rolls back to the previous champion
   and notifies.
+
+`promote` and `health_check` are `PromoteChallengerOperator` and `ModelHealthCheckOperator`
+(`plugins/mlops_airflow/operators/deploy.py`); the decisions and messages live in `include/deploy/`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import logging
 
 from airflow.sdk import DAG, Param, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
 from include.config import ModelConfig, load_all
-from include.contracts import CHALLENGER_ALIAS, CHAMPION_ALIAS, Tag
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
 from mlops_airflow.operators.approval import APPROVAL_XCOM_KEY, RecordedApprovalOperator
+from mlops_airflow.operators.deploy import ModelHealthCheckOperator, PromoteChallengerOperator
+
+log = logging.getLogger("airflow.task")
 
 
 def _actor(dag_run) -> str:
@@ -50,6 +55,20 @@ def _approval(config: ModelConfig, ti) -> dict | None:
     if not config.deploy.approval_required:
         return None
     return ti.xcom_pull(task_ids="approve", key=APPROVAL_XCOM_KEY) or None
+
+
+def _approve(config: ModelConfig) -> RecordedApprovalOperator:
+    """The person's answer in the web UI (Required Actions), with the evidence summary shown."""
+    return RecordedApprovalOperator(
+        task_id="approve",
+        subject=f"Promote {config.name} challenger to champion?",
+        body="{{ ti.xcom_pull(task_ids='gather_evidence')['summary'] }}",
+        params={
+            "reason": Param("", type="string", maxLength=500, title="Reason", description="Recorded with your answer.")
+        },
+        response_timeout=dt.timedelta(hours=config.deploy.approval_timeout_hours),
+        retries=0,  # a person's answer (or its timeout) is final: never ask again
+    )
 
 
 def build(config: ModelConfig) -> DAG:
@@ -74,179 +93,80 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def gather_evidence(dag_run=None) -> dict:
-            from include.deploy import steps as deploy
-            from include.platform import stages
+            from include.deploy.evidence import collect_evidence
             from mlops_airflow.hooks.registry import audited_registry
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            registry = audited_registry()
-            champion = registry.alias_version(name, CHAMPION_ALIAS)
-            challenger = registry.alias_version(name, CHALLENGER_ALIAS)
-            champion_v = str(champion.version) if champion else None
-            if challenger is None:
-                verdict = deploy.evaluate_promotion(config, None, champion_v, {})
-                return {"verdict": verdict.to_dict(), "summary": verdict.summary(), "rejected": False}
-            version = str(challenger.version)
-            # Age in shadow: from the move into shadow recorded on the version, to this run.
-            history = json.loads(challenger.tags.get(Tag.HISTORY, "[]"))
-            since = [h["at"] for h in history if h.get("to") == stages.SHADOW]
-            age_days = (dag_run.run_after - dt.datetime.fromisoformat(since[-1])).days if since else 0
-            if age_days > config.deploy.reject_after_days:
-                reason = f"in shadow {age_days} days > reject_after_days {config.deploy.reject_after_days}"
-                registry.record_move(name, version, stages.REJECTED, reason=reason, actor=_actor(dag_run))
-                return {"verdict": {"ready": False, "challenger": version}, "summary": reason, "rejected": True}
-            evidence = deploy.shadow_evidence(deploy.shadow_runs(registry, config, version), champion_v)
-            live = deploy.live_metrics(MlopsStorageHook().get_conn(), config, evidence["dates"])
-            verdict = deploy.evaluate_promotion(config, version, champion_v, evidence, live)
-            return {
-                "verdict": verdict.to_dict(),
-                "summary": verdict.summary(),
-                "evidence": evidence,
-                "live": live,
-                "rejected": False,
-            }
+            storage = MlopsStorageHook().get_conn
+            return collect_evidence(
+                audited_registry(), config, open_storage=storage, now=dag_run.run_after, actor=_actor(dag_run)
+            )
 
         @task(multiple_outputs=False)
         def decide(gathered: dict) -> dict:
+            from include.deploy.messages import hold_message, is_ready_to_promote
+
             for line in gathered["summary"].splitlines():
-                print(line)
-            if not gathered["verdict"].get("ready"):
-                raise AirflowSkipException(f"challenger stays where it is: {gathered['summary'].splitlines()[0]}")
+                log.info("%s", line)
+            if not is_ready_to_promote(gathered):
+                raise AirflowSkipException(hold_message(gathered))
             return gathered
 
         @task(multiple_outputs=False)
         def check_freeze(gathered: dict, params=None, dag_run=None) -> dict:
-            from include.deploy.steps import check_freeze as freeze
+            from include.deploy.freeze import check_freeze as freeze
 
             return freeze(config, dag_run.run_after.date(), params.get("freeze_override_reason"))
-
-        @task(multiple_outputs=False, pool=DEPLOY_POOL)
-        def promote(gathered: dict, freeze: dict, params=None, dag_run=None, ti=None) -> dict:
-            from include.deploy.steps import promote_champion
-            from include.ml import model_card
-            from mlops_airflow.hooks.registry import audited_registry
-
-            verdict = gathered["verdict"]
-            if params.get("dry_run"):
-                raise AirflowSkipException(f"dry run: v{verdict['challenger']} would be promoted")
-            registry = audited_registry()
-            reason = "shadow evidence passed every criterion"
-            if freeze.get("override_reason"):
-                reason += f"; freeze override: {freeze['override_reason']}"
-            evidence = {"criteria": verdict["criteria"], "freeze": freeze, "live": gathered.get("live")}
-            if approval := _approval(config, ti):
-                reason += f"; approved by {approval['by']}" + (f": {approval['reason']}" if approval["reason"] else "")
-                evidence["approval"] = approval
-            result = promote_champion(
-                registry,
-                config,
-                verdict["challenger"],
-                verdict["champion"],
-                reason=reason,
-                actor=_actor(dag_run),
-                evidence=evidence,
-            )
-            for version in filter(None, (result["version"], result["previous"])):
-                model_card.publish_card(registry, config, version)
-            return {**result, "disagreements": registry.disagreements(name)}
-
-        @task(multiple_outputs=False, pool=DEPLOY_POOL, outlets=[model_asset(name)])
-        def health_check(promoted: dict, dag_run=None) -> dict:
-            from include.deploy import steps as deploy
-            from include.notify.delivery import Notification, send
-            from mlops_airflow.hooks.connections import connection_dict
-            from mlops_airflow.hooks.registry import audited_registry
-
-            registry = audited_registry()
-            health = deploy.health_check(registry, config)
-            if health["ok"]:
-                return health
-            rolled = deploy.rollback(
-                registry,
-                config,
-                target=promoted.get("previous"),
-                reason=f"health check failed for v{health['version']}: {'; '.join(health['problems'])}",
-                actor=_actor(dag_run),
-            )
-            note = Notification(
-                model=name,
-                event="rollback",
-                subject=(
-                    f"health check failed after promoting v{health['version']}; rolled back to v{rolled['restored']}"
-                ),
-                body="\n".join(health["problems"]),
-                fields={"health": health, "rollback": rolled},
-            )
-            send(config, note, resolve=connection_dict)
-            raise AirflowFailException(f"{note.subject}: {note.body}")
 
         @task(trigger_rule="none_failed", multiple_outputs=False, pool=DEPLOY_POOL)
         def record_rejection(gathered: dict, dag_run=None, ti=None) -> dict | None:
             """A reviewer's Reject retires the challenger (shadow -> rejected) with the reason,
             so the next scheduled run does not ask about it again; the champion stays."""
-            from include.platform import stages
+            from include.deploy.messages import is_rejected_at_approval
+            from include.deploy.moves import reject_at_approval
             from mlops_airflow.hooks.registry import audited_registry
 
             approval = _approval(config, ti)
-            if not approval or approval["choice"] != "Reject":
+            if not is_rejected_at_approval(approval):
                 raise AirflowSkipException("no rejection to record")
             version = gathered["verdict"]["challenger"]
-            reason = f"rejected at approval by {approval['by']}: {approval['reason'] or 'no reason given'}"
-            registry = audited_registry()
-            if registry.stage_of(name, version) != stages.SHADOW:
-                raise AirflowFailException(f"v{version} is no longer in shadow: the rejection was not recorded")
-            registry.record_move(
-                name, version, stages.REJECTED, reason=reason, actor=_actor(dag_run), evidence={"approval": approval}
-            )
-            return {"version": version, "reason": reason}
+            return reject_at_approval(audited_registry(), config, version, approval, actor=_actor(dag_run))
 
         @task(trigger_rule="none_failed", multiple_outputs=False)
         def notify(gathered: dict, ti=None) -> dict:
-            from include.notify.delivery import Notification, send
+            from include.deploy.messages import promotion_note
+            from include.notify.delivery import send
             from mlops_airflow.hooks.connections import connection_dict
 
-            promoted = ti.xcom_pull(task_ids="promote")
-            approval = _approval(config, ti)
-            if promoted:
-                subject = f"v{promoted['version']} is champion (was v{promoted['previous']})"
-                event = "promotion"
-            elif approval and approval["choice"] != "Approve":
-                challenger = gathered["verdict"].get("challenger")
-                subject = f"no promotion: v{challenger} rejected at approval by {approval['by']}; champion kept"
-                event = "success"
-                gathered = {
-                    **gathered,
-                    "summary": f"{approval['reason'] or 'no reason given'}\n\n{gathered['summary']}",
-                }
-            else:
-                subject = f"no promotion: {gathered['summary'].splitlines()[0]}"
-                event = "success"
-            note = Notification(model=name, event=event, subject=subject, body=gathered["summary"], fields=gathered)
-            return {"subject": subject, "notifications": send(config, note, resolve=connection_dict)}
+            note = promotion_note(name, gathered, ti.xcom_pull(task_ids="promote"), _approval(config, ti))
+            return {"subject": note.subject, "notifications": send(config, note, resolve=connection_dict)}
 
         gathered = gather_evidence()
         decided = decide(gathered)
         freeze = check_freeze(decided)
-        if config.deploy.approval_required:
-            approve = RecordedApprovalOperator(
-                task_id="approve",
-                subject=f"Promote {name} challenger to champion?",
-                body="{{ ti.xcom_pull(task_ids='gather_evidence')['summary'] }}",
-                params={
-                    "reason": Param(
-                        "", type="string", maxLength=500, title="Reason", description="Recorded with your answer."
-                    )
-                },
-                response_timeout=dt.timedelta(hours=config.deploy.approval_timeout_hours),
-                retries=0,  # a person's answer (or its timeout) is final: never ask again
-            )
-            freeze >> approve
-            promoted = promote(decided, freeze)
-            approve >> promoted
-            health = health_check(promoted)
+        approve = _approve(config) if config.deploy.approval_required else None
+        promoted = PromoteChallengerOperator(
+            task_id="promote",
+            model_name=name,
+            evidence=decided,
+            freeze_override_reason="{{ params.freeze_override_reason }}",
+            approval=approve.output[APPROVAL_XCOM_KEY] if approve else None,
+            dry_run="{{ params.dry_run }}",
+            pool=DEPLOY_POOL,
+        )
+        health = ModelHealthCheckOperator(
+            task_id="health_check",
+            model_name=name,
+            rollback_on_failure=True,  # back to the champion the promotion replaced
+            restore_version="{{ ti.xcom_pull(task_ids='promote')['previous'] or '' }}",
+            pool=DEPLOY_POOL,
+            outlets=[model_asset(name)],
+        )
+        freeze >> promoted >> health
+        if approve:
+            freeze >> approve >> promoted
             health >> record_rejection(gathered) >> notify(gathered)
         else:
-            health = health_check(promote(decided, freeze))
             health >> notify(gathered)
     return dag
 

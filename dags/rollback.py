@@ -11,16 +11,18 @@ One DAG per model config; manual only (no schedule). Trigger it from the web UI 
 
 `rollback` (pool `mlops_deploy`) -> `health_check` -> `notify`. The champion alias moves in
 one step, so the next batch scoring run uses the restored model. Versions are never deleted.
+`rollback` and `health_check` are `RollbackChampionOperator` and `ModelHealthCheckOperator`
+(`plugins/mlops_airflow/operators/deploy.py`).
 """
 
 from __future__ import annotations
 
 from airflow.sdk import DAG, Param, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from include.config import ModelConfig, load_all
 from include.contracts import ARCHIVED, REJECTED
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
+from mlops_airflow.operators.deploy import ModelHealthCheckOperator, RollbackChampionOperator
 
 
 def build(config: ModelConfig) -> DAG:
@@ -46,56 +48,27 @@ def build(config: ModelConfig) -> DAG:
         },
     ) as dag:
 
-        @task(multiple_outputs=False, pool=DEPLOY_POOL, outlets=[model_asset(name)])
-        def rollback(params=None, dag_run=None) -> dict:
-            from include.deploy.steps import rollback as rollback_step
-            from include.ml import model_card
-            from mlops_airflow.hooks.registry import audited_registry
-
-            registry = audited_registry()
-            result = rollback_step(
-                registry,
-                config,
-                target=params.get("target_version"),
-                reason=params["reason"],
-                actor=f"airflow:{dag_run.dag_id}/{dag_run.run_id}",
-                bad_stage=params.get("bad_version_stage") or REJECTED,
-            )
-            for version in filter(None, (result["restored"], result["replaced"])):
-                model_card.publish_card(registry, config, version)
-            return {**result, "disagreements": registry.disagreements(name)}
-
-        @task(multiple_outputs=False)
-        def health_check(result: dict) -> dict:
-            from include.deploy.steps import health_check as check
-            from mlops_airflow.hooks.registry import MlflowHook
-
-            health = check(MlflowHook().get_conn(), config)
-            if not health["ok"]:
-                raise AirflowFailException(
-                    f"restored v{health['version']} failed its health check: {health['problems']}"
-                )
-            return health
-
         @task(multiple_outputs=False)
         def notify(result: dict, health: dict, params=None) -> dict:
-            from include.notify.delivery import Notification, send
+            from include.deploy.messages import rollback_note
+            from include.notify.delivery import send
             from mlops_airflow.hooks.connections import connection_dict
 
-            subject = (
-                f"rolled back: v{result['restored']} is champion again (v{result['replaced']} {result['bad_stage']})"
-            )
-            note = Notification(
-                model=name,
-                event="rollback",
-                subject=subject,
-                body=params["reason"],
-                fields={**result, "health": health},
-            )
-            return {"subject": subject, "notifications": send(config, note, resolve=connection_dict)}
+            note = rollback_note(name, result, health, params["reason"])
+            return {"subject": note.subject, "notifications": send(config, note, resolve=connection_dict)}
 
-        result = rollback()
-        notify(result, health_check(result))
+        result = RollbackChampionOperator(
+            task_id="rollback",
+            model_name=name,
+            reason="{{ params.reason }}",
+            target_version="{{ params.target_version or '' }}",
+            bad_version_stage="{{ params.bad_version_stage or '' }}",
+            pool=DEPLOY_POOL,
+            outlets=[model_asset(name)],
+        )
+        health = ModelHealthCheckOperator(task_id="health_check", model_name=name)
+        result >> health
+        notify(result.output, health.output)
     return dag
 
 

@@ -98,6 +98,10 @@ class StageTransitionError(RefusedMove, ValueError):
     """A move that the lifecycle table (``include/platform/stages.py``) does not allow."""
 
 
+class HealthCheckFailed(RefusedMove):
+    """The champion failed its health check after a move (and was rolled back when asked to)."""
+
+
 class RegistryStateError(NotRetryable):
     """The registry is not in the state an operation needs (no champion, unknown version,
     a model that is not a skops scikit-learn model, a missing artifact of a run)."""

@@ -31,7 +31,8 @@ import sqlalchemy as sa
 import yaml
 
 from include.config import ModelConfig, load_config, parse_config
-from include.deploy import steps as deploy
+from include.deploy import moves as deploy
+from include.deploy.evidence import shadow_evidence, shadow_runs
 from include.errors import RefusedMove
 from include.platform.audit import AuditStore
 from include.platform.registry import ModelRegistry
@@ -157,7 +158,7 @@ def new_challenger(dep: Deployment) -> str:
 def ready_challenger(dep: Deployment) -> str:
     """The challenger, trained if there is none, with >= 3 shadow batches against the champion."""
     version = challenger(dep) or new_challenger(dep)
-    evidence = deploy.shadow_evidence(deploy.shadow_runs(dep.registry, dep.config, version), champion(dep))
+    evidence = shadow_evidence(shadow_runs(dep.registry, dep.config, version), champion(dep))
     if evidence["batches"] < dep.config.deploy.min_shadow_batches:
         score(dep, *SHADOW)
     return version

@@ -6,10 +6,12 @@ from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
+from include.deploy.payloads import ApprovalAnswer
+
 APPROVAL_XCOM_KEY = "approval"
 
 
-def approval_answer(event: dict[str, Any]) -> dict[str, Any]:
+def approval_answer(event: dict[str, Any]) -> ApprovalAnswer:
     """Who answered, what and when, from the HITL trigger's success event."""
     user = event.get("responded_by_user") or {}
     return {

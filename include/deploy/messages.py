@@ -1,0 +1,145 @@
+"""What the deploy pipeline says: reasons recorded with moves, task messages, notifications.
+
+Pure functions of the payloads the steps return, so every text is decided (and tested) here and
+the DAGs and operators only pass it on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from include.deploy.payloads import (
+    ApprovalAnswer,
+    FreezePayload,
+    GatheredEvidencePayload,
+    HealthCheckPayload,
+    PromotionPayload,
+    PromotionVerdictPayload,
+    RollbackMovePayload,
+)
+from include.notify.delivery import Notification
+
+APPROVE = "Approve"
+REJECT = "Reject"
+NO_REASON = "no reason given"
+
+PromotionOutcome = Literal["promoted", "rejected_at_approval", "no_challenger", "retired", "held"]
+
+
+# -- the promote DAG's decisions ----------------------------------------------------------------------
+def verdict_headline(gathered: GatheredEvidencePayload) -> str:
+    """The first line of the evidence summary: the verdict in one line."""
+    return gathered["summary"].splitlines()[0]
+
+
+def is_ready_to_promote(gathered: GatheredEvidencePayload) -> bool:
+    """Every criterion passed (a stale or missing challenger never is)."""
+    return bool(gathered["verdict"].get("ready"))
+
+
+def hold_message(gathered: GatheredEvidencePayload) -> str:
+    """Why the rest of the promote run is skipped: the challenger stays where it is."""
+    return f"challenger stays where it is: {verdict_headline(gathered)}"
+
+
+def not_ready_message(gathered: GatheredEvidencePayload) -> str:
+    """The refusal of a promotion asked for on a verdict that is not ready."""
+    return f"promotion refused: {verdict_headline(gathered)}"
+
+
+def dry_run_message(verdict: PromotionVerdictPayload) -> str:
+    return f"dry run: v{verdict['challenger']} would be promoted"
+
+
+def promotion_reason(freeze: FreezePayload, approval: ApprovalAnswer | None) -> str:
+    """The reason recorded with a promotion: the evidence, a freeze override, the approver."""
+    reason = "shadow evidence passed every criterion"
+    if freeze.get("override_reason"):
+        reason += f"; freeze override: {freeze['override_reason']}"
+    if approval:
+        reason += f"; approved by {approval['by']}" + (f": {approval['reason']}" if approval["reason"] else "")
+    return reason
+
+
+def is_rejected_at_approval(approval: ApprovalAnswer | None) -> bool:
+    """A reviewer chose Reject (no answer, a timeout or Approve are not rejections)."""
+    if not approval:
+        return False
+    return approval["choice"] == REJECT
+
+
+def approval_rejection_reason(approval: ApprovalAnswer) -> str:
+    return f"rejected at approval by {approval['by']}: {approval['reason'] or NO_REASON}"
+
+
+# -- the promote DAG's notification ---------------------------------------------------------------------
+def promotion_outcome(
+    gathered: GatheredEvidencePayload, promoted: PromotionPayload | None, approval: ApprovalAnswer | None
+) -> PromotionOutcome:
+    """How a promote run ended, for its notification."""
+    if promoted:
+        return "promoted"
+    if approval and approval["choice"] != APPROVE:
+        return "rejected_at_approval"
+    if gathered["verdict"].get("challenger") is None:
+        return "no_challenger"
+    if gathered.get("rejected"):
+        return "retired"
+    return "held"
+
+
+def promotion_note(
+    model: str,
+    gathered: GatheredEvidencePayload,
+    promoted: PromotionPayload | None,
+    approval: ApprovalAnswer | None,
+) -> Notification:
+    """The notification of a promote run: ``promotion`` when the champion changed, else
+    ``success`` with why not (held on its criteria, no challenger, retired as stale, or rejected
+    by a reviewer, whose reason heads the body)."""
+    outcome = promotion_outcome(gathered, promoted, approval)
+    fields: dict[str, Any] = dict(gathered)
+    if outcome == "promoted" and promoted is not None:
+        subject = f"v{promoted['version']} is champion (was v{promoted['previous']})"
+        return Notification(model=model, event="promotion", subject=subject, body=gathered["summary"], fields=fields)
+    if outcome == "rejected_at_approval" and approval is not None:
+        challenger = gathered["verdict"].get("challenger")
+        subject = f"no promotion: v{challenger} rejected at approval by {approval['by']}; champion kept"
+        fields["summary"] = f"{approval['reason'] or NO_REASON}\n\n{gathered['summary']}"
+        return Notification(model=model, event="success", subject=subject, body=fields["summary"], fields=fields)
+    subject = f"no promotion: {verdict_headline(gathered)}"
+    return Notification(model=model, event="success", subject=subject, body=gathered["summary"], fields=fields)
+
+
+# -- health check and rollback ---------------------------------------------------------------------------
+def _problems_text(health: HealthCheckPayload) -> str:
+    return "; ".join(health["problems"])
+
+
+def unhealthy_message(health: HealthCheckPayload) -> str:
+    """The failure of a health check that rolls nothing back."""
+    return f"champion v{health['version']} failed its health check: {health['problems']}"
+
+
+def health_rollback_reason(health: HealthCheckPayload) -> str:
+    """The reason recorded with the automatic rollback after a failed health check."""
+    return f"health check failed for v{health['version']}: {_problems_text(health)}"
+
+
+def health_rollback_note(model: str, health: HealthCheckPayload, rolled: RollbackMovePayload) -> Notification:
+    """The ``rollback`` notification after a failed health check rolled the champion back."""
+    return Notification(
+        model=model,
+        event="rollback",
+        subject=f"health check failed after promoting v{health['version']}; rolled back to v{rolled['restored']}",
+        body="\n".join(health["problems"]),
+        fields={"health": health, "rollback": rolled},
+    )
+
+
+def rollback_note(model: str, result: RollbackMovePayload, health: HealthCheckPayload, reason: str) -> Notification:
+    """The ``rollback`` notification of a requested rollback; the body is the requester's reason."""
+    subject = f"rolled back: v{result['restored']} is champion again (v{result['replaced']} {result['bad_stage']})"
+    return Notification(
+        model=model, event="rollback", subject=subject, body=reason, fields={**result, "health": health}
+    )

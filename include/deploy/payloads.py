@@ -1,0 +1,124 @@
+"""What the deploy steps return (and Airflow keeps in XCom): plain dicts, typed.
+
+TypedDicts are ordinary dicts at runtime, so XCom, JSON and the audit evidence see no change;
+mypy checks the keys the DAGs and operators read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+
+class CriterionPayload(TypedDict):
+    """One ``deploy`` criterion with its numbers (``dataclasses.asdict`` of ``Criterion``)."""
+
+    name: str
+    passed: bool
+    value: Any
+    threshold: Any
+    detail: str
+
+
+class PromotionVerdictPayload(TypedDict):
+    """``PromotionVerdict.to_dict()``; a stale challenger's verdict holds only the first two keys."""
+
+    ready: bool
+    challenger: str | None
+    champion: NotRequired[str | None]
+    failed: NotRequired[list[str]]
+    criteria: NotRequired[list[CriterionPayload]]
+
+
+class ShadowEvidencePayload(TypedDict):
+    """Shadow batches of the challenger measured against one champion, aggregated."""
+
+    batches: int
+    rows: int
+    hours: float
+    dates: list[str]
+    agreement: float | None
+    error_rate: float | None
+    latency_ms_per_1k: float | None
+
+
+class LiveMetricsPayload(TypedDict, total=False):
+    """Primary metric of champion and challenger on labelled rows (empty: no labels yet)."""
+
+    champion: float
+    challenger: float
+    rows: int
+
+
+class GatheredEvidencePayload(TypedDict):
+    """What ``gather_evidence`` hands to the rest of the promote DAG."""
+
+    verdict: PromotionVerdictPayload
+    summary: str
+    rejected: bool
+    evidence: NotRequired[ShadowEvidencePayload]
+    live: NotRequired[LiveMetricsPayload]
+
+
+class FreezePayload(TypedDict):
+    """The freeze check of a promotion day; an override is recorded only inside a freeze."""
+
+    frozen: bool
+    freeze_reason: str | None
+    override_reason: str | None
+
+
+class ApprovalAnswer(TypedDict):
+    """Who answered the approval step, what (``Approve`` / ``Reject``), when and why."""
+
+    choice: str | None
+    by: str | None
+    at: str
+    reason: str
+
+
+class ChampionMovePayload(TypedDict):
+    """A challenger made champion (``resumed``: a retried task found its own finished move)."""
+
+    action: str
+    version: str
+    previous: str | None
+    resumed: NotRequired[bool]
+
+
+class PromotionPayload(ChampionMovePayload):
+    """The move plus the MLflow / audit-table disagreements after it (empty when consistent)."""
+
+    disagreements: list[dict[str, Any]]
+
+
+class RollbackMovePayload(TypedDict):
+    """The champion alias back on ``restored``; ``replaced`` went to ``bad_stage``."""
+
+    action: str
+    restored: str
+    replaced: str | None
+    bad_stage: str
+    resumed: NotRequired[bool]
+
+
+class RollbackPayload(RollbackMovePayload):
+    """The rollback plus the MLflow / audit-table disagreements after it."""
+
+    disagreements: list[dict[str, Any]]
+
+
+class HealthCheckPayload(TypedDict):
+    """The champion's health check: ``ok`` when it reproduces training's scores."""
+
+    ok: bool
+    version: str | None
+    problems: list[str]
+    rows: NotRequired[int]
+    max_abs_diff: NotRequired[float]
+
+
+class RejectionPayload(TypedDict):
+    """A challenger retired (shadow -> rejected) by a reviewer's answer."""
+
+    version: str
+    reason: str

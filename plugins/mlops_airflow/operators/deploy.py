@@ -1,0 +1,200 @@
+"""Deploy operators: challenger -> champion, rollback of the champion, the champion's health check.
+
+Each works in a data engineer's own DAG: configured by the model name, connection ids and
+templated (or ``XComArg``) inputs, and it returns the typed payload of ``include.deploy.payloads``.
+Refusals raise ``include.errors.RefusedMove`` (or ``HealthCheckFailed``): the task fails at once,
+without retries. Only the operators that move a stage open the audit database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowSkipException
+
+from include.contracts import REJECTED
+from mlops_airflow.hooks.audit import AuditHook
+from mlops_airflow.hooks.registry import MlflowHook, audited_registry
+from mlops_airflow.operators.base import MlopsBaseOperator
+
+if TYPE_CHECKING:
+    from include.deploy.payloads import HealthCheckPayload, PromotionPayload, RollbackPayload
+
+DEFAULT_AUDIT_CONN_ID = AuditHook.default_conn_name
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _actor(context: Any) -> str:
+    return f"airflow:{context['dag'].dag_id}/{context['run_id']}"
+
+
+class _DeployOperator(MlopsBaseOperator):
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        mlflow_conn_id: str | None = MlflowHook.default_conn_name,
+        audit_conn_id: str | None = DEFAULT_AUDIT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.model_name = model_name
+        self.mlflow_conn_id = mlflow_conn_id
+        self.audit_conn_id = audit_conn_id
+
+    def audited_registry(self) -> Any:
+        return audited_registry(mlflow_conn_id=self.mlflow_conn_id, audit_conn_id=self.audit_conn_id)
+
+
+class PromoteChallengerOperator(_DeployOperator):
+    """Make the challenger champion when its verdict is ready, by compare-and-set.
+
+    The move happens only if the champion is still the version the evidence was measured
+    against and the challenger is still in shadow in the audit table; of two concurrent
+    promotions exactly one wins. Refused inside a freeze window (the day the DAG run is for,
+    UTC) unless ``freeze_override_reason`` is given; the override and the approval are recorded
+    with the move. The model cards of both versions are re-published.
+
+    :param model_name: model config to promote (templated)
+    :param evidence: what ``include.deploy.evidence.collect_evidence`` returned: the verdict on
+        the challenger and its live metrics (templated; an ``XComArg`` of the gathering task)
+    :param freeze_override_reason: promote inside a freeze window; recorded with the move (templated)
+    :param approval: who approved and why (``include.deploy.payloads.ApprovalAnswer``), e.g. the
+        ``approval`` XCom of ``RecordedApprovalOperator``; None when nobody was asked (templated)
+    :param mlflow_conn_id: MLflow connection of the registry
+    :param audit_conn_id: connection of the audit database the move is written to
+    :param dry_run: move nothing: the task is skipped, saying what would be promoted (templated)
+    """
+
+    template_fields: Sequence[str] = ("model_name", "evidence", "freeze_override_reason", "approval", "dry_run")
+    ui_color = "#dff5e1"
+
+    def __init__(
+        self,
+        *,
+        evidence: Any,
+        freeze_override_reason: str | None = None,
+        approval: Any = None,
+        dry_run: Any = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.evidence = evidence
+        self.freeze_override_reason = freeze_override_reason
+        self.approval = approval
+        # Named like the DAG Param; shadows BaseOperator.dry_run(), which Airflow 3 never calls.
+        self.dry_run = dry_run  # type: ignore[method-assign]
+
+    def execute(self, context: Any) -> PromotionPayload:
+        from include.config import get_config
+        from include.deploy.messages import dry_run_message
+        from include.deploy.moves import promote_challenger
+
+        if _truthy(self.dry_run):
+            raise AirflowSkipException(dry_run_message(self.evidence["verdict"]))
+        promoted = promote_challenger(
+            self.audited_registry(),
+            get_config(self.model_name),
+            self.evidence,
+            day=context["dag_run"].run_after.date(),
+            freeze_override_reason=self.freeze_override_reason,
+            approval=self.approval or None,
+            actor=_actor(context),
+        )
+        self.log.info("%s v%s is champion (was v%s)", self.model_name, promoted["version"], promoted["previous"])
+        return promoted
+
+
+class RollbackChampionOperator(_DeployOperator):
+    """Move the champion alias back to a former champion in one step.
+
+    Only a version that was champion and is archived can be restored; the replaced champion
+    goes to ``bad_version_stage``. Every move is recorded with the reason in MLflow and the
+    audit tables, and the model cards of both versions are re-published.
+
+    :param model_name: model config to roll back (templated)
+    :param reason: why; required, recorded with the moves (templated)
+    :param target_version: version to restore; empty: the previous champion (templated)
+    :param bad_version_stage: stage of the replaced champion, ``rejected`` (default) or
+        ``archived`` (templated)
+    :param mlflow_conn_id: MLflow connection of the registry
+    :param audit_conn_id: connection of the audit database the moves are written to
+    """
+
+    template_fields: Sequence[str] = ("model_name", "reason", "target_version", "bad_version_stage")
+    ui_color = "#fde2e1"
+
+    def __init__(
+        self,
+        *,
+        reason: str,
+        target_version: str | None = None,
+        bad_version_stage: str = REJECTED,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.reason = reason
+        self.target_version = target_version
+        self.bad_version_stage = bad_version_stage
+
+    def execute(self, context: Any) -> RollbackPayload:
+        from include.config import get_config
+        from include.deploy.moves import rollback_champion
+
+        result = rollback_champion(
+            self.audited_registry(),
+            get_config(self.model_name),
+            target=self.target_version or None,
+            reason=self.reason,
+            actor=_actor(context),
+            bad_stage=self.bad_version_stage or REJECTED,
+        )
+        self.log.info("%s v%s is champion again", self.model_name, result["restored"])
+        return result
+
+
+class ModelHealthCheckOperator(_DeployOperator):
+    """Load ``models:/<model>@champion``, score the sample saved at training, compare with the
+    scores recorded then; fail (without retries) when they differ beyond ``deploy.health_tolerance``.
+
+    With ``rollback_on_failure`` a failing champion is rolled back first (to ``restore_version``,
+    empty: the previous champion; the failing version becomes ``rejected``) and a ``rollback``
+    notification is sent; only then is the audit database opened.
+
+    :param model_name: model config whose champion is checked (templated)
+    :param rollback_on_failure: roll the champion back when the check fails
+    :param restore_version: version to restore on failure; empty: the previous champion (templated)
+    :param mlflow_conn_id: MLflow connection of the registry
+    :param audit_conn_id: connection of the audit database a rollback is written to
+    """
+
+    template_fields: Sequence[str] = ("model_name", "restore_version")
+    ui_color = "#e6f1f2"
+
+    def __init__(self, *, rollback_on_failure: bool = False, restore_version: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rollback_on_failure = rollback_on_failure
+        self.restore_version = restore_version
+
+    def execute(self, context: Any) -> HealthCheckPayload:
+        from include.config import get_config
+        from include.deploy.health import check_champion_health
+        from mlops_airflow.hooks.connections import connection_dict
+
+        registry = (
+            self.audited_registry()
+            if self.rollback_on_failure
+            else MlflowHook(mlflow_conn_id=self.mlflow_conn_id).get_conn()
+        )
+        return check_champion_health(
+            registry,
+            get_config(self.model_name),
+            rollback_on_failure=self.rollback_on_failure,
+            restore_version=self.restore_version or None,
+            actor=_actor(context),
+            resolve=connection_dict,
+        )
