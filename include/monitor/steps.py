@@ -85,8 +85,9 @@ def check_drift(storage: Storage, registry: Any, config: ModelConfig, reference:
     """Feature drift (per column, evidently's test choice and verdicts) and prediction drift."""
     import pandas as pd
 
+    from include.ml.profile import sample_from_parquet
     from include.monitor.drift.detect import column_drift
-    from include.monitor.drift.profile import drift_from_profile, sample_from_parquet
+    from include.monitor.drift.profile import drift_from_profile
 
     run_id = reference["run_id"]
     profile = json.loads(_artifact(registry, run_id, Artifact.REFERENCE_PROFILE).read_text())
@@ -221,7 +222,7 @@ def html_report(storage: Storage, registry: Any, config: ModelConfig, reference:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from include.monitor.drift.profile import sample_from_parquet
+    from include.ml.profile import sample_from_parquet
 
     sample = sample_from_parquet(_artifact(registry, reference["run_id"], Artifact.REFERENCE_SAMPLE).read_bytes())
     start, end = window(config, ds)

@@ -105,8 +105,8 @@ def train(
 
     from include.ml.contract import scoring_contract
     from include.ml.evaluation import predict_scores
+    from include.ml.profile import build_profile, reference_sample, sample_to_parquet
     from include.ml.training import check_trusted_types, fit, prepare_features, split_holdout
-    from include.monitor.drift.profile import build_profile, reference_sample, sample_to_parquet
 
     run_key = f"{config.name}/{pulled['window_end']}/{pulled['data_hash'][:16]}/{config_hash(config)[:12]}"
     holdout_key = f"{_prefix(config, pulled['window_end'])}/holdout.parquet"

@@ -188,7 +188,7 @@ def test_covariate_drift_is_flagged_from_its_day_on_the_shifted_columns(world):
 def test_drift_verdicts_agree_with_evidently_on_a_drifted_day(world):
     import mlflow
 
-    from include.monitor.drift.profile import sample_from_parquet
+    from include.ml.profile import sample_from_parquet
     from include.platform.partitions import read_range
     from tests.unit.monitor.drift._evidently import ev_report
 
