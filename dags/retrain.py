@@ -27,7 +27,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset
+from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset, retrain_schedule
 from mlops_airflow.operators.retrain import ModelGateOperator, PromoteModelOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
 
@@ -39,7 +39,7 @@ def build(config: ModelConfig) -> DAG:
         "retrain",
         doc_md=__doc__,
         description=f"Retrain {name}: {config.description}",
-        schedule=config.schedules.retrain,
+        schedule=retrain_schedule(config.schedules.retrain, name),
         params={
             "window_end": date_param(
                 "Training window end (exclusive)", "YYYY-MM-DD. Empty: the run's data interval end."
