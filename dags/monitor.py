@@ -84,7 +84,8 @@ def build(config: ModelConfig) -> DAG:
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             performance = check(MlopsStorageHook().get_conn(), config, reference, reference["ds"], quality=quality)
-            log.info("%s", (performance or {}).get("message") or (performance or {}).get("detail"))
+            if performance:
+                log.info("%s", performance.get("message") or performance.get("detail"))
             return performance
 
         @task(multiple_outputs=False)

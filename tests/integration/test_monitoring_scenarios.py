@@ -276,21 +276,24 @@ def test_missing_column_fails_quality_clearly_and_blocks_a_retrain(world):
 
     labels = new_labels_since(world["clean"], config, reference["trained_until"], QUALITY_DS)
     decision = decide(config, reference, quality, None, None, labels, QUALITY_DS)
-    assert decision == {
-        "retrain": False,
-        "reasons": [],
-        "blocked_by": "data quality",
-        "summary": quality["summary"],
-    }
+    assert (
+        decision
+        == {
+            "retrain": False,
+            "reasons": [],
+            "blocked_by": "data quality",
+            "summary": quality["summary"],
+            "window_end": "2026-03-01",  # the day after the checked day
+            "retrain_reason": f"monitor_{MODEL} {QUALITY_DS}: {quality['summary']}"[:500],
+        }
+    )
     # Broken data never triggers a retrain, even one asked for by hand (documented behaviour).
     manual = decide(config, reference, quality, None, None, labels, QUALITY_DS, "ops asked")
     assert not manual["retrain"] and manual["blocked_by"] == "data quality"
 
 
 def test_a_clean_day_passes_quality(world):
-    quality = check_quality(
-        world["clean"], world["registry"], world["config"], world["reference"], "2026-02-12"
-    )
+    quality = check_quality(world["clean"], world["registry"], world["config"], world["reference"], "2026-02-12")
     assert not quality["failed"] and quality["rows"] == DATA["rows_per_day"]
     assert not [i for i in quality["issues"] if i["severity"] == "error"]
 
@@ -325,13 +328,20 @@ def test_a_quiet_day_triggers_nothing(world, evidence):
     decision = decide(
         config, world["reference"], quiet["quality"], quiet["drift"], quiet["performance"], quiet["labels"], PERF_DS
     )
-    assert decision == {"retrain": False, "reasons": [], "blocked_by": None, "summary": "no retrain trigger fired"}
+    assert decision == {
+        "retrain": False,
+        "reasons": [],
+        "blocked_by": None,
+        "summary": "no retrain trigger fired",
+        "window_end": "2026-02-28",
+        "retrain_reason": f"monitor_{MODEL} {PERF_DS}: no retrain trigger fired",
+    }
 
 
 def test_each_trigger_fires_on_its_own_with_its_numbers(world, evidence):
     config, reference, quiet = world["config"], world["reference"], evidence["quiet"]
 
-    def decide(cfg=config, drift=quiet["drift"], performance=quiet["performance"], labels=quiet["labels"], **kw):
+    def only_reason(cfg=config, drift=quiet["drift"], performance=quiet["performance"], labels=quiet["labels"], **kw):
         ds = kw.pop("ds", PERF_DS)
         decision = decide(cfg, reference, quiet["quality"], drift, performance, labels, ds, **kw)
         assert decision["retrain"] and decision["blocked_by"] is None
@@ -340,19 +350,19 @@ def test_each_trigger_fires_on_its_own_with_its_numbers(world, evidence):
         return decision["reasons"][0]
 
     sensitive = variant(config, drift_share=0.3)
-    reason = decide(sensitive, drift=evidence["drift"])
+    reason = only_reason(sensitive, drift=evidence["drift"])
     features = evidence["drift"]["features"]
     assert reason["trigger"] == "dataset_drift"
     assert reason["share"] == features["share_drifted"] >= 0.3
     assert f"{features['n_drifted']} of 14 features drifted" in reason["detail"]
     assert all(column in reason["detail"] for column in SHIFTED)
 
-    reason = decide(performance=evidence["drop"])
+    reason = only_reason(performance=evidence["drop"])
     assert reason["trigger"] == "performance_drop"
     assert reason["drop"] == evidence["drop"]["drop"] > config.monitoring.max_performance_drop
     assert reason["detail"] == evidence["drop"]["message"] and "roc_auc" in reason["detail"]
 
-    reason = decide(variant(config, min_new_labels=10_000))
+    reason = only_reason(variant(config, min_new_labels=10_000))
     assert reason == {
         "trigger": "new_labels",
         "detail": f"18000 labelled rows arrived since training ended {TRAIN_END} (threshold 10000)",
@@ -360,11 +370,11 @@ def test_each_trigger_fires_on_its_own_with_its_numbers(world, evidence):
     }
 
     late = (dt.date.fromisoformat(TRAIN_END) + dt.timedelta(days=45)).isoformat()
-    reason = decide(ds=late)
+    reason = only_reason(ds=late)
     assert reason["trigger"] == "model_age" and reason["days"] == 45
     assert "45 days old > 30" in reason["detail"]
 
-    reason = decide(manual_reason="new pricing launched")
+    reason = only_reason(manual_reason="new pricing launched")
     assert reason == {"trigger": "manual", "detail": "requested: new pricing launched"}
 
 
