@@ -198,7 +198,7 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
             d = snapshot.dict()
         out["report"] = parse_snapshot(d)
     elif mode == "profile_build":
-        from include.monitor.drift import profile as P
+        from include.ml import profile as P
 
         ref = _inputs(out, t0, lambda: _read(data_dir / "reference.parquet"))
         with _timed(out, "compute_s"):
@@ -210,13 +210,14 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
         out["sample_bytes"] = (data_dir / "sample.parquet").stat().st_size
         out["sketch_columns"] = [c for c, v in prof["columns"].items() if "sketch" in v]
     elif mode == "profile":
-        from include.monitor.drift import profile as P
+        from include.ml.profile import load_profile
+        from include.monitor.drift.profile import drift_from_profile
 
         prof, cur = _inputs(
-            out, t0, lambda: (P.load_profile(data_dir / "profile.json"), _read(data_dir / "current.parquet"))
+            out, t0, lambda: (load_profile(data_dir / "profile.json"), _read(data_dir / "current.parquet"))
         )
         with _timed(out, "compute_s"):
-            report = P.drift_from_profile(prof, cur, max_workers=workers)
+            report = drift_from_profile(prof, cur, max_workers=workers)
         out["report"] = report.to_dict()
     else:
         raise SystemExit(f"unknown mode {mode}")

@@ -6,15 +6,15 @@ Everything is compared with the **champion's** training run (scoring contract, r
 profile and sample, hold-out scores and metrics), never with re-read training data.
 
 `load_reference` -> `check_quality` -> `check_drift` -> `check_performance` -> `decide`
--> `report` -> `should_retrain` -> `trigger_retrain` ; `notify`
+-> `report` -> `request_retrain` ; `notify`
 
 * **check_quality**: missing columns and type changes (errors), null-rate increase, values out
   of the training range, new categories, row count against the trailing average (warnings).
   An error stops drift and performance checks and never triggers a retrain.
-* **check_drift**: per feature, the test evidently 0.7 would choose by default (overridable in
-  `monitoring.stattests`), same verdicts, much faster; dataset drift when the share of drifted
-  features reaches `monitoring.drift_share`; prediction drift of the published scores against
-  the hold-out scores.
+* **check_drift** (`DriftCheckOperator`): per feature, the test evidently 0.7 would choose by
+  default (overridable in `monitoring.stattests`), same verdicts, much faster; dataset drift
+  when the share of drifted features reaches `monitoring.drift_share`; prediction drift of the
+  published scores against the hold-out scores.
 * **check_performance**: predictions joined to the labels that arrived, primary metric over
   `monitoring.performance_window_days` against the hold-out metric; a concept-drift detector
   (river ADWIN / Page-Hinkley / DDM) over the error stream.
@@ -22,8 +22,9 @@ profile and sample, hold-out scores and metrics), never with re-read training da
   new_labels, model_age, manual) with its reason and numbers.
 * **report**: evidently's HTML drift report (on samples) and a JSON summary under
   `reports/<model>/monitor/ds=YYYY-MM-DD/`, logged to MLflow with per-run metrics.
-* **trigger_retrain**: starts `retrain_<model>` with the reasons in its conf, run id
-  `monitor__<this run id>`: never twice for the same monitor run.
+* **request_retrain**: one event on the asset `retrain_request/<model>` with the reasons and
+  the training window end in its extra; `retrain_<model>` is scheduled on its cron or that
+  asset. Never twice for one monitor run: a cleared task finds its run's event and skips.
 
 Params: `ds` (day to check; default: the run's data interval start), `retrain` (manual
 trigger), `reason` (why, for a manual trigger).
@@ -31,16 +32,20 @@ trigger), `reason` (why, for a manual trigger).
 
 from __future__ import annotations
 
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+import logging
+
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from include.contracts import Artifact, RunKind, Tag
-from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag
+from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag, retrain_request_asset
+from mlops_airflow.operators.monitor import DriftCheckOperator
+
+log = logging.getLogger("airflow.task")
 
 
 def build(config: ModelConfig) -> DAG:
     name = config.name
+    retrain_request = retrain_request_asset(name)
     with mlops_dag(
         config,
         "monitor",
@@ -56,148 +61,90 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def load_reference(params=None, data_interval_start=None, dag_run=None) -> dict:
-            from include.monitor.steps import load_reference as load
+            from include.monitor.reference import load_reference as load
             from include.platform.dates import partition_dates
             from mlops_airflow.hooks.registry import MlflowHook
 
-            reference = load(MlflowHook().get_conn(), config)
-            reference["ds"] = partition_dates(
-                params.get("ds"), None, data_interval_start, getattr(dag_run, "run_after", None)
-            )[0]
-            return reference
+            ds = partition_dates(params.get("ds"), None, data_interval_start, getattr(dag_run, "run_after", None))[0]
+            return load(MlflowHook().get_conn(), config, ds)
 
         @task(multiple_outputs=False)
         def check_quality(reference: dict) -> dict:
-            from include.monitor.steps import check_quality as check
+            from include.monitor.quality import check_quality as check
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             quality = check(MlopsStorageHook().get_conn(), MlflowHook().get_conn(), config, reference, reference["ds"])
-            print(quality["summary"])
+            log.info("%s", quality["summary"])
             return quality
 
         @task(multiple_outputs=False)
-        def check_drift(reference: dict, quality: dict) -> dict | None:
-            from include.monitor.steps import check_drift as check
-            from mlops_airflow.hooks.registry import MlflowHook
-            from mlops_airflow.hooks.storage import MlopsStorageHook
-
-            if quality["failed"]:
-                return None
-            drift = check(MlopsStorageHook().get_conn(), MlflowHook().get_conn(), config, reference, reference["ds"])
-            features = drift["features"]
-            print(
-                f"feature drift: {features['n_drifted']}/{features['n_columns']} drifted {features['drifted_columns']}"
-            )
-            return drift
-
-        @task(multiple_outputs=False)
         def check_performance(reference: dict, quality: dict) -> dict | None:
-            from include.monitor.steps import check_performance as check
+            from include.monitor.live_performance import check_performance as check
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            if quality["failed"]:
-                return None
-            performance = check(MlopsStorageHook().get_conn(), config, reference, reference["ds"])
-            print(performance.get("message") or performance.get("detail"))
+            performance = check(MlopsStorageHook().get_conn(), config, reference, reference["ds"], quality=quality)
+            if performance:
+                log.info("%s", performance.get("message") or performance.get("detail"))
             return performance
 
         @task(multiple_outputs=False)
         def decide(reference: dict, quality: dict, drift: dict | None, performance: dict | None, params=None) -> dict:
-            import datetime as dt
-
-            from include.monitor.steps import decide as decide_step
-            from include.monitor.steps import new_labels_since
+            from include.monitor.decision import decide_for_day
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            manual = (params.get("reason") or "manual trigger") if params.get("retrain") else None
-            labels = new_labels_since(
-                MlopsStorageHook().get_conn(), config, reference["trained_until"], reference["ds"]
+            decision = decide_for_day(
+                MlopsStorageHook().get_conn(), config, reference, quality, drift, performance, params
             )
-            decision = decide_step(config, reference, quality, drift, performance, labels, reference["ds"], manual)
-            decision["window_end"] = (dt.date.fromisoformat(reference["ds"]) + dt.timedelta(days=1)).isoformat()
-            decision["conf_reason"] = f"monitor_{name} {reference['ds']}: {decision['summary']}"[:500]
-            print(decision["summary"])
+            log.info("%s", decision["summary"])
             return decision
 
         @task(multiple_outputs=False)
         def report(reference: dict, quality: dict, drift, performance, decision: dict, run_id=None) -> dict:
-            import json
-
-            from include.monitor import steps as monitoring
+            from include.monitor.report import write_report
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             storage, registry = MlopsStorageHook().get_conn(), MlflowHook().get_conn()
-            ds = reference["ds"]
-            prefix = f"reports/{name}/monitor/ds={ds}"
-            summary = {
-                "model": name,
-                "ds": ds,
-                "champion_version": reference["version"],
-                "quality": quality,
-                "drift": drift,
-                "performance": performance,
-                "decision": decision,
-                "airflow_run_id": run_id,
-            }
-            storage.write_text(f"{prefix}/summary.json", json.dumps(summary, indent=2, default=str))
-            html = monitoring.html_report(storage, registry, config, reference, ds) if not quality["failed"] else None
-            if html:
-                storage.write_text(f"{prefix}/drift_report.html", html)
-            metrics = monitoring.metrics_for_mlflow(quality, drift, performance, decision)
-            tags_ = {Tag.KIND: RunKind.MONITOR, Tag.DS: ds, Tag.MODEL_VERSION: reference["version"]}
-            experiment = registry.experiment_id(name)
-            mlflow_run = registry.upsert_run(experiment, f"monitor/{ds}", f"monitor {ds}", tags_, metrics)
-            registry.client.log_text(mlflow_run, json.dumps(summary, indent=2, default=str), Artifact.MONITOR_SUMMARY)
-            if html:
-                registry.client.log_text(mlflow_run, html, Artifact.MONITOR_DRIFT_REPORT)
-            paths = {"summary": storage.uri(f"{prefix}/summary.json")}
-            if html:
-                paths["html"] = storage.uri(f"{prefix}/drift_report.html")
-            print(f"report: {paths}")
-            return {**paths, "mlflow_run_id": mlflow_run}
+            return write_report(storage, registry, config, reference, quality, drift, performance, decision, run_id)
 
-        @task.short_circuit(ignore_downstream_trigger_rules=False)
-        def should_retrain(decision: dict) -> bool:
-            return bool(decision["retrain"])
+        @task(inlets=[retrain_request], outlets=[retrain_request], multiple_outputs=False)
+        def request_retrain(reference: dict, decision: dict, dag_run=None, inlet_events=None, outlet_events=None):
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from include.monitor.retrain_request import plan_retrain_request
+
+            earlier = inlet_events[retrain_request].after(dag_run.run_after)  # this run's events, if any
+            plan = plan_retrain_request(
+                config, decision, reference["ds"], earlier, dag_id=dag_run.dag_id, run_id=dag_run.run_id
+            )
+            if plan.request is None:
+                raise AirflowSkipException(plan.why)
+            outlet_events[retrain_request].extra = dict(plan.request)
+            log.info("%s", plan.why)
+            return plan.request
 
         @task(trigger_rule="none_failed", multiple_outputs=False)
-        def notify(quality: dict, drift, performance, decision: dict, paths: dict) -> dict:
-            from include.notify.delivery import Notification, send
+        def notify(quality: dict, drift, decision: dict, paths: dict) -> dict:
+            from include.monitor.notification import notify_outcome
             from mlops_airflow.hooks.connections import connection_dict
 
-            if quality["failed"]:
-                event, subject = "failure", f"data quality failed: {quality['summary'].splitlines()[1][2:]}"
-            elif decision["retrain"]:
-                triggers = ", ".join(r["trigger"] for r in decision["reasons"])
-                event, subject = "drift", f"retrain triggered ({triggers})"
-            elif drift and drift["features"]["n_drifted"]:
-                event, subject = "drift", f"{drift['features']['n_drifted']} feature(s) drifted; no retrain"
-            else:
-                event, subject = "success", "monitoring: no issue"
-            body = "\n".join([decision["summary"], f"report: {paths.get('html') or paths['summary']}"])
-            note = Notification(model=name, event=event, subject=subject, body=body, fields={"decision": decision})
-            return {"subject": subject, "notifications": send(config, note, resolve=connection_dict)}
+            return notify_outcome(config, quality, drift, decision, paths, resolve=connection_dict)
 
         reference = load_reference()
         quality = check_quality(reference)
-        drift = check_drift(reference, quality)
+        drift = DriftCheckOperator(
+            task_id="check_drift",
+            model_name=name,
+            ds="{{ ti.xcom_pull(task_ids='load_reference')['ds'] }}",
+            reference=reference,
+            quality=quality,
+        ).output
         performance = check_performance(reference, quality)
         decision = decide(reference, quality, drift, performance)
         paths = report(reference, quality, drift, performance, decision)
-        trigger_retrain = TriggerDagRunOperator(
-            task_id="trigger_retrain",
-            trigger_dag_id=f"retrain_{name}",
-            trigger_run_id="monitor__{{ run_id }}",
-            conf={
-                "reason": "{{ ti.xcom_pull(task_ids='decide')['conf_reason'] }}",
-                "window_end": "{{ ti.xcom_pull(task_ids='decide')['window_end'] }}",
-            },
-            skip_when_already_exists=True,
-        )
-        paths >> should_retrain(decision) >> trigger_retrain
-        notify(quality, drift, performance, decision, paths)
+        paths >> request_retrain(reference, decision)
+        notify(quality, drift, decision, paths)
     return dag
 
 

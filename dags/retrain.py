@@ -26,10 +26,12 @@ evaluate, register nothing), `reason` (recorded with the run).
 
 from __future__ import annotations
 
+import logging
+
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_all
-from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset
+from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset, retrain_schedule
 from mlops_airflow.operators.retrain import ModelGateOperator, QualifyCandidateOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
 
@@ -45,7 +47,7 @@ def build(config: ModelConfig) -> DAG:
         "retrain",
         doc_md=__doc__,
         description=f"Retrain {name}: {config.description}",
-        schedule=config.schedules.retrain,
+        schedule=retrain_schedule(config.schedules.retrain, name),
         params={
             "window_end": date_param(
                 "Training window end (exclusive)", "YYYY-MM-DD. Empty: the run's data interval end."
@@ -65,14 +67,18 @@ def build(config: ModelConfig) -> DAG:
     ) as dag:
 
         @task(multiple_outputs=False)
-        def pull_features(params=None, data_interval_end=None, dag_run=None) -> dict:
+        def pull_features(params=None, data_interval_end=None, dag_run=None, triggering_asset_events=None) -> dict:
             from include.retrain.pull import pull
             from include.retrain.window import resolve_window
+            from mlops_airflow.dag_defaults import requested_retrain
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
+            requested = requested_retrain(triggering_asset_events, name)  # {} unless monitoring asked
+            if requested:
+                logging.getLogger(__name__).info("retrain requested by monitoring: %s", requested["reason"])
             window = resolve_window(
                 config,
-                window_end=params.get("window_end"),
+                window_end=params.get("window_end") or requested.get("window_end"),
                 window_days=params.get("window_days"),
                 interval_end=data_interval_end,
                 run_after=getattr(dag_run, "run_after", None),

@@ -8,10 +8,15 @@ and a row count far from the trailing average of earlier partitions.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from include.config import ModelConfig
+from include.contracts import Dataset
+from include.monitor.payloads import QualityIssuePayload, QualityResult, Reference
+from include.monitor.reference import window
+from include.platform.partitions import list_partitions, read_manifest, read_range
+from include.platform.storage import Storage
 
 
 @dataclass
@@ -39,8 +44,19 @@ class QualityReport:
         head = "data quality FAILED" if self.failed else "data quality warnings"
         return "\n".join([f"{head} ({self.rows} rows):", *(f"- [{i.severity}] {i.detail}" for i in self.issues)])
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "failed": self.failed, "issues": [asdict(i) for i in self.issues]}
+    def to_result(self, dates: list[str]) -> QualityResult:
+        issues: list[QualityIssuePayload] = [
+            {
+                "check": i.check,
+                "column": i.column,
+                "severity": i.severity,
+                "value": i.value,
+                "threshold": i.threshold,
+                "detail": i.detail,
+            }
+            for i in self.issues
+        ]
+        return {"rows": self.rows, "failed": self.failed, "issues": issues, "summary": self.summary(), "dates": dates}
 
 
 def _kind_of(series: Any) -> str:
@@ -53,7 +69,7 @@ def _kind_of(series: Any) -> str:
     return str(series.dtype)
 
 
-def check_quality(
+def assess_quality(
     config: ModelConfig,
     current: Any,
     contract: dict[str, Any],
@@ -145,3 +161,43 @@ def check_quality(
                 )
             )
     return report
+
+
+def _trailing_rows(storage: Storage, config: ModelConfig, before: Any) -> list[int]:
+    """Rows of the last ``trailing_partitions`` committed feature partitions before the window."""
+    earlier = list_partitions(storage, Dataset.FEATURES, config.name, end=before)[
+        -config.monitoring.trailing_partitions :
+    ]
+    manifests = (read_manifest(storage, Dataset.FEATURES, config.name, d) for d in earlier)
+    return [m.rows for m in manifests if m]
+
+
+def check_quality(storage: Storage, registry: Any, config: ModelConfig, reference: Reference, ds: str) -> QualityResult:
+    """Quality of the feature partitions of the window ending with ``ds`` against the champion's
+    scoring contract; no committed partition at all is an error."""
+    from include.ml.contract import load_contract
+    from include.platform.registry import ModelRef
+
+    start, end = window(config, ds)
+    current, dates = read_range(storage, Dataset.FEATURES, config.name, start, end)
+    if not dates:
+        report = QualityReport(rows=0)
+        detail = f"no committed feature partitions in [{start}, {end})"
+        report.issues.append(QualityIssue("no_data", None, "error", 0, None, detail))
+        return report.to_result(dates)
+    contract = load_contract(registry, ModelRef(config.name, reference["version"], reference["run_id"]))
+    m = config.monitoring
+    report = assess_quality(
+        config,
+        current,
+        contract,
+        trailing_rows=_trailing_rows(storage, config, start),
+        null_margin=m.null_rate_margin,
+        row_count_tolerance=m.row_count_tolerance,
+    )
+    return report.to_result(dates)
+
+
+def first_error(quality: QualityResult) -> QualityIssuePayload | None:
+    """The first issue that failed the check (what a notification's subject names)."""
+    return next((i for i in quality["issues"] if i["severity"] == "error"), None)

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, CronTriggerTimetable, Param
 
 from include.config import ModelConfig
 from mlops_airflow.notifiers.mlops import MlopsNotifier
@@ -59,6 +59,41 @@ def model_asset(name: str) -> Asset:
 def predictions_asset(name: str) -> Asset:
     """Emitted when a model's predictions partitions were published."""
     return Asset(name=f"predictions/{name}", uri=f"mlops://predictions/{name}")
+
+
+def retrain_request_asset(name: str) -> Asset:
+    """Emitted at most once per monitor run when ``monitor_<model>`` asks for a retrain; the
+    event's extra holds ``window_end`` and ``reason`` (``include/monitor/retrain_request.py``)."""
+    return Asset(name=f"retrain_request/{name}")  # no URI scheme: no provider lookup at parse time
+
+
+def retrain_schedule(cron: str | None, name: str) -> Any:
+    """``retrain_<model>`` runs on its cron (a trigger timetable, as a plain cron string
+    schedules) or when a monitor run requests a retrain; without a cron, on requests only."""
+    asset = retrain_request_asset(name)
+    if cron is None:
+        return asset
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=asset)
+
+
+def requested_retrain(triggering_asset_events: Any, name: str) -> dict[str, Any]:
+    """``window_end`` and ``reason`` of the retrain request that started this run, from the
+    triggering event's extra (the latest window end when several requests queued up); ``{}``
+    for a run that no request started (cron, manual trigger).
+
+    Call with the task's ``triggering_asset_events`` context value.
+    """
+    if not triggering_asset_events:
+        return {}
+    try:
+        events = triggering_asset_events[retrain_request_asset(name)]
+    except KeyError:
+        return {}
+    extras = [e.extra for e in events if e.extra and e.extra.get("window_end")]
+    if not extras:
+        return {}
+    latest = max(extras, key=lambda extra: str(extra["window_end"]))
+    return {"window_end": str(latest["window_end"]), "reason": str(latest.get("reason") or "")}
 
 
 _PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"}

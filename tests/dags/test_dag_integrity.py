@@ -29,11 +29,15 @@ HEAVY = (
     "river",
 )
 
-# Run in a fresh interpreter so modules imported by other tests do not hide a heavy import.
+# Parse time as the DAG processor sees it: a fresh interpreter (modules imported by other tests
+# cannot hide an import) that has imported airflow.sdk already (its cost is the processor's,
+# not the file's); then the time to import and execute one DAG file. Best of PARSE_TRIES runs,
+# so that a busy machine does not fail a fast file.
+MAX_PARSE_SECONDS = 0.2
+PARSE_TRIES = 3
 _PROBE = r"""
 import json, runpy, sys, time
 path = sys.argv[1]
-before = set(sys.modules)
 import airflow.sdk  # the SDK itself is not counted
 base = set(sys.modules)
 start = time.perf_counter()
@@ -42,6 +46,22 @@ elapsed = time.perf_counter() - start
 heavy = sorted({m.split(".")[0] for m in set(sys.modules) - base} & set(json.loads(sys.argv[2])))
 print(json.dumps({"seconds": elapsed, "heavy": heavy}))
 """
+
+
+def parse_probe(path: Path) -> dict:
+    """One fresh interpreter: ``import airflow.sdk``, then import and execute ``path``, timed."""
+    env = {**os.environ, "PYTHONPATH": f"{PROJECT}:{PROJECT / 'plugins'}"}
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -69,21 +89,30 @@ def test_one_retrain_dag_per_model_config(dagbag):
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_dag_file_parse_time_and_no_heavy_imports(path, capsys):
-    env = {**os.environ, "PYTHONPATH": f"{PROJECT}:{PROJECT / 'plugins'}"}
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(path), json.dumps(HEAVY)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    probes = [parse_probe(path) for _ in range(PARSE_TRIES)]
+    best = min(p["seconds"] for p in probes)
     with capsys.disabled():
-        print(f"\n  parse time {path.name}: {probe['seconds'] * 1000:.0f} ms")
-    assert probe["heavy"] == [], f"{path.name} imports {probe['heavy']} at parse time"
+        print(f"\n  parse time {path.name}: {best * 1000:.0f} ms (best of {PARSE_TRIES})")
+    heavy = sorted({m for p in probes for m in p["heavy"]})
+    assert heavy == [], f"{path.name} imports {heavy} at parse time"
+    assert best <= MAX_PARSE_SECONDS, (
+        f"{path.name} takes {best * 1000:.0f} ms to parse after `import airflow.sdk` (best of {PARSE_TRIES}); "
+        f"the limit is {MAX_PARSE_SECONDS * 1000:.0f} ms: move imports into task bodies / execute()"
+    )
+
+
+def test_parse_probe_catches_a_slow_or_heavy_file(tmp_path):
+    """The probe counts the file's own imports and work, not the SDK's."""
+    slow = tmp_path / "slow_dag.py"
+    slow.write_text("import time\nimport json\ntime.sleep(0.25)\n")
+    probe = parse_probe(slow)
+    assert probe["seconds"] >= 0.25 > MAX_PARSE_SECONDS and probe["heavy"] == []
+    heavy = tmp_path / "heavy_dag.py"
+    heavy.write_text("import numpy\n")
+    assert parse_probe(heavy)["heavy"] == ["numpy"]
+    sdk_only = tmp_path / "sdk_dag.py"
+    sdk_only.write_text("import airflow.sdk\n")
+    assert parse_probe(sdk_only)["seconds"] < 0.05
 
 
 def test_every_dag_follows_project_rules(dagbag):

@@ -6,15 +6,16 @@ predictions for eight days. Labels arrive 7 days after each snapshot and, from `
 on, 45% of them are flipped: the champion's live ROC AUC on those days collapses while the
 features stay the same. One feature partition has lost a column. Three monitor runs:
 
-* a performance drop triggers exactly one retrain_churn run, ``monitor__<monitor run id>``,
-  with the reason in its conf; triggering again for the same monitor run adds none;
+* a performance drop emits exactly one event on the asset ``retrain_request/churn`` with the
+  reason and the training window end in its extra, and queues retrain_churn (scheduled on its
+  cron or that asset); running the task again for the same monitor run emits none;
 * a missing column gives a clear report and no retrain (although the labels would call for one);
 * a healthy day: HTML drift report in the data root and in MLflow with the run's metrics,
   no retrain.
 
-``dags test`` runs TriggerDagRunOperator in-process: the retrain run is created and queued
-(there is no scheduler to run it), which is what is asserted, straight from the Airflow
-metadata DB of the test session.
+There is no scheduler to start the queued retrain run: the event and the queue entry are what
+is asserted, straight from the Airflow metadata DB of the test session (retrain_churn is
+unpaused there, as it would be in production, so that the event queues it).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import sqlite3
 import pytest
 
 from include.config import load_config
-from include.monitor import steps as monitoring
+from include.monitor.live_performance import check_performance
+from include.monitor.reference import load_reference
 from include.platform.registry import ModelRegistry
 from tests.e2e.conftest import PROJECT
 from tests.fixtures.services import start_mlflow
@@ -81,6 +83,7 @@ def deployment(airflow_project, mlflow_monitor, tmp_path_factory):
     }
     trained = airflow_project.run(f"retrain_{MODEL}", conf={"window_end": TRAIN_END}, extra_env=env)
     assert trained.succeeded, trained.tail()
+    airflow_project.cli("dags", "unpause", f"retrain_{MODEL}", extra_env=env)
     scored = airflow_project.run(f"batch_score_{MODEL}", conf={"ds": SCORED[0], "ds_end": SCORED[1]}, extra_env=env)
     assert scored.succeeded, scored.tail()
     return {
@@ -91,9 +94,9 @@ def deployment(airflow_project, mlflow_monitor, tmp_path_factory):
     }
 
 
-def _monitor(airflow_project, deployment, ds: str) -> tuple[str, dict[str, dict]]:
-    """Run monitor_churn for ``ds``: (its run id, the retrain runs it added)."""
-    before = _retrain_runs(airflow_project)
+def _monitor(airflow_project, deployment, ds: str) -> tuple[str, list[dict]]:
+    """Run monitor_churn for ``ds``: (its run id, the retrain requests it emitted)."""
+    before = {e["id"] for e in _requests(airflow_project)}
     run = airflow_project.run(f"monitor_{MODEL}", conf={"ds": ds}, extra_env=deployment["env"])
     assert run.succeeded, run.tail()
     with _db(airflow_project) as db:
@@ -101,21 +104,35 @@ def _monitor(airflow_project, deployment, ds: str) -> tuple[str, dict[str, dict]
             "SELECT run_id, conf FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (f"monitor_{MODEL}",)
         ).fetchone()
     assert json.loads(conf)["ds"] == ds
-    added = {k: v for k, v in _retrain_runs(airflow_project).items() if k not in before}
-    return run_id, added
+    return run_id, [e for e in _requests(airflow_project) if e["id"] not in before]
 
 
 def _db(airflow_project) -> sqlite3.Connection:
     return sqlite3.connect(airflow_project.home / "airflow.db")
 
 
-def _retrain_runs(airflow_project) -> dict[str, dict]:
-    """retrain_churn runs in the Airflow metadata DB: run id -> state, type and conf."""
+def _requests(airflow_project) -> list[dict]:
+    """Events on the asset ``retrain_request/<model>`` in the Airflow metadata DB, oldest first."""
     with _db(airflow_project) as db:
         rows = db.execute(
-            "SELECT run_id, state, run_type, conf FROM dag_run WHERE dag_id = ?", (f"retrain_{MODEL}",)
+            "SELECT e.id, e.source_dag_id, e.source_run_id, e.source_task_id, e.extra FROM asset_event e "
+            "JOIN asset a ON a.id = e.asset_id WHERE a.name = ? ORDER BY e.id",
+            (f"retrain_request/{MODEL}",),
         ).fetchall()
-    return {r[0]: {"state": r[1], "run_type": r[2], "conf": json.loads(r[3]) if r[3] else {}} for r in rows}
+    keys = ("id", "dag_id", "run_id", "task_id", "extra")
+    return [dict(zip(keys, (*r[:4], json.loads(r[4]) if r[4] else {}), strict=True)) for r in rows]
+
+
+def _retrain_queued(airflow_project) -> bool:
+    """Whether a retrain_request event queued retrain_churn for the scheduler."""
+    with _db(airflow_project) as db:
+        return bool(
+            db.execute(
+                "SELECT COUNT(*) FROM asset_dag_run_queue q JOIN asset a ON a.id = q.asset_id "
+                "WHERE a.name = ? AND q.target_dag_id = ?",
+                (f"retrain_request/{MODEL}", f"retrain_{MODEL}"),
+            ).fetchone()[0]
+        )
 
 
 def _summary(deployment, ds: str) -> dict:
@@ -146,7 +163,7 @@ def _task_state(airflow_project, dag_run_id: str, task_id: str) -> str:
     return row[0]
 
 
-def test_performance_drop_triggers_exactly_one_retrain_with_the_reason(airflow_project, deployment):
+def test_performance_drop_requests_exactly_one_retrain_with_the_reason(airflow_project, deployment):
     monitor_run_id, added = _monitor(airflow_project, deployment, DROP_DS)
 
     summary = _summary(deployment, DROP_DS)
@@ -157,33 +174,36 @@ def test_performance_drop_triggers_exactly_one_retrain_with_the_reason(airflow_p
     assert decision["retrain"] and [r["trigger"] for r in decision["reasons"]] == ["performance_drop"]
     assert summary["airflow_run_id"] == monitor_run_id
 
-    # Exactly one retrain run, named after this monitor run, queued with the reason.
-    expected = f"monitor__{monitor_run_id}"
-    assert list(added) == [expected], added
-    retrain = added[expected]
-    assert retrain["state"] == "queued" and retrain["run_type"] == "operator_triggered"
-    reason = retrain["conf"]["reason"]
-    assert reason.startswith(f"monitor_{MODEL} {DROP_DS}: roc_auc")
-    assert "drop" in reason and "exceeds margin 0.0500" in reason
-    assert reason == decision["conf_reason"]
-    assert retrain["conf"]["window_end"] == "2026-03-03"  # the monitored day included
-    assert _task_state(airflow_project, monitor_run_id, "trigger_retrain") == "success"
+    # Exactly one request from this monitor run, with the reason and window end; retrain queued.
+    assert len(added) == 1, added
+    request = added[0]
+    assert (request["dag_id"], request["run_id"], request["task_id"]) == (
+        f"monitor_{MODEL}",
+        monitor_run_id,
+        "request_retrain",
+    )
+    extra = request["extra"]
+    assert extra["reason"].startswith(f"monitor_{MODEL} {DROP_DS}: roc_auc")
+    assert "drop" in extra["reason"] and "exceeds margin 0.0500" in extra["reason"]
+    assert extra["reason"] == decision["retrain_reason"]
+    assert extra["window_end"] == "2026-03-03" == decision["window_end"]  # the monitored day included
+    assert (extra["model"], extra["ds"], extra["triggers"]) == (MODEL, DROP_DS, ["performance_drop"])
+    assert _retrain_queued(airflow_project)
+    assert _task_state(airflow_project, monitor_run_id, "request_retrain") == "success"
     assert "retrain triggered (performance_drop)" in [n["subject"] for n in _notes(deployment)]
 
-    # The same monitor run triggering again (a retry, a cleared task) finds its run and skips.
+    # The same monitor run requesting again (a cleared task) finds its own event and skips.
     again = airflow_project.cli(
-        "tasks", "test", f"monitor_{MODEL}", "trigger_retrain", monitor_run_id, extra_env=deployment["env"]
+        "tasks", "test", f"monitor_{MODEL}", "request_retrain", monitor_run_id, extra_env=deployment["env"]
     )
-    assert re.search(r"Dag Run already exists, skipping task", again), again[-3000:]
-    after = _retrain_runs(airflow_project)
-    assert [r for r in after if r.startswith("monitor__")] == [expected]
-    assert after[expected]["conf"] == retrain["conf"]
+    assert re.search(r"already requested a retrain", again), again[-3000:]
+    assert [e for e in _requests(airflow_project) if e["run_id"] == monitor_run_id] == [request]
 
 
 def test_missing_column_gives_a_clear_report_and_no_retrain(airflow_project, deployment):
     monitor_run_id, added = _monitor(airflow_project, deployment, BROKEN_DS)
 
-    assert added == {}
+    assert added == []
     summary = _summary(deployment, BROKEN_DS)
     quality = summary["quality"]
     assert quality["failed"]
@@ -197,10 +217,10 @@ def test_missing_column_gives_a_clear_report_and_no_retrain(airflow_project, dep
     assert decision["blocked_by"] == "data quality" and decision["summary"] == quality["summary"]
     # The noisy labels of the window would have called for a retrain: the broken day blocks it.
     config = load_config(CONFIG_FILE)
-    reference = monitoring.load_reference(deployment["registry"], config)
-    assert monitoring.check_performance(deployment["storage"], config, reference, BROKEN_DS)["flagged"]
+    reference = load_reference(deployment["registry"], config)
+    assert check_performance(deployment["storage"], config, reference, BROKEN_DS)["flagged"]
     assert not deployment["storage"].exists(f"reports/{MODEL}/monitor/ds={BROKEN_DS}/drift_report.html")
-    assert _task_state(airflow_project, monitor_run_id, "trigger_retrain") == "skipped"
+    assert _task_state(airflow_project, monitor_run_id, "request_retrain") == "skipped"
     note = _notes(deployment)[-1]
     assert note["event"] == "failure" and "contract_type" in note["subject"]
     metrics = _mlflow_run(deployment, BROKEN_DS).data.metrics
@@ -210,7 +230,7 @@ def test_missing_column_gives_a_clear_report_and_no_retrain(airflow_project, dep
 def test_healthy_day_reports_to_storage_and_mlflow_without_retrain(airflow_project, deployment):
     monitor_run_id, added = _monitor(airflow_project, deployment, HEALTHY_DS)
 
-    assert added == {}
+    assert added == []
     summary = _summary(deployment, HEALTHY_DS)
     assert not summary["quality"]["failed"]
     features = summary["drift"]["features"]
@@ -237,5 +257,5 @@ def test_healthy_day_reports_to_storage_and_mlflow_without_retrain(airflow_proje
     registry = deployment["registry"]
     artifacts = {a.path for a in registry.client.list_artifacts(mlflow_run.info.run_id, "monitor")}
     assert artifacts == {"monitor/drift_report.html", "monitor/summary.json"}
-    assert _task_state(airflow_project, monitor_run_id, "trigger_retrain") == "skipped"
+    assert _task_state(airflow_project, monitor_run_id, "request_retrain") == "skipped"
     assert _notes(deployment)[-1]["event"] == "success"

@@ -4,7 +4,7 @@ A champion is trained once through the retraining stages (``include/retrain/``: 
 evaluate -> check_gates -> register -> qualify) on clean sample data up to ``TRAIN_END``. Each
 scenario then gets its own data root, generated with one option of ``include.dev.sample_data``
 (covariate drift, concept drift, a missing column), and the monitoring steps of
-``include.monitor.steps`` run on it exactly as ``monitor_churn`` calls them: everything compared
+``include.monitor`` run on it exactly as ``monitor_churn`` calls them: everything compared
 with what the champion's training run logged (scoring contract, reference profile and sample,
 hold-out scores and metrics).
 
@@ -22,7 +22,11 @@ from pathlib import Path
 import pytest
 
 from include.config import ModelConfig, load_config
-from include.monitor import steps as monitoring
+from include.monitor.decision import decide
+from include.monitor.drift_check import check_drift
+from include.monitor.live_performance import check_performance, new_labels_since
+from include.monitor.quality import check_quality
+from include.monitor.reference import load_reference, window
 from include.platform.partitions import publish_frame, read_partition
 from include.platform.registry import ModelRegistry
 from tests.fixtures.services import start_mlflow
@@ -121,7 +125,7 @@ def world(mlflow_monitoring, tmp_path_factory):
     write_sample_data(clean, start=dt.date(2026, 1, 1), days=58, **DATA)  # Jan 1 .. Feb 27
     registry = ModelRegistry(mlflow_monitoring.tracking_uri)
     training = _train_champion(clean, registry, config)
-    reference = monitoring.load_reference(registry, config)
+    reference = load_reference(registry, config)
     model = registry.load_version(MODEL, reference["version"], config.skops_trusted_types)
     _publish_predictions(clean, config, model, reference, *SCORED)
     # A day whose feed lost a column.
@@ -147,7 +151,7 @@ def world(mlflow_monitoring, tmp_path_factory):
 
 
 def _drift(world, storage: str, ds: str, config: ModelConfig | None = None) -> dict:
-    return monitoring.check_drift(world[storage], world["registry"], config or world["config"], world["reference"], ds)
+    return check_drift(world[storage], world["registry"], config or world["config"], world["reference"], ds)
 
 
 # -- reference ------------------------------------------------------------------------------------
@@ -193,7 +197,7 @@ def test_covariate_drift_is_flagged_from_its_day_on_the_shifted_columns(world):
 def test_drift_verdicts_agree_with_evidently_on_a_drifted_day(world):
     import mlflow
 
-    from include.monitor.drift.profile import sample_from_parquet
+    from include.ml.profile import sample_from_parquet
     from include.platform.partitions import read_range
     from tests.unit.monitor.drift._evidently import ev_report
 
@@ -205,7 +209,7 @@ def test_drift_verdicts_agree_with_evidently_on_a_drifted_day(world):
         tracking_uri=world["registry"].tracking_uri,
     )
     reference = sample_from_parquet(Path(sample_path).read_bytes())
-    start, end = monitoring.window(config, ds)
+    start, end = window(config, ds)
     current, dates = read_range(world["covariate"], "features", MODEL, start, end, columns=config.features.all)
     assert dates == [ds] and len(current) == DATA["rows_per_day"]
     overrides = config.monitoring.stattests
@@ -242,8 +246,8 @@ def test_concept_drift_leaves_features_alone_and_is_caught_on_the_labels(world):
         assert not drift["features"]["dataset_drift"] and drift["features"]["n_drifted"] <= 1, ds
         assert drift["prediction"] is not None and not drift["prediction"]["drifted"], ds
 
-    drifted = monitoring.check_performance(world["concept"], config, world["reference"], PERF_DS)
-    control = monitoring.check_performance(world["clean"], config, world["reference"], PERF_DS)
+    drifted = check_performance(world["concept"], config, world["reference"], PERF_DS)
+    control = check_performance(world["clean"], config, world["reference"], PERF_DS)
     holdout = world["reference"]["holdout_metrics"]["roc_auc"]
     labelled = 7 * DATA["rows_per_day"]  # Feb 14 .. Feb 20: the labels that arrived by Feb 27
     for result in (drifted, control):
@@ -268,30 +272,33 @@ def test_concept_drift_leaves_features_alone_and_is_caught_on_the_labels(world):
 # -- data quality ---------------------------------------------------------------------------------
 def test_missing_column_fails_quality_clearly_and_blocks_a_retrain(world):
     config, reference = world["config"], world["reference"]
-    quality = monitoring.check_quality(world["clean"], world["registry"], config, reference, QUALITY_DS)
+    quality = check_quality(world["clean"], world["registry"], config, reference, QUALITY_DS)
     assert quality["failed"] and quality["dates"] == [QUALITY_DS]
     errors = [i for i in quality["issues"] if i["severity"] == "error"]
     assert [(i["check"], i["column"]) for i in errors] == [("missing_column", "contract_type")]
     assert "column 'contract_type' is missing" in quality["summary"]
     assert quality["summary"].startswith("data quality FAILED")
 
-    labels = monitoring.new_labels_since(world["clean"], config, reference["trained_until"], QUALITY_DS)
-    decision = monitoring.decide(config, reference, quality, None, None, labels, QUALITY_DS)
-    assert decision == {
-        "retrain": False,
-        "reasons": [],
-        "blocked_by": "data quality",
-        "summary": quality["summary"],
-    }
+    labels = new_labels_since(world["clean"], config, reference["trained_until"], QUALITY_DS)
+    decision = decide(config, reference, quality, None, None, labels, QUALITY_DS)
+    assert (
+        decision
+        == {
+            "retrain": False,
+            "reasons": [],
+            "blocked_by": "data quality",
+            "summary": quality["summary"],
+            "window_end": "2026-03-01",  # the day after the checked day
+            "retrain_reason": f"monitor_{MODEL} {QUALITY_DS}: {quality['summary']}"[:500],
+        }
+    )
     # Broken data never triggers a retrain, even one asked for by hand (documented behaviour).
-    manual = monitoring.decide(config, reference, quality, None, None, labels, QUALITY_DS, "ops asked")
+    manual = decide(config, reference, quality, None, None, labels, QUALITY_DS, "ops asked")
     assert not manual["retrain"] and manual["blocked_by"] == "data quality"
 
 
 def test_a_clean_day_passes_quality(world):
-    quality = monitoring.check_quality(
-        world["clean"], world["registry"], world["config"], world["reference"], "2026-02-12"
-    )
+    quality = check_quality(world["clean"], world["registry"], world["config"], world["reference"], "2026-02-12")
     assert not quality["failed"] and quality["rows"] == DATA["rows_per_day"]
     assert not [i for i in quality["issues"] if i["severity"] == "error"]
 
@@ -304,56 +311,63 @@ def evidence(world):
     sensitive = variant(config, drift_share=0.3)
 
     def quality(storage: str, ds: str) -> dict:
-        return monitoring.check_quality(world[storage], registry, config, reference, ds)
+        return check_quality(world[storage], registry, config, reference, ds)
 
     drifted_day = (COVARIATE_FROM + dt.timedelta(days=1)).isoformat()
     return {
         "quiet": {
             "quality": quality("clean", PERF_DS),
             "drift": _drift(world, "clean", PERF_DS),
-            "performance": monitoring.check_performance(world["clean"], config, reference, PERF_DS),
-            "labels": monitoring.new_labels_since(world["clean"], config, reference["trained_until"], PERF_DS),
+            "performance": check_performance(world["clean"], config, reference, PERF_DS),
+            "labels": new_labels_since(world["clean"], config, reference["trained_until"], PERF_DS),
         },
         "drift": _drift(world, "covariate", drifted_day, sensitive),
         "drift_quality": quality("covariate", drifted_day),
-        "drop": monitoring.check_performance(world["concept"], config, reference, PERF_DS),
+        "drop": check_performance(world["concept"], config, reference, PERF_DS),
     }
 
 
 def test_a_quiet_day_triggers_nothing(world, evidence):
     config, quiet = world["config"], evidence["quiet"]
     assert quiet["labels"] == 18 * DATA["rows_per_day"] < config.monitoring.min_new_labels  # Feb 10 .. Feb 27
-    decision = monitoring.decide(
+    decision = decide(
         config, world["reference"], quiet["quality"], quiet["drift"], quiet["performance"], quiet["labels"], PERF_DS
     )
-    assert decision == {"retrain": False, "reasons": [], "blocked_by": None, "summary": "no retrain trigger fired"}
+    assert decision == {
+        "retrain": False,
+        "reasons": [],
+        "blocked_by": None,
+        "summary": "no retrain trigger fired",
+        "window_end": "2026-02-28",
+        "retrain_reason": f"monitor_{MODEL} {PERF_DS}: no retrain trigger fired",
+    }
 
 
 def test_each_trigger_fires_on_its_own_with_its_numbers(world, evidence):
     config, reference, quiet = world["config"], world["reference"], evidence["quiet"]
 
-    def decide(cfg=config, drift=quiet["drift"], performance=quiet["performance"], labels=quiet["labels"], **kw):
+    def only_reason(cfg=config, drift=quiet["drift"], performance=quiet["performance"], labels=quiet["labels"], **kw):
         ds = kw.pop("ds", PERF_DS)
-        decision = monitoring.decide(cfg, reference, quiet["quality"], drift, performance, labels, ds, **kw)
+        decision = decide(cfg, reference, quiet["quality"], drift, performance, labels, ds, **kw)
         assert decision["retrain"] and decision["blocked_by"] is None
         assert len(decision["reasons"]) == 1, decision["reasons"]
         assert decision["summary"] == decision["reasons"][0]["detail"]
         return decision["reasons"][0]
 
     sensitive = variant(config, drift_share=0.3)
-    reason = decide(sensitive, drift=evidence["drift"])
+    reason = only_reason(sensitive, drift=evidence["drift"])
     features = evidence["drift"]["features"]
     assert reason["trigger"] == "dataset_drift"
     assert reason["share"] == features["share_drifted"] >= 0.3
     assert f"{features['n_drifted']} of 14 features drifted" in reason["detail"]
     assert all(column in reason["detail"] for column in SHIFTED)
 
-    reason = decide(performance=evidence["drop"])
+    reason = only_reason(performance=evidence["drop"])
     assert reason["trigger"] == "performance_drop"
     assert reason["drop"] == evidence["drop"]["drop"] > config.monitoring.max_performance_drop
     assert reason["detail"] == evidence["drop"]["message"] and "roc_auc" in reason["detail"]
 
-    reason = decide(variant(config, min_new_labels=10_000))
+    reason = only_reason(variant(config, min_new_labels=10_000))
     assert reason == {
         "trigger": "new_labels",
         "detail": f"18000 labelled rows arrived since training ended {TRAIN_END} (threshold 10000)",
@@ -361,11 +375,11 @@ def test_each_trigger_fires_on_its_own_with_its_numbers(world, evidence):
     }
 
     late = (dt.date.fromisoformat(TRAIN_END) + dt.timedelta(days=45)).isoformat()
-    reason = decide(ds=late)
+    reason = only_reason(ds=late)
     assert reason["trigger"] == "model_age" and reason["days"] == 45
     assert "45 days old > 30" in reason["detail"]
 
-    reason = decide(manual_reason="new pricing launched")
+    reason = only_reason(manual_reason="new pricing launched")
     assert reason == {"trigger": "manual", "detail": "requested: new pricing launched"}
 
 
@@ -377,7 +391,7 @@ def test_only_listed_triggers_fire(world, evidence):
 
     def fired(triggers: list[str]) -> list[str]:
         cfg = variant(config, triggers=triggers, **everything)
-        decision = monitoring.decide(
+        decision = decide(
             cfg, reference, quiet["quality"], evidence["drift"], evidence["drop"], 50_000, late, "by hand"
         )
         assert decision["retrain"] is bool(triggers)

@@ -121,7 +121,7 @@ def make_detector(detector: str = "adwin", **params: Any) -> tuple[str, dict[str
     """``(name, effective params, river detector)``; unknown parameters are refused by name."""
     name = _detector_name(detector)
     cls = _river_class(name)
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    allowed = [p for p in inspect.signature(cls).parameters if p != "self"]
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ConceptDriftError(f"{name}: unknown parameter(s) {unknown}; river's {cls.__name__} takes {allowed}")

@@ -38,21 +38,17 @@ the dataset share counts them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from include.monitor.drift.stattests import (
-    COLUMN_TYPES,
-    ColumnType,
-    NumericPair,
-    Pair,
-    get_stattest,
-    make_pair,
-)
+from include.errors import ConfigError, DataError
+from include.monitor.drift.pairs import ColumnType, NumericPair, Pair, check_column_type, make_pair
+from include.monitor.drift.stattests import get_stattest
+from include.monitor.payloads import ColumnDriftPayload, FeatureDrift
 
 SMALL_REFERENCE_ROWS = 1000  # n <= this: p-value tests; above: distances
 FEW_VALUES = 5  # <= this many distinct values: tests on value counts
@@ -71,8 +67,18 @@ class ColumnDrift:
     n_reference: int = 0
     n_current: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> ColumnDriftPayload:
+        return {
+            "column": self.column,
+            "type": self.type,
+            "stattest": self.stattest,
+            "threshold": self.threshold,
+            "score": self.score,
+            "drifted": self.drifted,
+            "kind": self.kind,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+        }
 
 
 @dataclass
@@ -98,7 +104,7 @@ class DriftReport:
                 return c
         raise KeyError(name)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FeatureDrift:
         return {
             "dataset_drift": self.dataset_drift,
             "share_drifted": self.share_drifted,
@@ -109,11 +115,6 @@ class DriftReport:
             "approximate": list(self.approximate),
             "columns": [c.to_dict() for c in self.columns],
         }
-
-
-def _check_type(column_type: str) -> None:
-    if column_type not in COLUMN_TYPES:
-        raise ValueError(f"column_type must be one of {COLUMN_TYPES}, got {column_type!r}")
 
 
 def default_for_counts(n_ref: int, nunique: int, column_type: str) -> str:
@@ -135,7 +136,7 @@ def _default_for_pair(pair: Pair, column_type: str) -> str:
 
 def default_stattest(reference: Any, current: Any, column_type: ColumnType) -> str:
     """Name of the test evidently 0.7.23 picks by default for this column (see the module docstring)."""
-    _check_type(column_type)
+    check_column_type(column_type)
     return _default_for_pair(make_pair(reference, current, column_type), column_type)
 
 
@@ -149,9 +150,10 @@ def _resolve(stattest: str | None, threshold: float | None, pair: Pair, column_t
     return name, float(test.default_threshold if threshold is None else threshold)
 
 
-def _drift_of_pair(
+def drift_of_pair(
     name: str, pair: Pair, column_type: str, stattest: str | None, threshold: float | None
 ) -> ColumnDrift:
+    """Drift of one prepared column with ``stattest`` (default: evidently's choice) and ``threshold``."""
     test_name, thr = _resolve(stattest, threshold, pair, column_type)
     test = get_stattest(test_name)
     score, drifted = test.impl(pair, thr)
@@ -178,35 +180,50 @@ def column_drift(
     column: str | None = None,
 ) -> ColumnDrift:
     """Drift of one column; the default test and threshold are evidently's unless given."""
-    _check_type(column_type)
+    check_column_type(column_type)
     name = column if column is not None else str(getattr(reference, "name", None) or "column")
     if stattest is not None:
         get_stattest(stattest).check_type(column_type)  # fail before the (possibly large) preparation
     pair = make_pair(reference, current, column_type, name=name)
-    return _drift_of_pair(name, pair, column_type, stattest, threshold)
+    return drift_of_pair(name, pair, column_type, stattest, threshold)
 
 
-def _check_overrides(overrides: Mapping[str, Mapping[str, Any]] | None, types: Mapping[str, str]) -> dict:
+def _check_override(col: str, spec: Any, column_type: str) -> dict[str, Any]:
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"drift override for {col!r}: must be a mapping, got {spec!r}")
+    unknown = set(spec) - {"stattest", "threshold"}
+    if unknown:
+        raise ConfigError(f"drift override for {col!r}: unknown keys {sorted(unknown)} (stattest, threshold)")
+    name = spec.get("stattest")
+    if name is not None:
+        get_stattest(name).check_type(column_type)
+    thr = spec.get("threshold")
+    if thr is not None and (isinstance(thr, bool) or not isinstance(thr, (int, float))):
+        raise ConfigError(f"drift override for {col!r}: threshold must be a number, got {thr!r}")
+    return {"stattest": name, "threshold": None if thr is None else float(thr)}
+
+
+def check_overrides(
+    overrides: Mapping[str, Mapping[str, Any]] | None, types: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Per-column ``{"stattest", "threshold"}`` overrides, checked against the column types."""
     out: dict[str, dict[str, Any]] = {}
     for col, spec in (overrides or {}).items():
         if col not in types:
-            raise ValueError(f"drift override for {col!r}: not one of the numeric/categorical columns")
-        if not isinstance(spec, Mapping):
-            raise ValueError(f"drift override for {col!r}: must be a mapping, got {spec!r}")
-        unknown = set(spec) - {"stattest", "threshold"}
-        if unknown:
-            raise ValueError(f"drift override for {col!r}: unknown keys {sorted(unknown)} (stattest, threshold)")
-        name = spec.get("stattest")
-        if name is not None:
-            get_stattest(name).check_type(types[col])
-        thr = spec.get("threshold")
-        if thr is not None and (isinstance(thr, bool) or not isinstance(thr, (int, float))):
-            raise ValueError(f"drift override for {col!r}: threshold must be a number, got {thr!r}")
-        out[col] = {"stattest": name, "threshold": None if thr is None else float(thr)}
+            raise ConfigError(f"drift override for {col!r}: not one of the numeric/categorical columns")
+        out[col] = _check_override(col, spec, types[col])
     return out
 
 
-def summarize(columns: list[ColumnDrift], drift_share: float, approximate: list[str] | None = None) -> DriftReport:
+def check_drift_share(drift_share: float) -> None:
+    if not 0 < drift_share <= 1:
+        raise ConfigError(f"drift_share must be in (0, 1], got {drift_share!r}")
+
+
+def summarize_drift(
+    columns: list[ColumnDrift], drift_share: float, approximate: list[str] | None = None
+) -> DriftReport:
+    """The dataset verdict: drifted when (drifted columns / columns) >= ``drift_share``."""
     n_drifted = sum(1 for c in columns if c.drifted)
     share = n_drifted / len(columns) if columns else 0.0
     return DriftReport(
@@ -226,6 +243,30 @@ def _workers(max_workers: int | None, n_columns: int) -> int:
     return max(1, min(cpus, n_columns, 4))
 
 
+T = TypeVar("T")
+
+
+def map_columns(one: Callable[[str], T], names: list[str], max_workers: int | None = None) -> list[T]:
+    """``[one(name) for name in names]`` on a small thread pool (default: available CPUs, at most
+    4; 1 runs inline). numpy releases the GIL while sorting, so columns overlap."""
+    workers = _workers(max_workers, len(names))
+    if workers == 1:
+        return [one(c) for c in names]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:
+        return list(pool.map(one, names))
+
+
+def _column_types(numeric: list[str], categorical: list[str]) -> dict[str, str]:
+    types: dict[str, str] = {}
+    for col in numeric:
+        types[col] = "num"
+    for col in categorical:
+        if col in types:
+            raise ConfigError(f"column {col!r} is listed as both numeric and categorical")
+        types[col] = "cat"
+    return types
+
+
 def dataset_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -242,31 +283,17 @@ def dataset_drift(
     evidently's ``per_column_method`` / ``per_column_threshold``. ``max_workers``: threads over
     columns (default: available CPUs, at most 4; 1 runs inline).
     """
-    if not 0 < drift_share <= 1:
-        raise ValueError(f"drift_share must be in (0, 1], got {drift_share!r}")
-    types: dict[str, str] = {}
-    for col in numeric:
-        types[col] = "num"
-    for col in categorical:
-        if col in types:
-            raise ValueError(f"column {col!r} is listed as both numeric and categorical")
-        types[col] = "cat"
+    check_drift_share(drift_share)
+    types = _column_types(numeric, categorical)
     for frame, side in ((reference, "reference"), (current, "current")):
         missing = [c for c in types if c not in frame.columns]
         if missing:
-            raise ValueError(f"Cannot find columns {missing} in {side} dataset")
-    checked = _check_overrides(overrides, types)
+            raise DataError(f"Cannot find columns {missing} in {side} dataset")
+    checked = check_overrides(overrides, types)
 
     def one(col: str) -> ColumnDrift:
         spec = checked.get(col, {})
-        pair = make_pair(reference[col], current[col], types[col], name=col)  # type: ignore[arg-type]
-        return _drift_of_pair(col, pair, types[col], spec.get("stattest"), spec.get("threshold"))
+        pair = make_pair(reference[col], current[col], types[col], name=col)
+        return drift_of_pair(col, pair, types[col], spec.get("stattest"), spec.get("threshold"))
 
-    cols = list(types)
-    workers = _workers(max_workers, len(cols))
-    if workers == 1:
-        results = [one(c) for c in cols]
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:
-            results = list(pool.map(one, cols))
-    return summarize(results, drift_share)
+    return summarize_drift(map_columns(one, list(types), max_workers), drift_share)

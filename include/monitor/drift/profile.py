@@ -1,24 +1,5 @@
-"""Reference profile: a compact, JSON-serialisable summary of the training data, and drift from it.
-
-Built once at training time (``build_profile``) and stored next to the model, so that scoring-time
-drift checks never re-read the training data. Per column:
-
-* every column: ``type`` ("num" / "cat"), ``rows``, ``count`` (values left after evidently's
-  cleaning: NaN, None and +-inf dropped), ``null_rate`` (NaN/None share of rows), ``inf_count``;
-* numerical: ``dtype``, ``min``, ``max``, ``mean``, ``std`` (ddof=0, evidently's Wasserstein norm),
-  ``nunique``, ``quantiles`` (p01 ... p99), ``histogram`` (Sturges edges on the reference, counts;
-  for people and dashboards) and EITHER ``values`` (every distinct value with its count, when there
-  are at most ``max_exact_values`` of them: an exact representation) OR ``sketch``: exact order
-  statistics at about 1,000 ranks (``ranks`` / ``values``): ``levels + 1`` equally spaced ranks
-  (equal-frequency bins), the ranks where ``levels + 1`` equally spaced values fall (equal-width
-  bins, which resolve long tails), and the ``tail`` smallest and largest values. Between two kept
-  ranks the reference is taken as linear in rank (uniform within the bin);
-* categorical: ``values`` / ``counts`` of the ``max_categories`` most frequent values and
-  ``other_count`` for the rest (0 unless the column has more distinct values than that).
-
-``reference_sample`` draws a bounded seeded sample of raw rows (default up to 10,000) for the
-caller to store alongside (``sample_to_parquet`` -> bytes); it is complete when the reference has
-no more rows than that.
+"""Drift of a current window against a reference profile (``include.ml.profile``) instead of the
+training data itself.
 
 ``drift_from_profile(profile, current)`` computes the same report as
 ``detect.dataset_drift(reference, current, ...)`` with the reference replaced by the profile:
@@ -57,235 +38,28 @@ APPROXIMATE (listed in ``DriftReport.approximate``; verdicts can differ from evi
 
 from __future__ import annotations
 
-import io
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from include.errors import DataError
+from include.ml.cleaning import clean_numeric, json_scalar, value_counts
+from include.ml.profile import check_profile
 from include.monitor.drift.detect import (
+    ColumnDrift,
     DriftReport,
-    _check_overrides,
-    _drift_of_pair,
-    _workers,
-    summarize,
+    check_drift_share,
+    check_overrides,
+    drift_of_pair,
+    map_columns,
+    summarize_drift,
 )
-from include.monitor.drift.stattests import CategoricalPair, NumericPair, clean_numeric, value_counts
+from include.monitor.drift.pairs import CategoricalPair, NumericPair, Pair
 
-PROFILE_KIND = "mlops-drift-reference-profile"
-PROFILE_VERSION = 1
-DEFAULT_LEVELS = 500
-DEFAULT_TAIL = 32
-DEFAULT_MAX_EXACT_VALUES = 1000
-DEFAULT_MAX_CATEGORIES = 10_000
-DEFAULT_SAMPLE_ROWS = 10_000
 OTHER = "__other__"
-_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
-# -- building -----------------------------------------------------------------------------------------
-def _py(x: Any) -> Any:
-    """numpy scalar -> Python scalar (JSON-native)."""
-    return x.item() if isinstance(x, np.generic) else x
-
-
-def _json_key(x: Any) -> Any:
-    x = _py(x)
-    return x if isinstance(x, (str, bool, int, float)) else None
-
-
-def _sorted_quantiles(s: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """``np.quantile(s, probs)`` (linear method) of an already sorted array."""
-    pos = probs * (s.size - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, s.size - 1)
-    frac = pos - lo
-    a = s[lo].astype(np.float64)
-    b = s[hi].astype(np.float64)
-    return a + (b - a) * frac
-
-
-def _numeric_profile(series: pd.Series, name: str, levels: int, tail: int, max_exact_values: int) -> dict[str, Any]:
-    rows = len(series)
-    raw = series.to_numpy() if isinstance(series.dtype, np.dtype) else None
-    if raw is not None and raw.dtype.kind == "f":
-        n_nan = int(np.isnan(raw).sum())
-        n_inf = int(np.isinf(raw).sum())
-    else:
-        n_nan = int(series.isna().sum())
-        n_inf = 0
-    values = clean_numeric(series, name=name)
-    if values.size == 0:
-        raise ValueError(f"reference column {name!r} has no finite values")
-    std = float(np.std(values))
-    mean = float(np.mean(values))
-    s = np.sort(values)
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    nunique = int(starts.size)
-    hist_counts, hist_edges = np.histogram(s, bins="sturges")
-    out: dict[str, Any] = {
-        "type": "num",
-        "dtype": str(s.dtype),
-        "rows": rows,
-        "count": int(s.size),
-        "null_rate": n_nan / rows if rows else 0.0,
-        "inf_count": n_inf,
-        "min": _py(s[0]),
-        "max": _py(s[-1]),
-        "mean": mean,
-        "std": std,
-        "nunique": nunique,
-        "quantiles": {
-            f"p{round(q * 100):02d}": float(v)
-            for q, v in zip(_QUANTILES, _sorted_quantiles(s, np.array(_QUANTILES)), strict=True)
-        },
-        "histogram": {"edges": hist_edges.tolist(), "counts": hist_counts.tolist()},
-    }
-    if nunique <= max_exact_values:
-        counts = np.diff(np.append(starts, s.size))
-        out["values"] = {"values": s[starts].tolist(), "counts": counts.tolist()}
-    else:
-        ranks = _sketch_ranks(s, levels, tail)
-        out["sketch"] = {
-            "levels": levels,
-            "tail": tail,
-            "ranks": ranks.tolist(),
-            "values": s[ranks].astype(np.float64).tolist(),
-        }
-    return out
-
-
-def _sketch_ranks(s: np.ndarray, levels: int, tail: int) -> np.ndarray:
-    """Ranks kept by the sketch of a sorted array: ``levels`` equally spaced ranks (equal mass),
-    the ranks where ``levels`` equally spaced values fall (equal width: resolves long tails), and
-    the ``tail`` smallest and largest values."""
-    n = s.size
-    equal_mass = np.round(np.linspace(0, n - 1, levels + 1)).astype(np.int64)
-    grid = np.linspace(float(s[0]), float(s[-1]), levels + 1)
-    left = np.clip(np.searchsorted(s, grid, "left"), 0, n - 1)
-    right = np.clip(np.searchsorted(s, grid, "right") - 1, 0, n - 1)
-    ends = np.concatenate((np.arange(min(tail, n)), np.arange(max(0, n - tail), n)))
-    return np.unique(np.concatenate((equal_mass, left, right, ends)))
-
-
-def _categorical_profile(series: pd.Series, name: str, max_categories: int) -> dict[str, Any]:
-    rows = len(series)
-    n_null = int(series.isna().sum())
-    keys, counts = value_counts(series)
-    if not keys:
-        raise ValueError(f"reference column {name!r} has no values")
-    n_inf = rows - n_null - int(counts.sum())
-    order = np.argsort(-counts, kind="stable")
-    keep, rest = order[:max_categories], order[max_categories:]
-    json_keys = [_json_key(keys[i]) for i in keep]
-    stringified = any(k is None for k in json_keys)
-    if stringified:
-        json_keys = [str(_py(keys[i])) for i in keep]
-    return {
-        "type": "cat",
-        "rows": rows,
-        "count": int(counts.sum()),
-        "null_rate": n_null / rows if rows else 0.0,
-        "inf_count": n_inf,
-        "nunique": len(keys),
-        "values": json_keys,
-        "counts": counts[keep].tolist(),
-        "other_count": int(counts[rest].sum()),
-        "stringified": stringified,
-    }
-
-
-def build_profile(
-    data: pd.DataFrame,
-    numeric: list[str],
-    categorical: list[str],
-    *,
-    levels: int = DEFAULT_LEVELS,
-    tail: int = DEFAULT_TAIL,
-    max_exact_values: int = DEFAULT_MAX_EXACT_VALUES,
-    max_categories: int = DEFAULT_MAX_CATEGORIES,
-    sample_rows: int = DEFAULT_SAMPLE_ROWS,
-    seed: int = 42,
-) -> dict[str, Any]:
-    """JSON-serialisable reference profile of ``data`` (see the module docstring)."""
-    if levels < 10:
-        raise ValueError(f"levels must be >= 10, got {levels}")
-    if max_exact_values < 20:
-        raise ValueError(f"max_exact_values must be >= 20 (evidently's binning limit), got {max_exact_values}")
-    if sample_rows < 1001:
-        raise ValueError(f"sample_rows must be > 1000 (evidently's small-reference limit), got {sample_rows}")
-    both = set(numeric) & set(categorical)
-    if both:
-        raise ValueError(f"columns listed as both numeric and categorical: {sorted(both)}")
-    missing = [c for c in [*numeric, *categorical] if c not in data.columns]
-    if missing:
-        raise ValueError(f"columns not in the reference data: {missing}")
-    columns: dict[str, Any] = {}
-    for col in numeric:
-        columns[col] = _numeric_profile(data[col], col, levels, tail, max_exact_values)
-    for col in categorical:
-        columns[col] = _categorical_profile(data[col], col, max_categories)
-    n = len(data)
-    return {
-        "kind": PROFILE_KIND,
-        "version": PROFILE_VERSION,
-        "rows": n,
-        "numeric": list(numeric),
-        "categorical": list(categorical),
-        "settings": {
-            "levels": levels,
-            "tail": tail,
-            "max_exact_values": max_exact_values,
-            "max_categories": max_categories,
-            "sample_rows": sample_rows,
-            "seed": seed,
-        },
-        "sample": {"rows": min(n, sample_rows), "complete": n <= sample_rows, "seed": seed},
-        "columns": columns,
-    }
-
-
-def reference_sample(
-    data: pd.DataFrame, columns: list[str] | None = None, *, max_rows: int = DEFAULT_SAMPLE_ROWS, seed: int = 42
-) -> pd.DataFrame:
-    """Up to ``max_rows`` raw rows, drawn without replacement with ``seed`` (all rows when fewer)."""
-    frame = data if columns is None else data[columns]
-    if len(frame) <= max_rows:
-        return frame.reset_index(drop=True)
-    idx = np.sort(np.random.default_rng(seed).choice(len(frame), size=max_rows, replace=False))
-    return frame.iloc[idx].reset_index(drop=True)
-
-
-def sample_to_parquet(sample: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    sample.to_parquet(buf, index=False)
-    return buf.getvalue()
-
-
-def sample_from_parquet(data: bytes) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(data))
-
-
-def save_profile(profile: dict[str, Any], path: str | Path) -> None:
-    Path(path).write_text(json.dumps(profile, separators=(",", ":"), allow_nan=False))
-
-
-def load_profile(path: str | Path) -> dict[str, Any]:
-    profile = json.loads(Path(path).read_text())
-    check_profile(profile)
-    return profile
-
-
-def check_profile(profile: dict[str, Any]) -> None:
-    if not isinstance(profile, dict) or profile.get("kind") != PROFILE_KIND:
-        raise ValueError("not a drift reference profile")
-    if profile.get("version") != PROFILE_VERSION:
-        raise ValueError(f"unsupported profile version {profile.get('version')!r} (expected {PROFILE_VERSION})")
-
-
-# -- drift from a profile ---------------------------------------------------------------------------
 def _pseudo_reference(sketch: dict[str, Any], n: int) -> np.ndarray:
     """n sorted points: the stored order statistics at their ranks, linear in rank between them."""
     ranks = np.asarray(sketch["ranks"], dtype=np.float64)
@@ -309,9 +83,9 @@ def _categorical_pair(col: dict[str, Any], current: pd.Series, name: str) -> tup
     counts = np.asarray(col["counts"], dtype=np.int64)
     cur_keys, cur_counts = value_counts(current)
     if not cur_keys:
-        raise ValueError(f"An empty column '{name}' was provided for drift calculation in the current dataset.")
+        raise DataError(f"An empty column '{name}' was provided for drift calculation in the current dataset.")
     if col.get("stringified"):
-        cur_keys = [str(_py(k)) for k in cur_keys]
+        cur_keys = [str(json_scalar(k)) for k in cur_keys]
     truncated = int(col.get("other_count", 0)) > 0
     if truncated:
         kept = set(keys)
@@ -322,6 +96,31 @@ def _categorical_pair(col: dict[str, Any], current: pd.Series, name: str) -> tup
         keys = [*keys, OTHER]
         counts = np.append(counts, int(col["other_count"]))
     return CategoricalPair.from_counts(keys, counts, cur_keys, cur_counts), truncated
+
+
+def _profile_pair(col: dict[str, Any], name: str, current: pd.Series, sample: pd.Series | None) -> tuple[Pair, bool]:
+    """(prepared column, approximate?) of one profiled column against its current values."""
+    if col["type"] == "num":
+        ref, std, approx = _reference_numeric(col, sample)
+        pair = NumericPair(ref, clean_numeric(current, name=name, side="current"), name=name)
+        if std is not None:
+            pair.ref_std = std
+        return pair, approx
+    if sample is not None:
+        return CategoricalPair.from_values(sample, current, name=name), False
+    return _categorical_pair(col, current, name)
+
+
+def _check_columns(profile: dict[str, Any], names: list[str], current: pd.DataFrame, sample: Any) -> None:
+    unknown = [c for c in names if c not in profile["columns"]]
+    if unknown:
+        raise DataError(f"columns not in the profile: {unknown}")
+    missing = [c for c in names if c not in current.columns]
+    if missing:
+        raise DataError(f"Cannot find columns {missing} in current dataset")
+    absent = [c for c in names if sample is not None and c not in sample.columns]
+    if absent:
+        raise DataError(f"reference sample lacks columns {absent}")
 
 
 def drift_from_profile(
@@ -340,61 +139,19 @@ def drift_from_profile(
     (then every column is exact). ``columns``: a subset of the profiled columns (default all).
     """
     check_profile(profile)
-    if not 0 < drift_share <= 1:
-        raise ValueError(f"drift_share must be in (0, 1], got {drift_share!r}")
+    check_drift_share(drift_share)
     cols_meta = profile["columns"]
     names = list(cols_meta) if columns is None else list(columns)
-    unknown = [c for c in names if c not in cols_meta]
-    if unknown:
-        raise ValueError(f"columns not in the profile: {unknown}")
-    missing = [c for c in names if c not in current.columns]
-    if missing:
-        raise ValueError(f"Cannot find columns {missing} in current dataset")
-    types = {c: cols_meta[c]["type"] for c in names}
-    checked = _check_overrides(overrides, types)
-    use_sample = sample is not None and bool(profile["sample"].get("complete"))
-    if use_sample:
-        absent = [c for c in names if c not in sample.columns]  # type: ignore[union-attr]
-        if absent:
-            raise ValueError(f"reference sample lacks columns {absent}")
+    use_sample = sample if sample is not None and bool(profile["sample"].get("complete")) else None
+    _check_columns(profile, names, current, use_sample)
+    checked = check_overrides(overrides, {c: cols_meta[c]["type"] for c in names})
 
-    def one(name: str) -> tuple[Any, bool]:
-        col = cols_meta[name]
+    def one(name: str) -> tuple[ColumnDrift, bool]:
         spec = checked.get(name, {})
-        if col["type"] == "num":
-            ref, std, approx = _reference_numeric(col, sample[name] if use_sample else None)  # type: ignore[index]
-            pair = NumericPair(ref, clean_numeric(current[name], name=name, side="current"), name=name)
-            if std is not None:
-                pair.ref_std = std
-        elif use_sample:
-            pair, approx = CategoricalPair.from_values(sample[name], current[name], name=name), False  # type: ignore[index]
-        else:
-            pair, approx = _categorical_pair(col, current[name], name)
-        return _drift_of_pair(name, pair, col["type"], spec.get("stattest"), spec.get("threshold")), approx
+        col = cols_meta[name]
+        sample_col = use_sample[name] if use_sample is not None else None
+        pair, approx = _profile_pair(col, name, current[name], sample_col)
+        return drift_of_pair(name, pair, col["type"], spec.get("stattest"), spec.get("threshold")), approx
 
-    workers = _workers(max_workers, len(names))
-    if workers == 1:
-        results = [one(c) for c in names]
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift-profile") as pool:
-            results = list(pool.map(one, names))
-    return summarize([r for r, _ in results], drift_share, [r.column for r, a in results if a])
-
-
-def profile_size_bytes(profile: dict[str, Any]) -> int:
-    return len(json.dumps(profile, separators=(",", ":")).encode())
-
-
-__all__ = [
-    "build_profile",
-    "check_profile",
-    "drift_from_profile",
-    "load_profile",
-    "profile_size_bytes",
-    "reference_sample",
-    "sample_from_parquet",
-    "sample_to_parquet",
-    "save_profile",
-]
+    results = map_columns(one, names, max_workers)
+    return summarize_drift([r for r, _ in results], drift_share, [r.column for r, a in results if a])

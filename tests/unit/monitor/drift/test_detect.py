@@ -9,7 +9,8 @@ import pytest
 pytest.importorskip("evidently")
 
 from include.monitor.drift import detect
-from tests.unit.monitor.drift._evidently import ev_report
+from tests.unit.monitor.drift._evidently import ev_column, ev_report
+from tests.unit.monitor.drift.stattests._cases import CASES, RTOL, assert_matches_evidently, rng
 
 
 def frames(n_ref: int, n_cur: int, seed: int = 0, drift: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, list, list]:
@@ -166,3 +167,54 @@ def test_inf_without_nan_follows_evidentlys_per_column_verdicts() -> None:
     assert ours.column("a").score == pytest.approx(ev["columns"]["a"]["score"], rel=1e-9)
     assert (ours.n_drifted, ev["n_drifted"]) == (1, 0)  # evidently's own count misses it
     assert ours.dataset_drift and not ev["dataset_drift"]
+
+
+# -- the default test choice, column by column -------------------------------------------------------
+@pytest.mark.parametrize(("label", "ref", "cur", "ctype"), CASES, ids=[c[0] for c in CASES])
+def test_default_choice_matches_evidently(label: str, ref: pd.Series, cur: pd.Series, ctype: str) -> None:
+    assert_matches_evidently(None, ref, cur, ctype)
+
+
+@pytest.mark.parametrize(
+    ("n_ref", "expected"),
+    [(1000, "ks"), (1001, "wasserstein")],
+)
+def test_reference_size_boundary(n_ref: int, expected: str) -> None:
+    r = rng(n_ref)
+    ref, cur = pd.Series(r.normal(size=n_ref)), pd.Series(r.normal(size=500))
+    assert detect.default_stattest(ref, cur, "num") == expected
+    assert ev_column(ref, cur, "num")[0] == expected
+    # n counts reference rows after the clean-up: 1001 rows with one NaN is a small reference.
+    with_nan = pd.Series(np.append(r.normal(size=1000), np.nan))
+    assert detect.default_stattest(with_nan, cur, "num") == "ks" == ev_column(with_nan, cur, "num")[0]
+
+
+@pytest.mark.parametrize(
+    ("ref_values", "cur_values", "n", "expected"),
+    [
+        ([0, 1], [0, 1], 500, "z"),
+        ([0, 1], [0, 1, 2], 500, "chisquare"),  # distinct values counted over both sides
+        ([0, 1, 2, 3, 4], [0, 1, 2, 3, 4], 500, "chisquare"),
+        ([0, 1, 2, 3, 4], [0, 1, 2, 3, 4, 5], 500, "ks"),
+        ([0, 1, 2, 3, 4], [0, 1, 2, 3, 4], 3000, "jensenshannon"),
+        ([0, 1, 2, 3, 4], [0, 1, 2, 3, 4, 5], 3000, "wasserstein"),
+    ],
+)
+def test_few_values_rules(ref_values: list[int], cur_values: list[int], n: int, expected: str) -> None:
+    r = rng(n + len(cur_values))
+    ref = pd.Series(r.choice(ref_values, n).astype(float))
+    cur = pd.Series(r.choice(cur_values, n).astype(float))
+    assert detect.default_stattest(ref, cur, "num") == expected
+    name, score, drifted = ev_column(ref, cur, "num")
+    ours = detect.column_drift(ref, cur, "num")
+    assert (ours.stattest, ours.drifted) == (name, drifted) == (expected, drifted)
+    assert ours.score == pytest.approx(score, rel=RTOL)
+
+
+def test_categorical_defaults() -> None:
+    r = rng(3)
+    two = pd.Series(r.choice(["a", "b"], 800))
+    three = pd.Series(r.choice(["a", "b", "c"], 800))
+    assert detect.default_stattest(two, two, "cat") == "z"
+    assert detect.default_stattest(two, three, "cat") == "chisquare"
+    assert detect.default_stattest(pd.Series(r.choice(["a", "b"], 1500)), two, "cat") == "jensenshannon"

@@ -1,0 +1,44 @@
+"""The notification a monitor run sends: event, subject and body from the structured results."""
+
+from __future__ import annotations
+
+from include.config import ModelConfig
+from include.monitor.payloads import Decision, DriftResult, NotifyResult, QualityResult, ReportPaths
+from include.monitor.quality import first_error
+from include.notify.delivery import ConnectionResolver, Notification, send
+
+
+def _event_and_subject(quality: QualityResult, drift: DriftResult | None, decision: Decision) -> tuple[str, str]:
+    if quality["failed"]:
+        issue = first_error(quality)
+        what = f"[{issue['severity']}] {issue['detail']}" if issue else f"{len(quality['issues'])} issue(s)"
+        return "failure", f"data quality failed: {what}"
+    if decision["retrain"]:
+        triggers = ", ".join(r["trigger"] for r in decision["reasons"])
+        return "drift", f"retrain triggered ({triggers})"
+    if drift and drift["features"]["n_drifted"]:
+        return "drift", f"{drift['features']['n_drifted']} feature(s) drifted; no retrain"
+    return "success", "monitoring: no issue"
+
+
+def monitor_notification(
+    config: ModelConfig, quality: QualityResult, drift: DriftResult | None, decision: Decision, paths: ReportPaths
+) -> Notification:
+    """failure (quality failed), drift (a retrain requested, or drifted features without one) or
+    success; the body is the decision's summary and where the report is."""
+    event, subject = _event_and_subject(quality, drift, decision)
+    body = "\n".join([decision["summary"], f"report: {paths.get('html') or paths['summary']}"])
+    return Notification(model=config.name, event=event, subject=subject, body=body, fields={"decision": decision})
+
+
+def notify_outcome(
+    config: ModelConfig,
+    quality: QualityResult,
+    drift: DriftResult | None,
+    decision: Decision,
+    paths: ReportPaths,
+    resolve: ConnectionResolver | None = None,
+) -> NotifyResult:
+    """Send ``monitor_notification`` to the model's targets; one outcome per target."""
+    note = monitor_notification(config, quality, drift, decision, paths)
+    return {"event": note.event, "subject": note.subject, "notifications": send(config, note, resolve=resolve)}

@@ -1,0 +1,140 @@
+"""What a monitor run leaves behind: ``summary.json`` and evidently's drift HTML under
+``reports/<model>/monitor/ds=<day>/``, and one MLflow run per day with its metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from include.config import ModelConfig
+from include.contracts import Artifact, Dataset, RunKind, Tag, report_prefix
+from include.monitor.payloads import (
+    Decision,
+    DriftResult,
+    PerformanceResult,
+    QualityResult,
+    Reference,
+    ReportPaths,
+)
+from include.monitor.reference import window
+from include.platform.partitions import read_range
+from include.platform.storage import Storage
+
+log = logging.getLogger(__name__)
+PIPELINE = "monitor"  # the reports folder of this pipeline
+
+
+def html_report(storage: Storage, registry: Any, config: ModelConfig, reference: Reference, ds: str) -> str | None:
+    """evidently's drift report (on samples) as HTML, for a person to read; None without data."""
+    import tempfile
+    import warnings
+
+    from evidently import DataDefinition, Report
+    from evidently import Dataset as EvidentlyDataset
+    from evidently.presets import DataDriftPreset
+
+    from include.ml.profile import sample_from_parquet
+
+    sample = sample_from_parquet(
+        registry.download_artifact(reference["run_id"], Artifact.REFERENCE_SAMPLE).read_bytes()
+    )
+    start, end = window(config, ds)
+    current, dates = read_range(storage, Dataset.FEATURES, config.name, start, end, columns=config.features.all)
+    if not dates or current.empty:
+        return None
+    n = config.monitoring.report_sample_rows
+    current = current.sample(n=min(n, len(current)), random_state=0)
+    sample = sample.sample(n=min(n, len(sample)), random_state=0)
+    definition = DataDefinition(
+        numerical_columns=config.features.numeric, categorical_columns=config.features.categorical
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        snapshot = Report([DataDriftPreset(drift_share=config.monitoring.drift_share)]).run(
+            EvidentlyDataset.from_pandas(current, data_definition=definition),
+            EvidentlyDataset.from_pandas(sample, data_definition=definition),
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "drift_report.html"
+        snapshot.save_html(str(path))
+        return path.read_text(encoding="utf-8")
+
+
+def metrics_for_mlflow(
+    quality: QualityResult, drift: DriftResult | None, performance: PerformanceResult | None, decision: Decision
+) -> dict[str, float]:
+    """The numbers to plot over time: issues, drift share and scores, live metric, retrain."""
+    from include.platform.registry import metric_key
+
+    out: dict[str, float] = {"quality_issues": float(len(quality["issues"])), "retrain": float(decision["retrain"])}
+    if drift:
+        out["drift_share"] = float(drift["features"]["share_drifted"])
+        out["dataset_drift"] = float(drift["features"]["dataset_drift"])
+        for column in drift["features"]["columns"]:
+            out[metric_key(f"drift_score.{column['column']}")] = float(column["score"])
+        if drift.get("prediction"):
+            out["prediction_drift_score"] = float(drift["prediction"]["score"])  # type: ignore[index]
+    if performance and performance.get("value") is not None:
+        out[f"live_{performance['metric']}"] = float(performance["value"])
+        out["labelled_rows"] = float(performance["rows"])
+    return out
+
+
+def monitor_summary(
+    config: ModelConfig,
+    reference: Reference,
+    quality: QualityResult,
+    drift: DriftResult | None,
+    performance: PerformanceResult | None,
+    decision: Decision,
+    airflow_run_id: str | None,
+) -> dict[str, Any]:
+    """Everything one monitor run found, as ``summary.json`` holds it."""
+    return {
+        "model": config.name,
+        "ds": reference["ds"],
+        "champion_version": reference["version"],
+        "quality": quality,
+        "drift": drift,
+        "performance": performance,
+        "decision": decision,
+        "airflow_run_id": airflow_run_id,
+    }
+
+
+def write_report(
+    storage: Storage,
+    registry: Any,
+    config: ModelConfig,
+    reference: Reference,
+    quality: QualityResult,
+    drift: DriftResult | None,
+    performance: PerformanceResult | None,
+    decision: Decision,
+    airflow_run_id: str | None = None,
+) -> ReportPaths:
+    """``summary.json`` (and the drift HTML unless quality failed) to storage and to the day's
+    MLflow monitoring run (created once per day, updated by reruns) with its metrics."""
+    ds = reference["ds"]
+    prefix = report_prefix(config.name, PIPELINE, f"ds={ds}")
+    summary_text = json.dumps(
+        monitor_summary(config, reference, quality, drift, performance, decision, airflow_run_id),
+        indent=2,
+        default=str,
+    )
+    storage.write_text(f"{prefix}/summary.json", summary_text)
+    html = None if quality["failed"] else html_report(storage, registry, config, reference, ds)
+    if html:
+        storage.write_text(f"{prefix}/drift_report.html", html)
+    tags = {Tag.KIND: RunKind.MONITOR, Tag.DS: ds, Tag.MODEL_VERSION: reference["version"]}
+    metrics = metrics_for_mlflow(quality, drift, performance, decision)
+    run_id = registry.upsert_run(registry.experiment_id(config.name), f"monitor/{ds}", f"monitor {ds}", tags, metrics)
+    registry.client.log_text(run_id, summary_text, Artifact.MONITOR_SUMMARY)
+    paths: ReportPaths = {"summary": storage.uri(f"{prefix}/summary.json"), "mlflow_run_id": run_id}
+    if html:
+        registry.client.log_text(run_id, html, Artifact.MONITOR_DRIFT_REPORT)
+        paths["html"] = storage.uri(f"{prefix}/drift_report.html")
+    log.info("Monitor report of %s for %s: %s", config.name, ds, paths)
+    return paths
