@@ -84,8 +84,8 @@ def train(
 
     from include.ml.contract import scoring_contract
     from include.ml.evaluation import predict_scores
-    from include.ml.training import check_trusted_types, fit, prepare_features, split_holdout
     from include.ml.profile import build_profile, reference_sample, sample_to_parquet
+    from include.ml.training import check_trusted_types, fit, prepare_features, split_holdout
 
     key = run_key(config, pulled)
     holdout_at = holdout_key(config, pulled["window_end"])

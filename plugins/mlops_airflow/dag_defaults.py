@@ -51,14 +51,18 @@ def date_param(title: str, description: str) -> Param:
     return Param(None, type=["null", "string"], format="date", title=title, description=description)
 
 
+# Asset URIs use "x-" schemes: Airflow leaves those as they are, instead of loading every
+# provider's URI normaliser while the DAG file is parsed (about 0.25 s per file).
+
+
 def model_asset(name: str) -> Asset:
     """Emitted when the registry's aliases for a model may have changed."""
-    return Asset(name=f"model_registry/{name}", uri=f"mlflow://models/{name}")
+    return Asset(name=f"model_registry/{name}", uri=f"x-mlflow://models/{name}")
 
 
 def predictions_asset(name: str) -> Asset:
     """Emitted when a model's predictions partitions were published."""
-    return Asset(name=f"predictions/{name}", uri=f"mlops://predictions/{name}")
+    return Asset(name=f"predictions/{name}", uri=f"x-mlops://predictions/{name}")
 
 
 def retrain_request_asset(name: str) -> Asset:
