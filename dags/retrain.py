@@ -132,7 +132,7 @@ def build(config: ModelConfig) -> DAG:
             pulled=pulled,
             trained=trained,
             gates=gates.output,
-            is_dry_run="{{ params.dry_run }}",
+            dry_run="{{ params.dry_run }}",
         )
         qualified = QualifyCandidateOperator(
             task_id=QUALIFY,

@@ -9,6 +9,11 @@ from airflow.sdk import BaseOperator
 from mlops_airflow.retry import RETRY_POLICY
 
 
+def truthy(value: Any) -> bool:
+    """A templated flag (``"{{ params.dry_run }}"`` renders as ``"True"``) as a bool."""
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 class MlopsBaseOperator(BaseOperator):
     """``BaseOperator`` whose ``retry_policy`` defaults to the project's: ``NotRetryable`` errors
     fail at once, outages are retried. A DAG's ``default_args`` or an explicit argument wins."""

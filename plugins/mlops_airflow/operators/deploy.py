@@ -16,16 +16,12 @@ from airflow.sdk.exceptions import AirflowSkipException
 from include.contracts import REJECTED
 from mlops_airflow.hooks.audit import AuditHook
 from mlops_airflow.hooks.registry import MlflowHook, audited_registry
-from mlops_airflow.operators.base import MlopsBaseOperator
+from mlops_airflow.operators.base import MlopsBaseOperator, truthy
 
 if TYPE_CHECKING:
     from include.deploy.payloads import HealthCheckPayload, PromotionPayload, RollbackPayload
 
 DEFAULT_AUDIT_CONN_ID = AuditHook.default_conn_name
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def _actor(context: Any) -> str:
@@ -94,7 +90,7 @@ class PromoteChallengerOperator(_DeployOperator):
         from include.deploy.messages import dry_run_message
         from include.deploy.moves import promote_challenger
 
-        if _truthy(self.dry_run):
+        if truthy(self.dry_run):
             raise AirflowSkipException(dry_run_message(self.evidence["verdict"]))
         promoted = promote_challenger(
             self.audited_registry(),

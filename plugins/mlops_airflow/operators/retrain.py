@@ -14,7 +14,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from mlops_airflow.hooks.audit import AuditHook
 from mlops_airflow.hooks.registry import MlflowHook, audited_registry
-from mlops_airflow.operators.base import MlopsBaseOperator
+from mlops_airflow.operators.base import MlopsBaseOperator, truthy
 
 if TYPE_CHECKING:
     from include.retrain.payloads import (
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
         RegisteredVersion,
         TrainedRun,
     )
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def _actor(context: Any) -> str:
@@ -85,12 +81,12 @@ class RegisterModelOperator(MlopsBaseOperator):
     :param pulled: the ``pull_features`` payload: window and data hash (templated)
     :param trained: the ``train`` payload: run id, model URI, run key (templated)
     :param gates: the gate report of ``ModelGateOperator`` (templated)
-    :param is_dry_run: true-ish (e.g. ``"{{ params.dry_run }}"``): register nothing, skip (templated)
+    :param dry_run: true-ish (e.g. ``"{{ params.dry_run }}"``): register nothing, skip (templated)
     :param mlflow_conn_id: MLflow connection; without it ``$MLFLOW_TRACKING_URI``
     :param audit_conn_id: audit database connection the stage move is recorded in; None: no audit
     """
 
-    template_fields: Sequence[str] = ("model_name", "pulled", "trained", "gates", "is_dry_run")
+    template_fields: Sequence[str] = ("model_name", "pulled", "trained", "gates", "dry_run")
 
     def __init__(
         self,
@@ -99,7 +95,7 @@ class RegisterModelOperator(MlopsBaseOperator):
         pulled: Any,
         trained: Any,
         gates: Any,
-        is_dry_run: Any = False,
+        dry_run: Any = False,
         mlflow_conn_id: str | None = MlflowHook.default_conn_name,
         audit_conn_id: str | None = AuditHook.default_conn_name,
         **kwargs: Any,
@@ -109,7 +105,8 @@ class RegisterModelOperator(MlopsBaseOperator):
         self.pulled: PulledDataset = pulled
         self.trained: TrainedRun = trained
         self.gates: GateReportDict = gates
-        self.is_dry_run = is_dry_run
+        # Named like the DAG Param; shadows BaseOperator.dry_run(), which Airflow 3 never calls.
+        self.dry_run = dry_run  # type: ignore[method-assign]
         self.mlflow_conn_id = mlflow_conn_id
         self.audit_conn_id = audit_conn_id
 
@@ -117,7 +114,7 @@ class RegisterModelOperator(MlopsBaseOperator):
         from include.config import get_config
         from include.retrain.register import register_candidate
 
-        if _truthy(self.is_dry_run):
+        if truthy(self.dry_run):
             raise AirflowSkipException("dry run: nothing is registered")
         registry = audited_registry(mlflow_conn_id=self.mlflow_conn_id, audit_conn_id=self.audit_conn_id)
         config = get_config(self.model_name)
