@@ -1,7 +1,8 @@
 """Drift tests for one column, each reproducing evidently 0.7.23's test of the same name.
 
 One small module per test; each registers its :class:`StatTest` by name with
-:mod:`.registry` when imported, and importing this package imports them all (``get_stattest``,
+:mod:`.registry` when imported, and importing this package imports every module of the folder
+(a new test is one file: see ``anderson``, the worked example of docs/extending.md) (``get_stattest``,
 ``stattest_names``, ``register_stattest`` for a project's own tests). Every test is also a pure
 function ``test(reference, current, threshold, column_type) -> (score, drifted)`` of array-likes
 (numpy, pandas, lists) of one column; values are cleaned as evidently cleans them
@@ -48,6 +49,9 @@ and the unique counts are computed on sorted arrays instead of scipy's and panda
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from include.monitor.drift.stattests.chisquare import chisquare
 from include.monitor.drift.stattests.ed import ed
 from include.monitor.drift.stattests.hellinger import hellinger
@@ -85,3 +89,12 @@ __all__ = [
     "wasserstein",
     "z",
 ]
+
+
+def _register_every_module() -> None:
+    """Import every other module of this folder: a new test is one file, nothing else to edit."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_register_every_module()
