@@ -26,6 +26,7 @@ from tests.unit.monitor.drift._evidently import ev_column
 from tests.unit.monitor.drift.stattests._cases import rng
 
 BUILT_IN = [
+    "anderson",
     "chisquare",
     "ed",
     "hellinger",
