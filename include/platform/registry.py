@@ -190,16 +190,25 @@ class ModelRegistry:
         if model_id:
             logged = self.client.get_logged_model(model_id)
             listed = json.loads(logged.tags.get(MLFLOW_MODEL_VERSIONS) or "[]")
-            listed.append({"name": version.name, "version": version.version})
-            self.client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(listed)})
+            key = (version.name, str(version.version))
+            if all((entry.get("name"), str(entry.get("version"))) != key for entry in listed):  # a server adds it
+                listed.append({"name": version.name, "version": version.version})
+                self.client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(listed)})
         return version
 
-    def log_model_dir(self, run_id: str, local_dir: str | Path, artifact_path: str = "model") -> str:
-        """Upload a saved MLflow model (``mlflow.sklearn.save_model`` output) as artifacts of the run;
-        returns its ``runs:/`` URI (for ``register`` and ``load_model``). The client-API way to log a
-        model, so it authenticates like the rest of this registry."""
-        self.client.log_artifacts(run_id, str(local_dir), artifact_path)
-        return f"runs:/{run_id}/{artifact_path}"
+    def log_model_dir(self, run_id: str, local_dir: str | Path, name: str = "model") -> str:
+        """Log a saved MLflow model (the directory ``mlflow.sklearn.save_model`` writes) as a logged
+        model of the run, through this registry's client; returns ``models:/<model_id>`` (for
+        ``register`` and ``load_model``). The client-API counterpart of ``mlflow.sklearn.log_model``."""
+        experiment_id = self.client.get_run(run_id).info.experiment_id
+        logged = self.client.create_logged_model(experiment_id, name=name, source_run_id=run_id)
+        try:
+            self.client.log_model_artifacts(logged.model_id, str(local_dir))
+        except Exception:
+            self.client.finalize_logged_model(logged.model_id, "FAILED")
+            raise
+        self.client.finalize_logged_model(logged.model_id, "READY")
+        return f"models:/{logged.model_id}"
 
     def get(self, model: str, version: str | int) -> Any:
         return self.client.get_model_version(model, str(version))

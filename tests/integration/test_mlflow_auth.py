@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import logging
 import os
 import threading
@@ -144,6 +145,10 @@ def test_registry_with_credentials_logs_registers_moves_and_loads(auth_server, c
     version = registry.register("churn", model_uri, run_id, tags={"mlops.actor": "test"})
     assert registry.stage_of("churn", version.version) == "candidate"
     assert registry.register("churn", model_uri, run_id, tags={}).version == version.version  # once
+    logged = registry.client.get_logged_model(model_uri.removeprefix("models:/"))
+    assert logged.status == "READY" and logged.source_run_id == run_id
+    listed = json.loads(logged.tags["mlflow.modelVersions"])
+    assert [(entry["name"], str(entry["version"])) for entry in listed] == [("churn", str(version.version))]
     model = registry.load_version("churn", version.version, trusted)
     assert model.predict([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]]).tolist() == [1, 0]
     assert registry.load_model(model_uri, trusted).coef_.shape == (1, 3)
