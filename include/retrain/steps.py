@@ -188,7 +188,7 @@ def evaluate(storage: Storage, registry: ModelRegistry, config: ModelConfig, tra
     holdout = read_parquet_bytes(storage.read_bytes(trained["holdout_key"]))
     model = registry.load_model(trained["model_uri"], config.skops_trusted_types)
     result: dict[str, Any] = {
-        "metrics": evaluation.evaluate(config, model, holdout),
+        "metrics": evaluation.holdout_metrics(config, model, holdout),
         "slices": evaluation.slice_metrics(config, model, holdout),
         "latency_ms_per_1k": evaluation.latency_ms_per_1k(config, model, holdout),
         "size_mb": evaluation.model_size_mb(model),
@@ -200,7 +200,7 @@ def evaluate(storage: Storage, registry: ModelRegistry, config: ModelConfig, tra
         champion_model = registry.load_version(config.name, champion.version, config.skops_trusted_types)
         result["champion"] = {
             "version": champion.version,
-            "metrics": evaluation.evaluate(config, champion_model, holdout),
+            "metrics": evaluation.holdout_metrics(config, champion_model, holdout),
         }
     metrics = {f"holdout_{k}": v for k, v in result["metrics"].items()}
     metrics["latency_ms_per_1k"] = result["latency_ms_per_1k"]
