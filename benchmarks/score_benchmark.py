@@ -197,7 +197,7 @@ def ensure_model() -> tuple[Path, Path]:
     from include.config import get_config
     from include.dev import sample_data as sd
     from include.ml.contract import scoring_contract
-    from include.ml.evaluation import evaluate
+    from include.ml.evaluation import holdout_metrics
     from include.ml.training import check_trusted_types, fit, split_holdout
 
     config = get_config(MODEL_NAME)
@@ -207,7 +207,7 @@ def ensure_model() -> tuple[Path, Path]:
     train, holdout = split_holdout(config, frame)
     with threadpool_limits(limits=2):
         model = fit(config, train)
-        metrics = evaluate(config, model, holdout)
+        metrics = holdout_metrics(config, model, holdout)
     trusted = check_trusted_types(config, model)
     directory.mkdir(parents=True, exist_ok=True)
     skops.io.dump(model, model_path)

@@ -64,7 +64,8 @@ def metrics_from_scores(config: ModelConfig, y_true: Any, scores: Any) -> dict[s
     return out
 
 
-def evaluate(config: ModelConfig, model: Any, holdout: Any) -> dict[str, float]:
+def holdout_metrics(config: ModelConfig, model: Any, holdout: Any) -> dict[str, float]:
+    """Every configured metric of ``model`` on a labelled frame (the hold-out)."""
     return metrics_from_scores(config, holdout[config.target], predict_scores(config, model, holdout))
 
 

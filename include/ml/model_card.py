@@ -208,18 +208,15 @@ def publish_card(registry: Any, config: ModelConfig, version: str | int) -> dict
     import tempfile
     from pathlib import Path
 
-    import mlflow
-
     version = str(version)
     mv = registry.get(config.name, version)
     run = registry.client.get_run(mv.run_id)
 
     def artifact(path: str) -> Any:
         try:
-            local = mlflow.artifacts.download_artifacts(f"runs:/{mv.run_id}/{path}", tracking_uri=registry.tracking_uri)
+            return Path(registry.download_artifact(mv.run_id, path))
         except Exception:
             return None
-        return Path(local)
 
     def load_json(path: str) -> Any:
         local = artifact(path)

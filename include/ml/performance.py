@@ -177,7 +177,7 @@ def _metric_config(config: ModelConfig, metric: str | None) -> tuple[ModelConfig
     return dataclasses.replace(config, evaluation=evaluation), metric
 
 
-def _clean(value: float) -> float | None:
+def _clean(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 

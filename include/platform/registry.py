@@ -6,6 +6,8 @@
   The deprecated registry "stages" API is never used.
 * Models are stored with skops and loaded only with the allow-list from the model config,
   never with the list stored inside the model (a crafted model could widen its own list).
+* Basic-auth credentials (``auth``) reach this registry's MLflow client only
+  (``include/platform/mlflow_client.py``), never the process environment.
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ from typing import Any
 from include.contracts import Tag, evidence_tag, experiment_name, version_uri
 from include.errors import RegistryStateError
 from include.platform import stages
+from include.platform.mlflow_client import (
+    BasicAuth,
+    basic_auth_creds,
+    download_artifact_uri,
+    is_http_uri,
+    mlflow_client,
+)
 from include.platform.stages import ALIAS_FOR_STAGE, STAGE_TAG, check_move
 
 HISTORY_TAG = Tag.HISTORY
@@ -74,17 +83,24 @@ def metric_key(text: str) -> str:
 
 
 class ModelRegistry:
-    """MLflow registry access; every stage move is also written to ``audit`` when given."""
+    """MLflow registry access; every stage move is also written to ``audit`` when given.
 
-    def __init__(self, tracking_uri: str | None = None, audit: Any = None) -> None:
+    ``auth``: basic-auth credentials for an HTTP tracking server, used by ``client`` and by this
+    registry's artifact transfers only. Without it MLflow's own variables apply.
+    """
+
+    def __init__(self, tracking_uri: str | None = None, audit: Any = None, auth: BasicAuth | None = None) -> None:
         self.audit = audit
         import mlflow
-        from mlflow import MlflowClient
 
         self.tracking_uri = tracking_uri or mlflow.get_tracking_uri()
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
-        self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        # Everything goes through this client (never the fluent mlflow.* API, which reads the
+        # process-wide tracking URI and credentials from the environment).
+        self.client = mlflow_client(self.tracking_uri, auth)
+        self._creds = basic_auth_creds(auth) if auth is not None and is_http_uri(self.tracking_uri) else None
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({self.tracking_uri!r})"
 
     # -- experiments and runs ------------------------------------------------------------------
     def experiment_id(self, model: str) -> str:
@@ -150,8 +166,6 @@ class ModelRegistry:
 
     def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str], description: str = "") -> Any:
         """Register the run's model once: a rerun returns the version it registered before."""
-        import mlflow
-
         existing = self.version_for_run(model, run_id)
         if existing is not None:
             return existing
@@ -159,9 +173,40 @@ class ModelRegistry:
             self.client.get_registered_model(model)
         except Exception:
             self.client.create_registered_model(model, description=description or None)
-        version = mlflow.register_model(model_uri=model_uri, name=model, tags=tags)
+        version = self._create_version(model, model_uri, run_id, tags)
         self.record_move(model, version.version, stages.CANDIDATE, reason="registered", actor=tags.get(Tag.ACTOR, ""))
         return self.client.get_model_version(model, version.version)
+
+    def _create_version(self, model: str, model_uri: str, run_id: str, tags: dict[str, str]) -> Any:
+        """What ``mlflow.register_model`` does, through this registry's client: a ``models:/<id>``
+        URI registers that logged model, which then lists the version (``mlflow.modelVersions``)."""
+        from mlflow.store.artifact.utils.models import _parse_model_id_if_present
+        from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+
+        model_id = _parse_model_id_if_present(model_uri)
+        version = self.client.create_model_version(model, model_uri, run_id=run_id, tags=tags, model_id=model_id)
+        if model_id:
+            logged = self.client.get_logged_model(model_id)
+            listed = json.loads(logged.tags.get(MLFLOW_MODEL_VERSIONS) or "[]")
+            key = (version.name, str(version.version))
+            if all((entry.get("name"), str(entry.get("version"))) != key for entry in listed):  # a server adds it
+                listed.append({"name": version.name, "version": version.version})
+                self.client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(listed)})
+        return version
+
+    def log_model_dir(self, run_id: str, local_dir: str | Path, name: str = "model") -> str:
+        """Log a saved MLflow model (the directory ``mlflow.sklearn.save_model`` writes) as a logged
+        model of the run, through this registry's client; returns ``models:/<model_id>`` (for
+        ``register`` and ``load_model``). The client-API counterpart of ``mlflow.sklearn.log_model``."""
+        experiment_id = self.client.get_run(run_id).info.experiment_id
+        logged = self.client.create_logged_model(experiment_id, name=name, source_run_id=run_id)
+        try:
+            self.client.log_model_artifacts(logged.model_id, str(local_dir))
+        except Exception:
+            self.client.finalize_logged_model(logged.model_id, "FAILED")
+            raise
+        self.client.finalize_logged_model(logged.model_id, "READY")
+        return f"models:/{logged.model_id}"
 
     def get(self, model: str, version: str | int) -> Any:
         return self.client.get_model_version(model, str(version))
@@ -281,11 +326,10 @@ class ModelRegistry:
     # -- loading -------------------------------------------------------------------------------
     def load_model(self, model_uri: str, trusted_types: list[str]) -> Any:
         """Load a skops-serialised sklearn model, trusting only ``trusted_types``."""
-        import mlflow
         import skops.io
         import yaml
 
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, tracking_uri=self.tracking_uri))
+        local = download_artifact_uri(self.client, model_uri, self._creds)
         mlmodel = yaml.safe_load((local / "MLmodel").read_text())
         flavor = mlmodel.get("flavors", {}).get("sklearn")
         if not flavor:
@@ -298,9 +342,7 @@ class ModelRegistry:
 
     def download_artifact(self, run_id: str, path: str) -> Path:
         """A local copy of one artifact of a run (``contracts.Artifact``)."""
-        import mlflow
-
-        return Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{path}", tracking_uri=self.tracking_uri))
+        return download_artifact_uri(self.client, f"runs:/{run_id}/{path}", self._creds)
 
     def load_version(self, model: str, version: str | int, trusted_types: list[str]) -> Any:
         return self.load_model(f"models:/{model}/{version}", trusted_types)

@@ -11,6 +11,7 @@ PUT is atomic by design. Multi-file atomicity is built on top in ``include/platf
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 import shutil
@@ -69,7 +70,7 @@ class Storage:
     def write_text(self, key: str, text: str) -> None:
         self.write_bytes(key, text.encode("utf-8"))
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         """Immediate child 'directories' of prefix (names only), sorted."""
         prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""  # "" lists the root's dirs
         names = {k[len(prefix) :].split("/", 1)[0] for k in self.list(prefix) if "/" in k[len(prefix) :]}

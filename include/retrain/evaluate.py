@@ -41,7 +41,7 @@ def evaluate_candidate(
     holdout = read_parquet_bytes(storage.read_bytes(trained["holdout_key"]))
     model = registry.load_model(trained["model_uri"], config.skops_trusted_types)
     result = Evaluation(
-        metrics=evaluation.evaluate(config, model, holdout),
+        metrics=evaluation.holdout_metrics(config, model, holdout),
         slices=evaluation.slice_metrics(config, model, holdout),
         latency_ms_per_1k=evaluation.latency_ms_per_1k(config, model, holdout),
         size_mb=evaluation.model_size_mb(model),
@@ -53,14 +53,14 @@ def evaluate_candidate(
         champion_model = registry.load_version(config.name, champion.version, config.skops_trusted_types)
         result["champion"] = {
             "version": champion.version,
-            "metrics": evaluation.evaluate(config, champion_model, holdout),
+            "metrics": evaluation.holdout_metrics(config, champion_model, holdout),
         }
     run_id = trained["run_id"]
     log_run_metrics(registry, run_id, evaluation_metrics(config, result))
     log_run_json(registry, run_id, Artifact.EVALUATION, result)
     # The hold-out score distribution: the baseline for prediction drift.
     scores = pd.DataFrame({"score": evaluation.predict_scores(config, model, holdout)})
-    log_run_bytes(run_id, Artifact.HOLDOUT_SCORES, parquet_bytes(scores))
+    log_run_bytes(registry, run_id, Artifact.HOLDOUT_SCORES, parquet_bytes(scores))
     with tempfile.TemporaryDirectory() as tmp:
         for name, png in model_card.plots(config, model, holdout).items():
             (Path(tmp) / name).write_bytes(png)

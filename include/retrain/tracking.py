@@ -16,15 +16,13 @@ from include.contracts import split_artifact
 from include.platform.registry import ModelRegistry
 
 
-def log_run_bytes(run_id: str, artifact: str, content: bytes) -> None:
+def log_run_bytes(registry: ModelRegistry, run_id: str, artifact: str, content: bytes) -> None:
     """Log ``content`` as the artifact path ``artifact`` (e.g. ``Artifact.HEALTH_SAMPLE``)."""
-    import mlflow
-
     folder, name = split_artifact(artifact)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(content)
-        mlflow.log_artifact(str(path), folder, run_id=run_id)
+        registry.client.log_artifact(run_id, str(path), folder)
 
 
 def log_run_json(registry: ModelRegistry, run_id: str, artifact: str, payload: Any) -> None:

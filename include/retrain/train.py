@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def train(
     force: bool = False,
 ) -> TrainedRun:
     """Fit on the pulled dataset and log everything to MLflow (or reuse the same finished run)."""
-    import mlflow
+    from mlflow.entities import Param
     from mlflow.models import infer_signature
 
     from include.ml.contract import scoring_contract
@@ -104,48 +105,65 @@ def train(
     storage.write_bytes(holdout_at, parquet_bytes(holdout))
     example = prepare_features(config, train_part.head(5))
     signature = infer_signature(example, predict_scores(config, model, train_part.head(5)))
-    with mlflow.start_run(
-        experiment_id=registry.experiment_id(config.name), run_name=f"retrain {pulled['window_end']}"
-    ) as run:
-        run_id = run.info.run_id
-        mlflow.set_tags(run_tags(config, pulled, key, actor))
-        mlflow.log_params(run_params(config, pulled, len(train_part), len(holdout)))
-        mlflow.log_dict(config.to_dict(), Artifact.MODEL_CONFIG)
-        mlflow.log_dict(dict(pulled), Artifact.PULL_STATS)
-        mlflow.log_dict(scoring_contract(config, train_part), Artifact.SCORING_CONTRACT)
+    # The registry's client authenticates with the connection's credentials (fluent mlflow.* would not).
+    client = registry.client
+    run_name = f"retrain {pulled['window_end']}"
+    tags = run_tags(config, pulled, key, actor)
+    run_id = client.create_run(registry.experiment_id(config.name), run_name=run_name, tags=tags).info.run_id
+    try:
+        params = run_params(config, pulled, len(train_part), len(holdout))
+        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        client.log_dict(run_id, config.to_dict(), Artifact.MODEL_CONFIG)
+        client.log_dict(run_id, dict(pulled), Artifact.PULL_STATS)
+        client.log_dict(run_id, scoring_contract(config, train_part), Artifact.SCORING_CONTRACT)
         # Monitoring compares current data with this, never re-reading the training data.
         profile = build_profile(train_part, config.features.numeric, config.features.categorical)
-        mlflow.log_dict(profile, Artifact.REFERENCE_PROFILE)
+        client.log_dict(run_id, profile, Artifact.REFERENCE_PROFILE)
         sample_bytes = sample_to_parquet(reference_sample(train_part, config.features.all, seed=config.training.seed))
-        log_run_bytes(run_id, Artifact.REFERENCE_SAMPLE, sample_bytes)
+        log_run_bytes(registry, run_id, Artifact.REFERENCE_SAMPLE, sample_bytes)
         # A saved sample and its scores: the post-promotion health check must reproduce them.
         sample = holdout.head(HEALTH_SAMPLE_ROWS)[[config.entity_id, config.timestamp, *config.features.all]].copy()
         sample[EXPECTED_SCORE] = predict_scores(config, model, sample)
-        log_run_bytes(run_id, Artifact.HEALTH_SAMPLE, parquet_bytes(sample))
-        model_uri = _log_model(config, model, trusted, signature, example)
-        mlflow.set_tag(Tag.MODEL_URI, model_uri)
+        log_run_bytes(registry, run_id, Artifact.HEALTH_SAMPLE, parquet_bytes(sample))
+        model_uri = _log_model(registry, run_id, config, model, trusted, signature, example)
+        client.set_tag(run_id, Tag.MODEL_URI, model_uri)
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id)
     return TrainedRun(run_id=run_id, model_uri=model_uri, holdout_key=holdout_at, run_key=key, reused=False)
 
 
-def _log_model(config: ModelConfig, model: Any, trusted: list[str], signature: Any, example: Any) -> str:
-    """The requirements and the skops model, into the active run; returns the model's URI."""
-    import mlflow
+def _log_model(
+    registry: ModelRegistry,
+    run_id: str,
+    config: ModelConfig,
+    model: Any,
+    trusted: list[str],
+    signature: Any,
+    example: Any,
+) -> str:
+    """The requirements and the skops model, into the run through the registry's client; the
+    model's URI."""
+    import mlflow.sklearn
 
     requirements = PROJECT_DIR / "requirements.txt"
     if requirements.exists():
-        mlflow.log_artifact(str(requirements), Artifact.ENVIRONMENT_DIR)
-    info = mlflow.sklearn.log_model(
-        model,
-        name=Artifact.MODEL,
-        serialization_format="skops",
-        skops_trusted_types=trusted,
-        signature=signature,
-        input_example=example,
-        pyfunc_predict_fn="predict_proba" if config.task == "classification" else "predict",
-        # Explicit: MLflow's inference would spawn a process that re-imports the model.
-        pip_requirements=model_requirements(),
-    )
-    return str(info.model_uri)
+        registry.client.log_artifact(run_id, str(requirements), Artifact.ENVIRONMENT_DIR)
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = Path(tmp) / Artifact.MODEL
+        mlflow.sklearn.save_model(
+            model,
+            str(saved),
+            serialization_format="skops",
+            skops_trusted_types=trusted,
+            signature=signature,
+            input_example=example,
+            pyfunc_predict_fn="predict_proba" if config.task == "classification" else "predict",
+            # Explicit: MLflow's inference would spawn a process that re-imports the model.
+            pip_requirements=model_requirements(),
+        )
+        return str(registry.log_model_dir(run_id, saved))
 
 
 def model_requirements() -> list[str]:

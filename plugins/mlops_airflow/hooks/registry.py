@@ -16,8 +16,8 @@ class MlflowHook(BaseHook):
     The registry it gives has no audit trail: tasks that move a version's stage use
     ``audited_registry()``, the only place that opens the audit database. The connection's host
     (e.g. ``http://mlflow:5000``) wins; without the connection ``$MLFLOW_TRACKING_URI`` is used
-    (the embedded default is a SQLite file). Basic-auth credentials in the connection are passed
-    through MLflow's own environment variables.
+    (the embedded default is a SQLite file). The connection's login and password are given to
+    that registry's MLflow client alone (basic auth); the process environment is never changed.
     """
 
     conn_name_attr = "mlflow_conn_id"
@@ -31,9 +31,6 @@ class MlflowHook(BaseHook):
     def tracking_uri(self) -> str:
         conn = optional_connection(self.mlflow_conn_id)
         if conn is not None and conn.host:
-            if conn.login:
-                os.environ["MLFLOW_TRACKING_USERNAME"] = conn.login
-                os.environ["MLFLOW_TRACKING_PASSWORD"] = conn.password or ""
             host = conn.host if "://" in conn.host else f"http://{conn.host}"
             return f"{host}:{conn.port}" if conn.port else host
         uri = os.environ.get("MLFLOW_TRACKING_URI")
@@ -41,11 +38,20 @@ class MlflowHook(BaseHook):
             raise RuntimeError(f"no MLflow connection {self.mlflow_conn_id!r} and MLFLOW_TRACKING_URI is not set")
         return uri
 
+    def basic_auth(self) -> Any:
+        """``BasicAuth`` from the connection's login and password, or None (no connection, no login)."""
+        from include.platform.mlflow_client import BasicAuth
+
+        conn = optional_connection(self.mlflow_conn_id)
+        if conn is None or not conn.host or not conn.login:
+            return None
+        return BasicAuth(conn.login, conn.password or "")
+
     def get_conn(self) -> Any:
         """The registry (reads, runs, registration); no audit trail attached."""
         from include.platform.registry import ModelRegistry
 
-        return ModelRegistry(self.tracking_uri())
+        return ModelRegistry(self.tracking_uri(), auth=self.basic_auth())
 
 
 def audited_registry(

@@ -207,7 +207,7 @@ def test_check_trusted_types_refuses_an_untrusted_type(model):
 
 def test_evaluate_returns_sane_metrics(config, model, split):
     holdout = split[1]
-    metrics = evaluation.evaluate(config, model, holdout)
+    metrics = evaluation.holdout_metrics(config, model, holdout)
     assert set(metrics) == set(config.evaluation.metrics)
     assert 0.5 < metrics["roc_auc"] <= 1.0
     assert holdout["churned"].mean() < metrics["average_precision"] <= 1.0
@@ -221,7 +221,7 @@ def test_evaluate_returns_sane_metrics(config, model, split):
 def test_a_shuffled_label_model_is_no_better_than_chance(config, split):
     train, holdout = split
     noise = train.assign(churned=train["churned"].sample(frac=1.0, random_state=0).to_numpy())
-    metrics = evaluation.evaluate(config, training.fit(config, noise), holdout)
+    metrics = evaluation.holdout_metrics(config, training.fit(config, noise), holdout)
     assert 0.4 < metrics["roc_auc"] < 0.62
 
 

@@ -260,10 +260,10 @@ def test_smtp_without_a_host_is_an_outcome(monkeypatch):
 
 def test_log_target_level_follows_the_event(caplog):
     config = config_with({"type": "log"})
-    with caplog.at_level(logging.DEBUG, logger="include.notify.delivery"):
+    with caplog.at_level(logging.DEBUG, logger="include.notify.targets"):
         assert send(config, note("gate_failure", "gates failed for v7")) == [{"type": "log", "ok": True}]
         send(config, note("promotion", "v7 is champion"))
-    levels = {r.getMessage().split("\n")[0]: r.levelno for r in caplog.records if r.name == "include.notify.delivery"}
+    levels = {r.getMessage().split("\n")[0]: r.levelno for r in caplog.records if r.name == "include.notify.targets"}
     assert levels["[churn] gates failed for v7"] == logging.WARNING
     assert levels["[churn] v7 is champion"] == logging.INFO
     warning = next(r for r in caplog.records if r.levelno == logging.WARNING)

@@ -112,7 +112,7 @@ def test_missing_connection_falls_back_to_default_url(monkeypatch, caplog, tmp_p
 def test_default_url_without_environment(monkeypatch):
     monkeypatch.delenv("MLOPS_AUDIT_DB_URL", raising=False)
     monkeypatch.delenv("MLOPS_STATE_DIR", raising=False)
-    project = Path(audit.__file__).resolve().parents[2]
+    project = Path(__file__).resolve().parents[3]
     assert audit.default_url() == f"sqlite:///{project / '.local' / 'audit.db'}"
 
 

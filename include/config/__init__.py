@@ -1,0 +1,58 @@
+"""Model configuration: one YAML file per model under ``include/models/``.
+
+Adding a model is adding a file; nothing else changes. Each section is a dataclass that
+validates itself in ``__post_init__`` and every error names the file and the field, e.g.
+``include/models/churn.yaml: gates.min_metrics.roc_auc: must be a number in [0, 1], got 7``.
+
+Only the standard library and PyYAML are imported here: DAG files read configs at parse time.
+
+* ``checks``: the field checks every section uses.
+* ``sections``: features, estimator, training, evaluation, gates, scoring, schedules.
+* ``lifecycle``: monitoring and deploy.
+* ``notifications``: the notification targets (types, events).
+* ``model``: ``ModelConfig`` and the metric directions (``METRICS``).
+* ``loading``: YAML -> ``ModelConfig`` (``parse_config``, ``load_config``, ``load_all``, ``get_config``).
+"""
+
+from __future__ import annotations
+
+from include.config.lifecycle import RETRAIN_TRIGGERS, DeployConfig, MonitoringConfig
+from include.config.loading import config_dir, get_config, load_all, load_config, parse_config
+from include.config.model import METRICS, TASKS, ModelConfig
+from include.config.notifications import NOTIFY_EVENTS, NOTIFY_TYPES, NotificationTarget, notify_types
+from include.config.sections import (
+    EstimatorConfig,
+    EvaluationConfig,
+    FeaturesConfig,
+    GatesConfig,
+    SchedulesConfig,
+    ScoringConfig,
+    TrainingConfig,
+)
+from include.errors import ConfigError
+
+__all__ = [
+    "METRICS",
+    "NOTIFY_EVENTS",
+    "NOTIFY_TYPES",
+    "RETRAIN_TRIGGERS",
+    "TASKS",
+    "ConfigError",
+    "DeployConfig",
+    "EstimatorConfig",
+    "EvaluationConfig",
+    "FeaturesConfig",
+    "GatesConfig",
+    "ModelConfig",
+    "MonitoringConfig",
+    "NotificationTarget",
+    "SchedulesConfig",
+    "ScoringConfig",
+    "TrainingConfig",
+    "config_dir",
+    "get_config",
+    "load_all",
+    "load_config",
+    "notify_types",
+    "parse_config",
+]

@@ -1,0 +1,115 @@
+"""The sections for a model in production: monitoring (when to retrain) and deploy (when to promote)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from include.config.checks import check_fractions, check_ints, check_non_negative, fail
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+RETRAIN_TRIGGERS = ("dataset_drift", "performance_drop", "new_labels", "model_age", "manual")
+
+
+@dataclass
+class MonitoringConfig:
+    """What monitor_<model> checks and when it asks for a retrain (see include/monitor/steps.py)."""
+
+    # Current window: the feature partitions of the last window_days days up to the run's day.
+    window_days: int = 1
+    # Dataset drift when at least this share of features drift (evidently's DataDriftPreset).
+    drift_share: float = 0.5
+    # Per-column test overrides, e.g. {monthly_charges: {stattest: psi, threshold: 0.2}}.
+    stattests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    null_rate_margin: float = 0.1
+    row_count_tolerance: float = 0.5
+    trailing_partitions: int = 7
+    # Performance on delayed labels over this many days of predictions.
+    performance_window_days: int = 14
+    max_performance_drop: float = 0.05
+    concept_detector: str = "adwin"
+    min_new_labels: int = 20000
+    max_model_age_days: int = 30
+    triggers: list[str] = field(default_factory=lambda: list(RETRAIN_TRIGGERS))
+    report_sample_rows: int = 5000
+    _where: str = field(default="monitoring", repr=False, compare=False)  # noqa: contract
+
+    def __post_init__(self) -> None:
+        w = self._where
+        check_ints(
+            self,
+            (
+                "window_days",
+                "trailing_partitions",
+                "performance_window_days",
+                "min_new_labels",
+                "max_model_age_days",
+                "report_sample_rows",
+            ),
+        )
+        check_fractions(self, ("drift_share", "null_rate_margin", "max_performance_drop"))
+        check_non_negative(self, ("row_count_tolerance",))
+        if self.concept_detector not in ("adwin", "page_hinkley", "ddm"):
+            fail(f"{w}.concept_detector", f"must be adwin, page_hinkley or ddm, got {self.concept_detector!r}")
+        unknown = sorted(set(self.triggers) - set(RETRAIN_TRIGGERS))
+        if unknown:
+            fail(f"{w}.triggers", f"unknown trigger(s) {unknown}; known: {list(RETRAIN_TRIGGERS)}")
+        if not isinstance(self.stattests, dict):
+            fail(f"{w}.stattests", f"must be a mapping of column -> {{stattest, threshold}}, got {self.stattests!r}")
+        for column, spec in self.stattests.items():
+            if not isinstance(spec, dict) or not set(spec) <= {"stattest", "threshold"}:
+                fail(f"{w}.stattests.{column}", f"must hold stattest and/or threshold, got {spec!r}")
+
+
+@dataclass
+class DeployConfig:
+    """When a challenger may replace the champion (see include/deploy/steps.py)."""
+
+    # Shadow evidence the challenger needs: batches and rows scored beside the champion,
+    # spanning at least min_hours of data.
+    min_shadow_batches: int = 3
+    min_shadow_rows: int = 1000
+    min_shadow_hours: float = 48.0
+    min_agreement: float = 0.8
+    max_error_rate: float = 0.0
+    max_latency_ms_per_1k: float = 500.0
+    # Where labels have arrived: challenger's live primary metric may trail the champion's by
+    # at most this much.
+    max_live_regression: float = 0.02
+    # A challenger still in shadow after this many days is rejected.
+    reject_after_days: int = 30
+    # No promotions on these weekdays (mon..sun) or dates (YYYY-MM-DD), UTC.
+    freeze_weekdays: list[str] = field(default_factory=list)
+    freeze_dates: list[str] = field(default_factory=list)
+    approval_required: bool = False
+    approval_timeout_hours: float = 24.0
+    # Post-promotion health check: champion scores of the saved sample must match the scores
+    # recorded at training time within this absolute tolerance.
+    health_tolerance: float = 1e-6
+    _where: str = field(default="deploy", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        w = self._where
+        check_ints(self, ("min_shadow_batches", "min_shadow_rows", "reject_after_days"), minimum=0)
+        check_fractions(self, ("min_agreement", "max_error_rate"))
+        check_non_negative(
+            self,
+            (
+                "min_shadow_hours",
+                "max_latency_ms_per_1k",
+                "max_live_regression",
+                "approval_timeout_hours",
+                "health_tolerance",
+            ),
+        )
+        bad = [d for d in self.freeze_weekdays if d not in WEEKDAYS]
+        if bad:
+            fail(f"{w}.freeze_weekdays", f"unknown weekday(s) {bad}; use {list(WEEKDAYS)}")
+        for day in self.freeze_dates:
+            try:
+                dt.date.fromisoformat(str(day))
+            except ValueError:
+                fail(f"{w}.freeze_dates", f"{day!r} is not a YYYY-MM-DD date")
+        if not isinstance(self.approval_required, bool):
+            fail(f"{w}.approval_required", f"must be true or false, got {self.approval_required!r}")

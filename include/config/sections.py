@@ -1,0 +1,160 @@
+"""The sections of a model config that describe the data, the estimator and the pipelines' limits.
+
+Each section is a dataclass that validates itself in ``__post_init__``; ``_where`` is the
+file and key path used in error messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from include.config.checks import check_columns, check_fractions, check_ints, check_non_negative, fail, is_number
+
+
+@dataclass
+class FeaturesConfig:
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    # Optional per-column constraints checked by data validation: {column: [min, max]}.
+    ranges: dict[str, list[float]] = field(default_factory=dict)
+    # Optional allowed values for categorical columns: {column: [values]}.
+    allowed_values: dict[str, list[str]] = field(default_factory=dict)
+    # Largest share of nulls a feature may have in training data.
+    max_null_fraction: float = 0.2
+    _where: str = field(default="features", repr=False, compare=False)  # noqa: contract
+
+    def __post_init__(self) -> None:
+        w = self._where
+        check_columns(f"{w}.numeric", self.numeric)
+        check_columns(f"{w}.categorical", self.categorical)
+        if not self.numeric and not self.categorical:
+            fail(w, "needs at least one numeric or categorical feature")
+        both = set(self.numeric) & set(self.categorical)
+        if both:
+            fail(w, f"columns listed as both numeric and categorical: {sorted(both)}")
+        for column, bounds in self.ranges.items():
+            if column not in self.numeric:
+                fail(f"{w}.ranges.{column}", "is not a numeric feature")
+            if (
+                not isinstance(bounds, list)
+                or len(bounds) != 2
+                or not all(is_number(b) for b in bounds)
+                or bounds[0] > bounds[1]
+            ):
+                fail(f"{w}.ranges.{column}", f"must be [min, max] with min <= max, got {bounds!r}")
+        for column, values in self.allowed_values.items():
+            if column not in self.categorical:
+                fail(f"{w}.allowed_values.{column}", "is not a categorical feature")
+            if not isinstance(values, list) or not values:
+                fail(f"{w}.allowed_values.{column}", f"must be a non-empty list, got {values!r}")
+        if not is_number(self.max_null_fraction) or not 0 <= self.max_null_fraction <= 1:
+            fail(f"{w}.max_null_fraction", f"must be in [0, 1], got {self.max_null_fraction!r}")
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+@dataclass
+class EstimatorConfig:
+    # Import path of a scikit-learn estimator; it becomes the last step of a Pipeline whose
+    # preprocessing (impute + scale numeric, impute + one-hot categorical) is built for you.
+    # Set ``preprocessing: false`` when the class is itself a full pipeline factory.
+    class_path: str = "sklearn.ensemble.HistGradientBoostingClassifier"
+    params: dict[str, Any] = field(default_factory=dict)
+    preprocessing: bool = True
+    _where: str = field(default="estimator", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$", str(self.class_path)):
+            fail(f"{self._where}.class_path", f"must be a dotted import path, got {self.class_path!r}")
+        if not isinstance(self.params, dict):
+            fail(f"{self._where}.params", f"must be a mapping, got {self.params!r}")
+
+
+@dataclass
+class TrainingConfig:
+    window_days: int = 28
+    holdout_fraction: float = 0.2
+    seed: int = 42
+    min_rows: int = 500
+    # A feature row older than this (relative to the label's timestamp) is too stale to join.
+    max_feature_age_days: int = 7
+    # Keep one training row per entity: the one with the latest label in the window.
+    dedupe: str = "latest"
+    _where: str = field(default="training", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        w = self._where
+        check_ints(self, ("window_days", "min_rows", "max_feature_age_days"))
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            fail(f"{w}.seed", f"must be an integer, got {self.seed!r}")
+        if not is_number(self.holdout_fraction) or not 0.05 <= self.holdout_fraction <= 0.5:
+            fail(f"{w}.holdout_fraction", f"must be in [0.05, 0.5], got {self.holdout_fraction!r}")
+        if self.dedupe not in ("latest", "none"):
+            fail(f"{w}.dedupe", f"must be 'latest' or 'none', got {self.dedupe!r}")
+
+
+@dataclass
+class EvaluationConfig:
+    metrics: list[str] = field(default_factory=lambda: ["roc_auc"])
+    primary_metric: str = "roc_auc"
+    # Categorical column whose values get their own metrics (and a slice gate).
+    slice_column: str | None = None
+    _where: str = field(default="evaluation", repr=False, compare=False)
+
+
+@dataclass
+class GatesConfig:
+    # Absolute thresholds: {metric: threshold}; direction comes from the metric.
+    min_metrics: dict[str, float] = field(default_factory=dict)
+    # Challenger may be at most this much worse than the champion on the primary metric.
+    max_regression: float = 0.01
+    # Every slice must reach this on the primary metric (when a slice column is set).
+    min_slice_metric: float | None = None
+    # Slices with fewer hold-out rows than this are reported but not gated.
+    min_slice_rows: int = 50
+    max_latency_ms_per_1k: float = 500.0
+    max_model_size_mb: float = 50.0
+    _where: str = field(default="gates", repr=False, compare=False)
+
+
+@dataclass
+class ScoringConfig:
+    # Rows per chunk read, validated and scored at a time: bounds memory whatever the input size.
+    chunk_rows: int = 100_000
+    # Upper bound on mapped scoring tasks per run (Airflow caps mapping at 1,024 by default).
+    max_parallel: int = 8
+    # A partition with more quarantined rows than this share fails and publishes nothing.
+    max_quarantine_fraction: float = 0.05
+    # Numeric values beyond the training [min, max] by more than this share of the span are
+    # quarantined as out of range.
+    range_tolerance: float = 0.5
+    # A feature whose null rate exceeds the training null rate by more than this fails the run.
+    max_null_increase: float = 0.3
+    _where: str = field(default="scoring", repr=False, compare=False)  # noqa: contract
+
+    def __post_init__(self) -> None:
+        w = self._where
+        check_ints(self, ("chunk_rows", "max_parallel"))
+        if self.max_parallel > 512:
+            fail(f"{w}.max_parallel", f"must be <= 512 (Airflow caps mapped tasks), got {self.max_parallel}")
+        check_fractions(self, ("max_quarantine_fraction", "max_null_increase"))
+        check_non_negative(self, ("range_tolerance",))
+
+
+@dataclass
+class SchedulesConfig:
+    retrain: str | None = "@weekly"
+    score: str | None = "@daily"
+    monitor: str | None = "@daily"
+    promote: str | None = "@daily"
+    _where: str = field(default="schedules", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("retrain", "score", "monitor", "promote"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                fail(f"{self._where}.{name}", f"must be a cron string, preset or null, got {value!r}")

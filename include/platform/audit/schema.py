@@ -1,0 +1,68 @@
+"""The audit tables (latest schema) and the frozen schema version 1 the migrations build on."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from include.platform.audit.columns import JSONDocument, UTCDateTime
+from include.platform.stages import ALIAS_FOR_STAGE
+
+PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+STATUSES = (PENDING, SUCCEEDED, FAILED)
+FINAL_STATUSES = (SUCCEEDED, FAILED)
+SINGLE_HOLDER_STAGES = tuple(ALIAS_FOR_STAGE)  # shadow, champion: at most one version each
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid on SQLite
+
+
+def schema_v1(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """Schema version 1, frozen: a later migration adds to it, it never edits this function."""
+    deployments = sa.Table(
+        "ml_deployments",
+        metadata,
+        sa.Column("deployment_id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("version", sa.String(64), nullable=False),
+        sa.Column("from_stage", sa.String(32), nullable=True),
+        sa.Column("to_stage", sa.String(32), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.Column("actor", sa.String(500), nullable=False, server_default=""),
+        sa.Column("reason", sa.Text(), nullable=False, server_default=""),
+        sa.Column("evidence", JSONDocument(), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="ck_ml_deployments_status"),
+        sqlite_autoincrement=True,  # ids never reused: they are quoted in MLflow tags and logs
+    )
+    sa.Index("ix_ml_deployments_model_version", deployments.c.model, deployments.c.version)
+    registry = sa.Table(
+        "ml_model_registry",
+        metadata,
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("version", sa.String(64), primary_key=True),
+        sa.Column("stage", sa.String(32), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("deployment_id", _ID, sa.ForeignKey("ml_deployments.deployment_id"), nullable=True),
+    )
+    return deployments, registry
+
+
+_metadata = sa.MetaData()
+# The tables as queried (latest schema). Today that is exactly version 1 plus indexes.
+deployments_table, registry_table = schema_v1(_metadata)
+schema_version_table = sa.Table(
+    "ml_schema_version",
+    _metadata,
+    sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("description", sa.String(500), nullable=False),
+    sa.Column("applied_at", UTCDateTime(), nullable=False),
+)
+
+
+def create_tables(conn: Connection, *tables: sa.Table) -> None:
+    for table in tables:
+        conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))

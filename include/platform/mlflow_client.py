@@ -1,0 +1,216 @@
+"""An MLflow client that authenticates with its own credentials, never the process environment.
+
+MLflow reads basic-auth credentials from ``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` (process-wide)
+each time it builds a request. ``mlflow_client(uri, BasicAuth(...))`` instead gives one client
+stores (tracking and registry ``RestStore``) and artifact repositories whose host-credentials
+function returns these credentials: another client in the same process, or the fluent
+``mlflow.*`` API, does not see them, and they are never put in the URI or logged.
+
+Against a tracking server proxying artifacts (``mlflow-artifacts:``), the authenticated
+repository uploads and downloads through the server in one request per file: MLflow's
+multipart and presigned paths build their credentials from the environment, so they are off.
+
+mlflow is imported inside functions (DAG files may import the registry module at parse time).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tempfile
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HostCreds = Callable[[str], Any]  # host URL -> mlflow.utils.rest_utils.MlflowHostCreds
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    """Basic-auth credentials for one MLflow tracking server (the password never in repr)."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+def basic_auth_creds(auth: BasicAuth) -> HostCreds:
+    """Host credentials carrying ``auth``; TLS settings still come from MLflow's usual variables."""
+
+    def host_creds(host: str) -> Any:
+        from mlflow.utils.credentials import get_default_host_creds
+
+        creds = get_default_host_creds(host)
+        creds.username, creds.password = auth.username, auth.password
+        return creds
+
+    return host_creds
+
+
+def is_http_uri(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
+def mlflow_client(tracking_uri: str, auth: BasicAuth | None = None) -> Any:
+    """``MlflowClient`` for ``tracking_uri`` (also the registry URI); with ``auth`` (HTTP servers
+    only), its stores and artifact repositories authenticate with ``auth`` alone."""
+    from mlflow import MlflowClient
+
+    if auth is None or not is_http_uri(tracking_uri):
+        return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    return _authenticated_client_class()(tracking_uri, basic_auth_creds(auth))
+
+
+def artifact_repository(artifact_uri: str, tracking_uri: str, creds: HostCreds | None = None) -> Any:
+    """The artifact repository of ``artifact_uri``; an HTTP one authenticates with ``creds``."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+    from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
+    from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
+
+    repo = get_artifact_repository(artifact_uri, tracking_uri=tracking_uri)
+    if creds is None or not isinstance(repo, HttpArtifactRepository):
+        return repo
+    base = MlflowArtifactsRepository if isinstance(repo, MlflowArtifactsRepository) else HttpArtifactRepository
+    authenticated = _authenticated_repository_class(base)(artifact_uri, tracking_uri=tracking_uri)
+    authenticated.host_creds_for = creds
+    return authenticated
+
+
+def artifact_location(client: Any, uri: str) -> str:
+    """Where the artifacts of ``uri`` are stored: ``runs:/<run>/<path>``, ``models:/<name>/<version>``,
+    ``models:/<name>@<alias>`` and ``models:/<model_id>`` are resolved through ``client`` (again
+    when a version's source is itself such a URI)."""
+    for _ in range(4):
+        scheme = urllib.parse.urlparse(uri).scheme
+        if scheme not in ("runs", "models"):
+            return uri
+        uri = _resolve_once(client, uri)
+    raise ValueError(f"{uri!r} does not resolve to an artifact location")
+
+
+def _resolve_once(client: Any, uri: str) -> str:
+    parsed = urllib.parse.urlparse(uri)
+    parts = parsed.path.strip("/").split("/", 1)
+    if parsed.scheme == "runs":
+        base = client.get_run(parts[0]).info.artifact_uri
+        return posixpath.join(base, parts[1]) if len(parts) > 1 and parts[1] else base
+    if len(parts) == 2:
+        return client.get_model_version_download_uri(parts[0], parts[1])
+    if "@" in parts[0]:
+        name, alias = parts[0].split("@", 1)
+        version = client.get_model_version_by_alias(name, alias).version
+        return client.get_model_version_download_uri(name, version)
+    return client.get_logged_model(parts[0]).artifact_location
+
+
+def download_artifact_uri(client: Any, uri: str, creds: HostCreds | None = None) -> Path:
+    """A local copy of the file or directory at ``uri`` (any form ``artifact_location`` takes)."""
+    location = artifact_location(client, uri).rstrip("/")
+    root, _, name = location.rpartition("/")
+    repo = artifact_repository(root, client.tracking_uri, creds)
+    return Path(repo.download_artifacts(name, dst_path=tempfile.mkdtemp(prefix="mlops-artifact-")))
+
+
+# -- MLflow subclasses (built on first use: mlflow is imported lazily) ---------------------------
+_CLASSES: dict[str, type] = {}
+
+
+def _authenticated_client_class() -> type:
+    if "client" in _CLASSES:
+        return _CLASSES["client"]
+    from mlflow import MlflowClient
+    from mlflow.store.model_registry.rest_store import RestStore as RegistryRestStore
+    from mlflow.store.tracking.rest_store import RestStore
+    from mlflow.tracking._model_registry.client import ModelRegistryClient
+    from mlflow.tracking._tracking_service.client import TrackingServiceClient
+
+    class _TrackingService(TrackingServiceClient):
+        """Tracking store and artifact repositories with this client's credentials (repositories
+        cached per client, not in MLflow's process-wide cache)."""
+
+        def __init__(self, tracking_uri: str, creds: HostCreds) -> None:
+            self._creds = creds
+            self._store = RestStore(lambda: creds(tracking_uri))
+            self._repos: dict[str, Any] = {}
+            super().__init__(tracking_uri)
+
+        @property
+        def store(self) -> Any:
+            return self._store
+
+        def _get_artifact_repo(self, resource_id: str, *, resource: str = "run") -> Any:
+            if resource_id not in self._repos:
+                if resource == "run":
+                    location = self.get_run(resource_id).info.artifact_uri
+                else:
+                    location = self.get_logged_model(resource_id).artifact_location
+                self._repos[resource_id] = artifact_repository(location, self.tracking_uri, self._creds)
+            return self._repos[resource_id]
+
+    class _RegistryService(ModelRegistryClient):
+        def __init__(self, registry_uri: str, tracking_uri: str, creds: HostCreds) -> None:
+            self._store = RegistryRestStore(lambda: creds(registry_uri))
+            super().__init__(registry_uri, tracking_uri)
+
+        @property
+        def store(self) -> Any:
+            return self._store
+
+    class AuthenticatedMlflowClient(MlflowClient):
+        """``MlflowClient`` whose tracking and registry requests carry its own credentials."""
+
+        def __init__(self, tracking_uri: str, creds: HostCreds) -> None:
+            super().__init__(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+            self.host_creds = creds
+            self._tracking_client = _TrackingService(tracking_uri, creds)
+            self._registry_client_lazy = _RegistryService(tracking_uri, tracking_uri, creds)
+
+        def __repr__(self) -> str:
+            return f"AuthenticatedMlflowClient({self.tracking_uri!r})"
+
+    _CLASSES["client"] = AuthenticatedMlflowClient
+    return AuthenticatedMlflowClient
+
+
+def _authenticated_repository_class(base: type) -> type:
+    key = f"repo:{base.__name__}"
+    if key in _CLASSES:
+        return _CLASSES[key]
+    from mlflow.entities import FileInfo
+    from mlflow.utils.rest_utils import augmented_raise_for_status, http_request
+    from mlflow.utils.uri import validate_path_is_safe
+
+    class AuthenticatedArtifactRepository(base):
+        host_creds_for: HostCreds
+
+        @property
+        def _host_creds(self) -> Any:
+            return self.host_creds_for(self.artifact_uri)
+
+        def _fetch_server_capabilities(self) -> dict[str, bool]:
+            return {}  # no multipart or presigned transfers: MLflow builds their credentials from the environment
+
+        def _is_multipart_upload_enabled(self) -> bool:
+            return False
+
+        def list_artifacts(self, path: str | None = None) -> list[Any]:
+            """As ``HttpArtifactRepository.list_artifacts``, with this repository's credentials."""
+            endpoint = "/mlflow-artifacts/artifacts"
+            url, tail = self.artifact_uri.split(endpoint, maxsplit=1)
+            root = tail.lstrip("/")
+            params = {"path": posixpath.join(root, path) if path else root}
+            resp = http_request(self.host_creds_for(url), endpoint, "GET", params=params)
+            augmented_raise_for_status(resp)
+            infos = []
+            for f in resp.json().get("files", []):
+                safe = validate_path_is_safe(f["path"])
+                size = int(f["file_size"]) if "file_size" in f else None
+                infos.append(FileInfo(posixpath.join(path, safe) if path else safe, f["is_dir"], size))
+            # A path naming a single file lists as empty (the ArtifactRepository contract).
+            lone_file = path is not None and len(infos) == 1 and not infos[0].is_dir
+            if lone_file and infos[0].path == posixpath.join(str(path), posixpath.basename(str(path))):
+                return []
+            return sorted(infos, key=lambda f: f.path)
+
+    _CLASSES[key] = AuthenticatedArtifactRepository
+    return AuthenticatedArtifactRepository
