@@ -27,7 +27,7 @@ WORKDIR /opt/airflow
 # The base image already has Airflow and its providers. requirements.txt pins apache-airflow to
 # the same version, so pip keeps it; the check fails the build if the install moved Airflow
 # anyway (e.g. the pin was changed without changing FROM). requirements.txt also stays in the
-# image: training logs it to MLflow as the run's environment (include/retrain/steps.py).
+# image: training logs it to MLflow as the run's environment (include/retrain/train.py).
 # `pip check` reports conflicts between our pins and providers preinstalled in the base image
 # that this project does not use; it warns instead of failing, since those providers are not
 # part of the tested set.

@@ -14,7 +14,7 @@ RETRAIN_TRIGGERS = ("dataset_drift", "performance_drop", "new_labels", "model_ag
 
 @dataclass
 class MonitoringConfig:
-    """What monitor_<model> checks and when it asks for a retrain (see include/monitor/steps.py)."""
+    """What monitor_<model> checks and when it asks for a retrain (see include/monitor/decision.py)."""
 
     # Current window: the feature partitions of the last window_days days up to the run's day.
     window_days: int = 1
@@ -64,7 +64,7 @@ class MonitoringConfig:
 
 @dataclass
 class DeployConfig:
-    """When a challenger may replace the champion (see include/deploy/steps.py)."""
+    """When a challenger may replace the champion (see include/deploy/criteria.py)."""
 
     # Shadow evidence the challenger needs: batches and rows scored beside the champion,
     # spanning at least min_hours of data.

@@ -68,7 +68,7 @@ def test_no_two_public_core_functions_share_a_name():
 
 @pytest.mark.parametrize(
     ("pipeline", "forbidden"),
-    [("score", "include.retrain.steps"), ("deploy", "include.monitor"), ("platform", "include.ml.training")],
+    [("score", "include.retrain.train"), ("deploy", "include.monitor"), ("platform", "include.ml.training")],
 )
 def test_import_rules_refuse_a_cross_pipeline_import(tmp_path, pipeline, forbidden):
     """ruff with the project's own per-folder config refuses the import (TID251)."""
