@@ -209,7 +209,15 @@ class ModelRegistry:
         return f"models:/{logged.model_id}"
 
     def get(self, model: str, version: str | int) -> Any:
-        return self.client.get_model_version(model, str(version))
+        """The registered version; ``RegistryStateError`` (not retried) when there is none."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version(model, str(version))
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            raise RegistryStateError(f"model {model!r} has no version {str(version)!r} in the registry") from exc
 
     def alias_version(self, model: str, alias: str) -> Any | None:
         try:
