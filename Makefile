@@ -27,7 +27,7 @@ lint: install
 		python scripts/check_layout.py && mypy && echo "mypy: clean"
 
 test: install lint
-	@source scripts/env.sh && python -m pytest tests -q
+	@source scripts/env.sh && python -m pytest tests -q --durations=15
 
 test-dags: install
 	@source scripts/env.sh && python -m pytest tests/dags -q
