@@ -2,7 +2,9 @@
 atomic commits, reruns, dry runs, and nothing left behind by a failure.
 
 Real parquet partitions on a LocalStorage under tmp_path, a real (small) model trained with
-``include.ml.training.fit`` on generated data, and its scoring contract. Nothing is mocked.
+``include.ml.training.fit`` on generated data, and its scoring contract. The tests of the
+``*_pinned`` entry points serve the pinned model and contract from ``StubRegistry`` (memory);
+the same path against a real MLflow server runs in tests/e2e/test_batch_score_dag.py.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""Per-date MLflow runs of a scoring run (include/score/record.py), against a stand-in registry."""
+"""Per-date MLflow runs of a scoring run (include/score/record.py), in a real MLflow tracking
+store (SQLite file), read back through MLflow's own search."""
 
 from __future__ import annotations
 
 import pytest
 
-from include.contracts import RunKind, Tag
+from include.contracts import RunKind, Tag, experiment_name
+from include.platform.registry import ModelRegistry
 from include.score.record import predictions_event, record_scoring_runs
-from tests.unit.score.helpers import StubRegistry, make_config
+from tests.unit.score.helpers import make_config
 
 CONFIG = make_config()
 PINNED = {
@@ -47,8 +49,32 @@ PUBLISHED = {
 }
 
 
-def test_a_scoring_run_per_date_and_a_shadow_run_for_the_challenger(tmp_path):
-    registry = StubRegistry(tmp_path)
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLOPS_MLFLOW_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    return ModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+def _runs(registry) -> dict[str, dict]:
+    """Every run of the model's experiment by its key: name, experiment, tags (without MLflow's
+    own and the key), metrics."""
+    experiment = registry.client.get_experiment_by_name(experiment_name("churn"))
+    if experiment is None:
+        return {}
+    out = {}
+    for run in registry.client.search_runs([experiment.experiment_id]):
+        tags = {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.") and k != Tag.RUN_KEY}
+        out[run.data.tags[Tag.RUN_KEY]] = {
+            "name": run.info.run_name,
+            "experiment": experiment.name,
+            "tags": tags,
+            "metrics": run.data.metrics,
+            "run_id": run.info.run_id,
+        }
+    return out
+
+
+def test_a_scoring_run_per_date_and_a_shadow_run_for_the_challenger(registry):
     result = record_scoring_runs(registry, CONFIG, PINNED, PUBLISHED, "scheduled__1")
 
     assert result["dry_run"] is False
@@ -56,10 +82,12 @@ def test_a_scoring_run_per_date_and_a_shadow_run_for_the_challenger(tmp_path):
     assert set(result["runs"]) == {"2026-02-02", "2026-02-03"}
     assert set(result["runs"]["2026-02-02"]) == {"scoring_run_id", "shadow_run_id"}
     assert set(result["runs"]["2026-02-03"]) == {"scoring_run_id"}
-    assert set(registry.runs) == {"scoring/2026-02-02/v3", "scoring/2026-02-03/v3", "shadow/2026-02-02/v4"}
+    runs = _runs(registry)
+    assert set(runs) == {"scoring/2026-02-02/v3", "scoring/2026-02-03/v3", "shadow/2026-02-02/v4"}
+    assert result["runs"]["2026-02-02"]["shadow_run_id"] == runs["shadow/2026-02-02/v4"]["run_id"]
 
-    scoring = registry.runs["scoring/2026-02-02/v3"]
-    assert scoring["name"] == "score 2026-02-02" and scoring["experiment"] == "experiment-churn"
+    scoring = runs["scoring/2026-02-02/v3"]
+    assert scoring["name"] == "score 2026-02-02" and scoring["experiment"] == "mlops/churn"
     assert scoring["tags"] == {
         Tag.KIND: RunKind.SCORING,
         Tag.DS: "2026-02-02",
@@ -75,7 +103,7 @@ def test_a_scoring_run_per_date_and_a_shadow_run_for_the_challenger(tmp_path):
         "score_p50": 0.525,
         "positive_share": 0.25,
     }
-    shadow = registry.runs["shadow/2026-02-02/v4"]
+    shadow = runs["shadow/2026-02-02/v4"]
     assert shadow["name"] == "shadow 2026-02-02 v4"
     assert shadow["tags"] == {
         Tag.KIND: RunKind.SHADOW,
@@ -94,11 +122,18 @@ def test_a_scoring_run_per_date_and_a_shadow_run_for_the_challenger(tmp_path):
     )
 
 
-def test_a_dry_run_records_nothing(tmp_path):
-    registry = StubRegistry(tmp_path)
+def test_rescoring_a_date_updates_its_runs_instead_of_adding_evidence(registry):
+    first = record_scoring_runs(registry, CONFIG, PINNED, PUBLISHED, "scheduled__1")
+    again = record_scoring_runs(registry, CONFIG, PINNED, PUBLISHED, "manual__rerun")
+    assert again["runs"] == first["runs"]
+    runs = _runs(registry)
+    assert len(runs) == 3 and runs["scoring/2026-02-02/v3"]["tags"][Tag.AIRFLOW_RUN_ID] == "manual__rerun"
+
+
+def test_a_dry_run_records_nothing(registry):
     result = record_scoring_runs(registry, CONFIG, PINNED, {**PUBLISHED, "dry_run": True}, "manual__dry")
     assert result == {"dry_run": True, "runs": {}, "asset_extra": None}
-    assert registry.calls == []
+    assert _runs(registry) == {}
 
 
 def test_predictions_event_lists_sorted_dates_and_the_champion():
