@@ -50,11 +50,9 @@ class MonitoringConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        check_ints(
-            self,
-            ("window_days", "trailing_partitions", "performance_window_days", "max_model_age_days"),
-            maximum=MAX_DAYS,
-        )
+        check_ints(self, ("window_days", "trailing_partitions", "performance_window_days"), maximum=MAX_DAYS)
+        # A very large age switches the model_age trigger off in effect; 100 years still fits dates.
+        check_ints(self, ("max_model_age_days",), maximum=10 * MAX_DAYS)
         check_ints(self, ("min_new_labels", "report_sample_rows"))
         check_fractions(self, ("drift_share", "null_rate_margin", "max_performance_drop"))
         check_non_negative(self, ("row_count_tolerance",))

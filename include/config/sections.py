@@ -83,6 +83,9 @@ class EstimatorConfig:
             fail(f"{self._where}.params", f"must be a mapping, got {self.params!r}")
 
 
+MAX_TRAINING_WINDOW_DAYS = 730
+
+
 @dataclass
 class TrainingConfig:
     window_days: int = 28
@@ -97,7 +100,9 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        check_ints(self, ("window_days", "max_feature_age_days"), maximum=MAX_DAYS)
+        # The retrain DAG's window_days Param allows the same range (dags/retrain.py).
+        check_ints(self, ("window_days",), maximum=MAX_TRAINING_WINDOW_DAYS)
+        check_ints(self, ("max_feature_age_days",), maximum=MAX_DAYS)
         check_ints(self, ("min_rows",))
         check_ints(self, ("seed",), minimum=0, maximum=2**32 - 1)  # numpy's seed range
         if not is_number(self.holdout_fraction) or not 0.05 <= self.holdout_fraction <= 0.5:

@@ -28,7 +28,7 @@ HOSTILE: list[tuple[str, Any, list[str]]] = [
     ("min_agreement_nan", _set("deploy.min_agreement", NAN), ["deploy.min_agreement", "nan"]),
     ("max_regression_nan", _set("gates.max_regression", NAN), ["gates.max_regression", "nan"]),
     ("log_loss_gate_inf", _set("gates.min_metrics", {"log_loss": INF}), ["gates.min_metrics.log_loss", "inf"]),
-    ("training_window_days_huge", _set("training.window_days", 10**12), ["training.window_days", "3650"]),
+    ("training_window_days_huge", _set("training.window_days", 10**12), ["training.window_days", "730"]),
     ("monitoring_window_days_huge", _set("monitoring.window_days", 10**12), ["monitoring.window_days", "3650"]),
     ("feature_age_huge", _set("training.max_feature_age_days", 10**9), ["training.max_feature_age_days"]),
     ("reject_after_days_huge", _set("deploy.reject_after_days", 10**6), ["deploy.reject_after_days"]),
