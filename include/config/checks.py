@@ -88,8 +88,8 @@ def check_cron(where: str, value: Any) -> None:
         return
     if not isinstance(value, str) or not value.strip():
         fail(where, f"must be a cron expression, a preset or null, got {value!r}")
-    expression = CRON_PRESETS.get(value.strip(), value)
-    if value.strip().startswith("@") and value.strip() not in CRON_PRESETS:
+    expression = CRON_PRESETS.get(value, value)  # as Airflow maps it: the exact preset only
+    if value.strip().startswith("@") and value not in CRON_PRESETS:
         fail(where, f"unknown preset {value!r}; presets: {', '.join(CRON_PRESETS)}")
     from croniter import CroniterError, croniter  # croniter comes with Airflow
 
