@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param, task
 
-from include.config import ModelConfig, load_all
+from include.config import ModelConfig, load_valid
 from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag, predictions_asset
 
 
@@ -119,5 +119,5 @@ def build(config: ModelConfig) -> DAG:
     return dag
 
 
-for _config in load_all():
+for _config in load_valid().configs:  # a broken config: dags/model_configs.py reports it
     build(_config)

@@ -36,7 +36,7 @@ import logging
 
 from airflow.sdk import DAG, Param, task
 
-from include.config import ModelConfig, load_all
+from include.config import ModelConfig, load_valid
 from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag, retrain_request_asset
 from mlops_airflow.operators.monitor import DriftCheckOperator
 
@@ -148,5 +148,5 @@ def build(config: ModelConfig) -> DAG:
     return dag
 
 
-for _config in load_all():
+for _config in load_valid().configs:  # a broken config: dags/model_configs.py reports it
     build(_config)

@@ -38,7 +38,7 @@ import logging
 from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from include.config import ModelConfig, load_all
+from include.config import ModelConfig, load_valid
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
 from mlops_airflow.operators.approval import APPROVAL_XCOM_KEY, RecordedApprovalOperator
 from mlops_airflow.operators.deploy import ModelHealthCheckOperator, PromoteChallengerOperator
@@ -171,5 +171,5 @@ def build(config: ModelConfig) -> DAG:
     return dag
 
 
-for _config in load_all():
+for _config in load_valid().configs:  # a broken config: dags/model_configs.py reports it
     build(_config)

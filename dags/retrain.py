@@ -30,7 +30,7 @@ import logging
 
 from airflow.sdk import DAG, Param, task
 
-from include.config import ModelConfig, load_all
+from include.config import ModelConfig, load_valid
 from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset, retrain_schedule
 from mlops_airflow.operators.retrain import ModelGateOperator, QualifyCandidateOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
@@ -147,5 +147,5 @@ def build(config: ModelConfig) -> DAG:
     return dag
 
 
-for _config in load_all():
+for _config in load_valid().configs:  # a broken config: dags/model_configs.py reports it
     build(_config)

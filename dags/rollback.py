@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param, task
 
-from include.config import ModelConfig, load_all
+from include.config import ModelConfig, load_valid
 from include.contracts import ARCHIVED, REJECTED
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
 from mlops_airflow.operators.deploy import ModelHealthCheckOperator, RollbackChampionOperator
@@ -72,5 +72,5 @@ def build(config: ModelConfig) -> DAG:
     return dag
 
 
-for _config in load_all():
+for _config in load_valid().configs:  # a broken config: dags/model_configs.py reports it
     build(_config)

@@ -11,13 +11,24 @@ Only the standard library and PyYAML are imported here: DAG files read configs a
 * ``lifecycle``: monitoring and deploy.
 * ``notifications``: the notification targets (types, events).
 * ``model``: ``ModelConfig`` and the metric directions (``METRICS``).
-* ``loading``: YAML -> ``ModelConfig`` (``parse_config``, ``load_config``, ``load_all``, ``get_config``).
+* ``loading``: YAML -> ``ModelConfig`` (``parse_config``, ``load_config``, ``load_all``, ``get_config``;
+  ``load_valid`` for the DAG files: the valid configs and the errors of the broken ones).
+* ``imports``: what a config may name as code (``estimator.class_path`` prefixes, ``skops_trusted_types``).
 """
 
 from __future__ import annotations
 
-from include.config.lifecycle import RETRAIN_TRIGGERS, DeployConfig, MonitoringConfig
-from include.config.loading import config_dir, get_config, load_all, load_config, parse_config
+from include.config.imports import allowed_import_prefixes
+from include.config.lifecycle import RETRAIN_TRIGGERS, DeployConfig, MonitoringConfig, stattest_names
+from include.config.loading import (
+    LoadedConfigs,
+    config_dir,
+    get_config,
+    load_all,
+    load_config,
+    load_valid,
+    parse_config,
+)
 from include.config.model import METRICS, TASKS, ModelConfig
 from include.config.notifications import NOTIFY_EVENTS, NOTIFY_TYPES, NotificationTarget, notify_types
 from include.config.sections import (
@@ -43,16 +54,20 @@ __all__ = [
     "EvaluationConfig",
     "FeaturesConfig",
     "GatesConfig",
+    "LoadedConfigs",
     "ModelConfig",
     "MonitoringConfig",
     "NotificationTarget",
     "SchedulesConfig",
     "ScoringConfig",
     "TrainingConfig",
+    "allowed_import_prefixes",
     "config_dir",
     "get_config",
     "load_all",
     "load_config",
+    "load_valid",
     "notify_types",
     "parse_config",
+    "stattest_names",
 ]

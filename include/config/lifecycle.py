@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import pkgutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from include.config.checks import check_fractions, check_ints, check_non_negative, fail
+from include.config.checks import MAX_DAYS, check_fractions, check_ints, check_non_negative, fail, is_number
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RETRAIN_TRIGGERS = ("dataset_drift", "performance_drop", "new_labels", "model_age", "manual")
+# Concept drift detectors of include/monitor/drift/concept.py (DETECTORS; a test keeps them equal).
+CONCEPT_DETECTORS = ("adwin", "page_hinkley", "ddm")
+STATTESTS_DIR = Path(__file__).resolve().parents[1] / "monitor" / "drift" / "stattests"
+_NOT_STATTESTS = {"registry"}
+
+
+def stattest_names() -> list[str]:
+    """The drift tests a config may name: one module per test in include/monitor/drift/stattests/,
+    named after its test (a test keeps this equal to the registry). Module names only: reading a
+    config never imports the tests (scipy)."""
+    return sorted(m.name for m in pkgutil.iter_modules([str(STATTESTS_DIR)]) if m.name not in _NOT_STATTESTS)
 
 
 @dataclass
@@ -37,29 +50,31 @@ class MonitoringConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        check_ints(
-            self,
-            (
-                "window_days",
-                "trailing_partitions",
-                "performance_window_days",
-                "min_new_labels",
-                "max_model_age_days",
-                "report_sample_rows",
-            ),
-        )
+        check_ints(self, ("window_days", "trailing_partitions", "performance_window_days"), maximum=MAX_DAYS)
+        # A very large age switches the model_age trigger off in effect; 100 years still fits dates.
+        check_ints(self, ("max_model_age_days",), maximum=10 * MAX_DAYS)
+        check_ints(self, ("min_new_labels", "report_sample_rows"))
         check_fractions(self, ("drift_share", "null_rate_margin", "max_performance_drop"))
         check_non_negative(self, ("row_count_tolerance",))
-        if self.concept_detector not in ("adwin", "page_hinkley", "ddm"):
-            fail(f"{w}.concept_detector", f"must be adwin, page_hinkley or ddm, got {self.concept_detector!r}")
+        if self.concept_detector not in CONCEPT_DETECTORS:
+            fail(f"{w}.concept_detector", f"must be one of {list(CONCEPT_DETECTORS)}, got {self.concept_detector!r}")
         unknown = sorted(set(self.triggers) - set(RETRAIN_TRIGGERS))
         if unknown:
             fail(f"{w}.triggers", f"unknown trigger(s) {unknown}; known: {list(RETRAIN_TRIGGERS)}")
         if not isinstance(self.stattests, dict):
             fail(f"{w}.stattests", f"must be a mapping of column -> {{stattest, threshold}}, got {self.stattests!r}")
         for column, spec in self.stattests.items():
-            if not isinstance(spec, dict) or not set(spec) <= {"stattest", "threshold"}:
-                fail(f"{w}.stattests.{column}", f"must hold stattest and/or threshold, got {spec!r}")
+            self._check_stattest(f"{w}.stattests.{column}", spec)
+
+    @staticmethod
+    def _check_stattest(where: str, spec: Any) -> None:
+        if not isinstance(spec, dict) or not set(spec) <= {"stattest", "threshold"}:
+            fail(where, f"must hold stattest and/or threshold, got {spec!r}")
+        if "stattest" in spec and spec["stattest"] not in (known := stattest_names()):
+            fail(f"{where}.stattest", f"unknown stattest {spec['stattest']!r}; known: {known}")
+        threshold = spec.get("threshold")
+        if threshold is not None and (not is_number(threshold) or threshold <= 0):
+            fail(f"{where}.threshold", f"must be a finite number > 0, got {threshold!r}")
 
 
 @dataclass
@@ -91,18 +106,11 @@ class DeployConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        check_ints(self, ("min_shadow_batches", "min_shadow_rows", "reject_after_days"), minimum=0)
+        check_ints(self, ("min_shadow_batches", "min_shadow_rows"), minimum=0)
+        check_ints(self, ("reject_after_days",), minimum=0, maximum=MAX_DAYS)
         check_fractions(self, ("min_agreement", "max_error_rate"))
-        check_non_negative(
-            self,
-            (
-                "min_shadow_hours",
-                "max_latency_ms_per_1k",
-                "max_live_regression",
-                "approval_timeout_hours",
-                "health_tolerance",
-            ),
-        )
+        check_non_negative(self, ("min_shadow_hours", "approval_timeout_hours"), maximum=24 * MAX_DAYS)
+        check_non_negative(self, ("max_latency_ms_per_1k", "max_live_regression", "health_tolerance"))
         bad = [d for d in self.freeze_weekdays if d not in WEEKDAYS]
         if bad:
             fail(f"{w}.freeze_weekdays", f"unknown weekday(s) {bad}; use {list(WEEKDAYS)}")

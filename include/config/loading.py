@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -93,7 +94,7 @@ def load_config(path: str | os.PathLike) -> ModelConfig:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     config = parse_config(data, source=str(path))
     if config.name != path.stem:
@@ -110,6 +111,47 @@ def load_all(directory: str | os.PathLike | None = None) -> list[ModelConfig]:
     """Every ``*.yaml`` model config in the directory, sorted by name."""
     directory = Path(directory) if directory else config_dir()
     return [load_config(p) for p in sorted(directory.glob("*.yaml"))]
+
+
+class LoadedConfigs(NamedTuple):
+    """``load_valid``'s answer: the configs that are valid and, per broken file, why not."""
+
+    configs: list[ModelConfig]
+    errors: dict[str, str]  # config file -> error message (names the file and the field)
+
+
+def load_valid(directory: str | os.PathLike | None = None) -> LoadedConfigs:
+    """Every ``*.yaml`` model config in the directory that is valid, sorted by name, and the
+    error of each one that is not: one broken file disables only its own model (the DAG files
+    build the valid ones; ``dags/model_configs.py`` reports the broken ones as an import error).
+    """
+    directory = Path(directory) if directory else config_dir()
+    configs: list[ModelConfig] = []
+    errors: dict[str, str] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            configs.append(load_config(path))
+        except ConfigError as exc:
+            errors[str(path)] = str(exc)
+        except Exception as exc:  # a value of a type no check expected: still this file's fault
+            errors[str(path)] = f"{path}: cannot be read as a model config: {type(exc).__name__}: {exc}"
+    return LoadedConfigs(configs, errors)
+
+
+# What Rich (which prints ``airflow dags list-import-errors``) reads as a markup tag and drops:
+# "[" + a lowercase letter, "#", "/" or "@" ... "]" (rich.markup.RE_TAGS).
+_RICH_TAG = re.compile(r"(\[[a-z#/@][^\[]*?\])")
+
+
+def broken_configs_message(errors: dict[str, str]) -> str:
+    """One message for every broken config (``load_valid().errors``), readable both in the web UI
+    and in Rich's table: a tag-like ``[x...]`` (from a value quoted in a message) is escaped."""
+    lines = [
+        f"{len(errors)} model config(s) cannot be read: their models have no DAGs until fixed "
+        "(the other models' DAGs are not affected):",
+        *(f"- {message}" for _, message in sorted(errors.items())),
+    ]
+    return _RICH_TAG.sub(r"\\\1", "\n".join(lines))
 
 
 def get_config(name: str, directory: str | os.PathLike | None = None) -> ModelConfig:

@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.config.checks import COLUMN_RE, fail, is_number
+from include.config.checks import COLUMN_RE, MAX_COUNT, check_mapping, fail, is_number
+from include.config.imports import check_trusted_type
 from include.config.lifecycle import DeployConfig, MonitoringConfig
 from include.config.notifications import NotificationTarget
 from include.config.sections import (
@@ -71,7 +72,11 @@ class ModelConfig:
     def __post_init__(self) -> None:
         s = self.source
         if not isinstance(self.name, str) or not NAME_RE.match(self.name):
-            fail(f"{s}: name", f"must match {NAME_RE.pattern} (used in DAG ids and paths), got {self.name!r}")
+            fail(
+                f"{s}: name",
+                "must be 1 to 63 lowercase letters, digits or underscores starting with a letter "
+                f"(used in DAG ids and paths), got {self.name!r}",
+            )
         if self.task not in TASKS:
             fail(f"{s}: task", f"must be one of {list(TASKS)}, got {self.task!r}")
         for key in ("entity_id", "timestamp", "target"):
@@ -88,14 +93,19 @@ class ModelConfig:
             if column not in self.features.all:
                 fail(f"{s}: monitoring.stattests.{column}", "is not a feature column")
         for name in self.skops_trusted_types:
-            if not isinstance(name, str) or "." not in name:
-                fail(f"{s}: skops_trusted_types", f"entries are dotted type names, got {name!r}")
+            check_trusted_type(f"{s}: skops_trusted_types", name)
+        if self.task == "classification" and self.deploy.health_tolerance >= 1:
+            fail(
+                f"{s}: deploy.health_tolerance",
+                f"must be below 1 for a classification model (scores are probabilities: a tolerance "
+                f"of 1 or more never fails the health check), got {self.deploy.health_tolerance!r}",
+            )
 
     def _check_evaluation(self) -> None:
         s, ev = self.source, self.evaluation
         known = METRICS[self.task]
-        if not ev.metrics:
-            fail(f"{s}: evaluation.metrics", "needs at least one metric")
+        if not isinstance(ev.metrics, list) or not ev.metrics:
+            fail(f"{s}: evaluation.metrics", f"must be a list of at least one metric, got {ev.metrics!r}")
         for metric in ev.metrics:
             if metric not in known:
                 fail(f"{s}: evaluation.metrics", f"unknown {self.task} metric {metric!r}; known: {sorted(known)}")
@@ -106,24 +116,34 @@ class ModelConfig:
 
     def _check_gates(self) -> None:
         s, g = self.source, self.gates
-        for metric, threshold in g.min_metrics.items():
+        for metric, threshold in check_mapping(f"{s}: gates.min_metrics", g.min_metrics).items():
             where = f"{s}: gates.min_metrics.{metric}"
             if metric not in self.evaluation.metrics:
                 fail(where, f"is not in evaluation.metrics {self.evaluation.metrics}")
-            if not is_number(threshold):
-                fail(where, f"must be a number, got {threshold!r}")
-            if metric in UNIT_METRICS and not 0 <= threshold <= 1:
-                fail(where, f"must be a number in [0, 1], got {threshold!r}")
+            self._check_threshold(where, metric, threshold)
         if not is_number(g.max_regression) or g.max_regression < 0:
-            fail(f"{s}: gates.max_regression", f"must be a number >= 0, got {g.max_regression!r}")
-        if g.min_slice_metric is not None and not is_number(g.min_slice_metric):
-            fail(f"{s}: gates.min_slice_metric", f"must be a number or null, got {g.min_slice_metric!r}")
+            fail(f"{s}: gates.max_regression", f"must be a finite number >= 0, got {g.max_regression!r}")
+        if g.min_slice_metric is not None:
+            primary = self.evaluation.primary_metric
+            where = f"{s}: gates.min_slice_metric"
+            if not is_number(g.min_slice_metric):
+                fail(where, f"must be a finite number or null, got {g.min_slice_metric!r}")
+            self._check_threshold(where, primary, g.min_slice_metric)
         for name in ("max_latency_ms_per_1k", "max_model_size_mb"):
             value = getattr(g, name)
             if not is_number(value) or value <= 0:
-                fail(f"{s}: gates.{name}", f"must be a number > 0, got {value!r}")
-        if not isinstance(g.min_slice_rows, int) or g.min_slice_rows < 1:
-            fail(f"{s}: gates.min_slice_rows", f"must be a positive integer, got {g.min_slice_rows!r}")
+                fail(f"{s}: gates.{name}", f"must be a finite number > 0, got {value!r}")
+        rows = g.min_slice_rows
+        if not isinstance(rows, int) or isinstance(rows, bool) or not 1 <= rows <= MAX_COUNT:
+            fail(f"{s}: gates.min_slice_rows", f"must be an integer from 1 to {MAX_COUNT}, got {rows!r}")
+
+    @staticmethod
+    def _check_threshold(where: str, metric: str, threshold: Any) -> None:
+        """A gate on ``metric``: finite, and from 0 to 1 for a metric bounded to that range."""
+        if not is_number(threshold):
+            fail(where, f"must be a finite number, got {threshold!r}")
+        if metric in UNIT_METRICS and not 0 <= threshold <= 1:
+            fail(where, f"must be a number from 0 to 1 ({metric} lies between them), got {threshold!r}")
 
     @property
     def higher_is_better(self) -> dict[str, bool]:

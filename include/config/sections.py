@@ -6,11 +6,21 @@ file and key path used in error messages.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.config.checks import check_columns, check_fractions, check_ints, check_non_negative, fail, is_number
+from include.config.checks import (
+    MAX_DAYS,
+    check_columns,
+    check_cron,
+    check_fractions,
+    check_ints,
+    check_mapping,
+    check_non_negative,
+    fail,
+    is_number,
+)
+from include.config.imports import check_import_path
 
 
 @dataclass
@@ -34,7 +44,7 @@ class FeaturesConfig:
         both = set(self.numeric) & set(self.categorical)
         if both:
             fail(w, f"columns listed as both numeric and categorical: {sorted(both)}")
-        for column, bounds in self.ranges.items():
+        for column, bounds in check_mapping(f"{w}.ranges", self.ranges).items():
             if column not in self.numeric:
                 fail(f"{w}.ranges.{column}", "is not a numeric feature")
             if (
@@ -43,14 +53,14 @@ class FeaturesConfig:
                 or not all(is_number(b) for b in bounds)
                 or bounds[0] > bounds[1]
             ):
-                fail(f"{w}.ranges.{column}", f"must be [min, max] with min <= max, got {bounds!r}")
-        for column, values in self.allowed_values.items():
+                fail(f"{w}.ranges.{column}", f"must be two finite numbers, min then max, got {bounds!r}")
+        for column, values in check_mapping(f"{w}.allowed_values", self.allowed_values).items():
             if column not in self.categorical:
                 fail(f"{w}.allowed_values.{column}", "is not a categorical feature")
             if not isinstance(values, list) or not values:
                 fail(f"{w}.allowed_values.{column}", f"must be a non-empty list, got {values!r}")
         if not is_number(self.max_null_fraction) or not 0 <= self.max_null_fraction <= 1:
-            fail(f"{w}.max_null_fraction", f"must be in [0, 1], got {self.max_null_fraction!r}")
+            fail(f"{w}.max_null_fraction", f"must be a number from 0 to 1, got {self.max_null_fraction!r}")
 
     @property
     def all(self) -> list[str]:
@@ -68,10 +78,12 @@ class EstimatorConfig:
     _where: str = field(default="estimator", repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not re.match(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$", str(self.class_path)):
-            fail(f"{self._where}.class_path", f"must be a dotted import path, got {self.class_path!r}")
+        check_import_path(f"{self._where}.class_path", self.class_path)
         if not isinstance(self.params, dict):
             fail(f"{self._where}.params", f"must be a mapping, got {self.params!r}")
+
+
+MAX_TRAINING_WINDOW_DAYS = 730
 
 
 @dataclass
@@ -88,11 +100,13 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         w = self._where
-        check_ints(self, ("window_days", "min_rows", "max_feature_age_days"))
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            fail(f"{w}.seed", f"must be an integer, got {self.seed!r}")
+        # The retrain DAG's window_days Param allows the same range (dags/retrain.py).
+        check_ints(self, ("window_days",), maximum=MAX_TRAINING_WINDOW_DAYS)
+        check_ints(self, ("max_feature_age_days",), maximum=MAX_DAYS)
+        check_ints(self, ("min_rows",))
+        check_ints(self, ("seed",), minimum=0, maximum=2**32 - 1)  # numpy's seed range
         if not is_number(self.holdout_fraction) or not 0.05 <= self.holdout_fraction <= 0.5:
-            fail(f"{w}.holdout_fraction", f"must be in [0.05, 0.5], got {self.holdout_fraction!r}")
+            fail(f"{w}.holdout_fraction", f"must be a number from 0.05 to 0.5, got {self.holdout_fraction!r}")
         if self.dedupe not in ("latest", "none"):
             fail(f"{w}.dedupe", f"must be 'latest' or 'none', got {self.dedupe!r}")
 
@@ -155,6 +169,4 @@ class SchedulesConfig:
 
     def __post_init__(self) -> None:
         for name in ("retrain", "score", "monitor", "promote"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                fail(f"{self._where}.{name}", f"must be a cron string, preset or null, got {value!r}")
+            check_cron(f"{self._where}.{name}", getattr(self, name))

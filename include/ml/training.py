@@ -6,16 +6,54 @@ import importlib
 import inspect
 from typing import Any
 
-from include.config import ModelConfig
+from include.config import ModelConfig, allowed_import_prefixes
 from include.errors import TrainingError
 
 
-def import_class(path: str) -> type:
+def import_class(path: str, where: str = "estimator.class_path") -> Any:
+    """The class (or factory) at ``path``, refused unless it and the module that defines it are
+    under an allowed prefix (``include.config.imports``): a config is not a way to run code."""
+    prefixes = allowed_import_prefixes()
+    if not path.startswith(prefixes):
+        raise TrainingError(f"{where}: {path!r} is not under an allowed module prefix {list(prefixes)}")
     module_name, _, attr = path.rpartition(".")
     try:
-        return getattr(importlib.import_module(module_name), attr)
+        obj = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
-        raise TrainingError(f"estimator.class_path {path!r} cannot be imported: {exc}") from exc
+        raise TrainingError(f"{where}: {path!r} cannot be imported: {exc}") from exc
+    defined_in = f"{getattr(obj, '__module__', None)}."
+    if not defined_in.startswith(prefixes):
+        raise TrainingError(
+            f"{where}: {path!r} is defined in module {defined_in[:-1]!r}, which is not under an allowed prefix "
+            f"{list(prefixes)}"
+        )
+    return obj
+
+
+def _is_estimator(obj: Any) -> bool:
+    return callable(getattr(obj, "fit", None)) and callable(getattr(obj, "predict", None))
+
+
+def make_estimator(path: str, params: dict[str, Any], where: str = "estimator.class_path") -> Any:
+    """An estimator from ``path``: a class with ``fit`` and ``predict``, or a factory function of
+    the project's own code (not ``sklearn.``) whose result has both; anything else is refused
+    before it is called."""
+    obj = import_class(path, where)
+    if inspect.isclass(obj):
+        if not _is_estimator(obj):
+            raise TrainingError(f"{where}: {path!r} is a class without fit and predict: not an estimator")
+    elif not inspect.isfunction(obj) or path.startswith("sklearn."):
+        raise TrainingError(
+            f"{where}: {path!r} is a {type(obj).__name__}, not an estimator class "
+            "(a factory function may live in include.extensions)"
+        )
+    try:
+        estimator = obj(**params)
+    except TypeError as exc:
+        raise TrainingError(f"estimator.params do not fit {path}: {exc}") from exc
+    if not _is_estimator(estimator):
+        raise TrainingError(f"{where}: {path!r} returned a {type(estimator).__name__}, which has no fit and predict")
+    return estimator
 
 
 def build_estimator(config: ModelConfig) -> Any:
@@ -25,14 +63,16 @@ def build_estimator(config: ModelConfig) -> Any:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    cls = import_class(config.estimator.class_path)
+    where = f"{config.source}: estimator.class_path"
+    cls = import_class(config.estimator.class_path, where)
     params = dict(config.estimator.params)
-    if "random_state" in inspect.signature(cls).parameters and "random_state" not in params:
-        params["random_state"] = config.training.seed
     try:
-        estimator = cls(**params)
-    except TypeError as exc:
-        raise TrainingError(f"estimator.params do not fit {config.estimator.class_path}: {exc}") from exc
+        takes_seed = "random_state" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # no signature to read: make_estimator refuses it
+        takes_seed = False
+    if takes_seed and "random_state" not in params:
+        params["random_state"] = config.training.seed
+    estimator = make_estimator(config.estimator.class_path, params, where)
     if not config.estimator.preprocessing:
         return estimator
     transformers = []

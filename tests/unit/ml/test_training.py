@@ -89,7 +89,7 @@ def test_estimator_without_random_state_is_built():
     assert not hasattr(final, "random_state")
 
 
-@pytest.mark.parametrize("class_path", ["sklearn.ensemble.NoSuchClassifier", "no_such_package.models.Model"])
+@pytest.mark.parametrize("class_path", ["sklearn.ensemble.NoSuchClassifier", "include.extensions.no_such_module.Model"])
 def test_bad_class_path_raises_training_error_with_the_path(class_path):
     config = make_config(estimator={"class_path": class_path})
     with pytest.raises(TrainingError) as excinfo:

@@ -1,8 +1,9 @@
 """The drift tests by name: register a test, get it by name, list the names.
 
 Each built-in test module (``ks``, ``chisquare``, ...) registers itself when imported; importing
-``include.monitor.drift.stattests`` imports them all. A project may register its own test the
-same way (``register_stattest(StatTest(...))``) and then name it in ``monitoring.stattests``.
+``include.monitor.drift.stattests`` imports them all. A project adds its own test the same way:
+a module of this folder named after the test (``register_stattest(StatTest(...))``), then names
+it in ``monitoring.stattests`` (configs are checked against this folder's module names).
 """
 
 from __future__ import annotations
