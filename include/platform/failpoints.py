@@ -19,8 +19,8 @@ ENV = "MLOPS_FAILPOINTS"
 
 def armed(name: str) -> bool:
     """True when ``name`` is listed in ``MLOPS_FAILPOINTS``."""
-    names = os.environ.get(ENV)
-    return bool(names) and name in {n.strip() for n in names.split(",")}
+    names = os.environ.get(ENV) or ""
+    return name in {n.strip() for n in names.split(",") if n.strip()}
 
 
 def failpoint(name: str) -> None:
