@@ -10,7 +10,9 @@ A partition is visible only through its commit marker:
 Publishing writes new data files under a name unique to the writer (``part-<token>-...``), then
 replaces the manifest in one atomic write (the commit point), then deletes only:
 
-* the files listed by the manifest it replaced (and not by the new one);
+* the files listed by the manifest it replaced (and not by the new one), and the files that
+  manifest had superseded but not yet deleted: the new manifest records them as ``superseded``
+  first, so a crash between the manifest write and the deletes is repaired by the next commit;
 * its own unlisted files (``part-<token>-*``: earlier attempts of the same run);
 * unlisted files older than ``ORPHAN_AGE`` (leftovers of runs that crashed and never came back).
 
@@ -54,6 +56,7 @@ class Manifest:
     token: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     replaces: str = ""  # the token of the manifest this one replaced
+    superseded: list[str] = field(default_factory=list)  # replaced files this commit deletes
 
     @property
     def rows(self) -> int:
@@ -67,6 +70,7 @@ class Manifest:
             "ds": self.ds,
             "token": self.token,
             "replaces": self.replaces,
+            "superseded": self.superseded,
             "rows": self.rows,
             "files": self.files,
             "meta": self.meta,
@@ -109,12 +113,24 @@ def commit_partition(
     prefix = partition_prefix(dataset, model, ds)
     previous = _committed_manifest(storage, prefix)
     manifest = Manifest(dataset=dataset, model=model, ds=ds, files=entries, token=token, meta=meta or {})
-    manifest.replaces = previous.token if previous else ""
+    keep = {e["name"] for e in entries}
+    if previous:
+        # A re-commit by the same writer (a retry after a timed-out write that landed) keeps
+        # pointing at the version it replaced.
+        manifest.replaces = previous.replaces if previous.token == token else previous.token
+        manifest.superseded = _superseded(storage, prefix, previous, keep)
     storage.write_text(f"{prefix}/{MANIFEST}", manifest.to_json())
     failpoint("partition.commit.after_manifest")
-    replaced = {f["name"] for f in previous.files} if previous else set()
-    sweep(storage, prefix, {e["name"] for e in entries}, token, replaced | {SUCCESS}, orphan_age)
+    sweep(storage, prefix, keep, token, {*manifest.superseded, SUCCESS}, orphan_age)
     return manifest
+
+
+def _superseded(storage: Storage, prefix: str, previous: Manifest, keep: set[str]) -> list[str]:
+    """Files of replaced manifests still on storage: the new manifest records them, so that
+    whoever commits next deletes them when this commit dies before its deletes."""
+    present = {key.rsplit("/", 1)[-1] for key in storage.list(prefix)}
+    names = {f["name"] for f in previous.files} | set(previous.superseded)
+    return sorted((names & present) - keep)
 
 
 def _committed_manifest(storage: Storage, prefix: str) -> Manifest | None:
@@ -211,6 +227,7 @@ def read_manifest(storage: Storage, dataset: str, model: str, ds: str | dt.date)
                 token=body.get("token", ""),
                 meta=body.get("meta", {}),
                 replaces=body.get("replaces", ""),
+                superseded=body.get("superseded", []),
             )
         except (ValueError, KeyError) as exc:
             raise PartitionError(f"corrupt manifest {storage.uri(prefix + '/' + MANIFEST)}: {exc}") from exc

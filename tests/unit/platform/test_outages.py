@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 
 import pytest
 from botocore.config import Config
@@ -33,9 +32,13 @@ def storage(tmp_path):
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EFBIG])
 def test_disk_errors_are_outages(code):
-    with pytest.raises(StorageUnavailable, match=rf"storage /data unavailable while writing 'a/b': {errno.errorcode[code]}"):
-        with storage_errors("/data", "writing", "a/b"):
-            raise OSError(code, os.strerror(code))
+    with (
+        pytest.raises(
+            StorageUnavailable, match=rf"storage /data unavailable while writing 'a/b': {errno.errorcode[code]}"
+        ),
+        storage_errors("/data", "writing", "a/b"),
+    ):
+        raise OSError(code, os.strerror(code))
 
 
 @pytest.mark.parametrize("status,code", [(503, "ServiceUnavailable"), (500, "InternalError"), (200, "SlowDown")])
@@ -64,9 +67,8 @@ def test_a_wrapped_cause_is_followed():
 )
 def test_other_errors_pass_through_unchanged(exc):
     assert outage_reason(exc) is None
-    with pytest.raises(type(exc)):
-        with storage_errors("/data", "reading", "k"):
-            raise exc
+    with pytest.raises(type(exc)), storage_errors("/data", "reading", "k"):
+        raise exc
 
 
 def test_an_unreachable_s3_endpoint_is_storage_unavailable_naming_it():
