@@ -111,7 +111,7 @@ def commit_partition(
     """
     ds = partition_date(ds)
     prefix = partition_prefix(dataset, model, ds)
-    previous = _committed_manifest(storage, prefix)
+    previous = _committed_manifest(storage, dataset, model, ds)
     manifest = Manifest(dataset=dataset, model=model, ds=ds, files=entries, token=token, meta=meta or {})
     keep = {e["name"] for e in entries}
     if previous:
@@ -133,13 +133,12 @@ def _superseded(storage: Storage, prefix: str, previous: Manifest, keep: set[str
     return sorted((names & present) - keep)
 
 
-def _committed_manifest(storage: Storage, prefix: str) -> Manifest | None:
+def _committed_manifest(storage: Storage, dataset: str, model: str, ds: str) -> Manifest | None:
     """The partition's own ``_manifest.json`` (not a synthesised ``_SUCCESS`` one), if readable."""
-    dataset, model, ds = prefix.rsplit("/", 2)
-    if not storage.exists(f"{prefix}/{MANIFEST}"):
+    if not storage.exists(f"{partition_prefix(dataset, model, ds)}/{MANIFEST}"):
         return None
     try:
-        return read_manifest(storage, dataset, model, ds.removeprefix("ds="))
+        return read_manifest(storage, dataset, model, ds)
     except PartitionError:  # a corrupt manifest is overwritten; its files age out as orphans
         return None
 

@@ -201,7 +201,8 @@ class LocalStorage(Storage):
         return found
 
     def delete(self, keys: Iterable[str]) -> None:
-        with self.guard("deleting", "several keys"):
+        keys = builtins.list(keys)
+        with self.guard("deleting", f"{keys[0]} (and {len(keys) - 1} more)" if len(keys) > 1 else "".join(keys)):
             self._delete(keys)
 
     def _delete(self, keys: Iterable[str]) -> None:
