@@ -7,10 +7,21 @@ A partition is visible only through its commit marker:
 * ``_SUCCESS`` (the Spark/Hive convention, for data written by other tools): every
   ``*.parquet`` file in the partition is part of it.
 
-Publishing writes new data files under a fresh token, then replaces the manifest in one atomic
-write, then deletes files the new manifest does not list. A crash before the manifest write
-leaves the previous partition intact and the new files invisible (the next publish removes
-them); a re-run replaces the partition whole, so reruns never append duplicates.
+Publishing writes new data files under a name unique to the writer (``part-<token>-...``), then
+replaces the manifest in one atomic write (the commit point), then deletes only:
+
+* the files listed by the manifest it replaced (and not by the new one), and the files that
+  manifest had superseded but not yet deleted: the new manifest records them as ``superseded``
+  first, so a crash between the manifest write and the deletes is repaired by the next commit;
+* its own unlisted files (``part-<token>-*``: earlier attempts of the same run);
+* unlisted files older than ``ORPHAN_AGE`` (leftovers of runs that crashed and never came back).
+
+It never deletes another writer's recent unlisted files: they may be the unpublished output of
+an overlapping run of the same date, which commits after this one and must find its files.
+When two runs of one date overlap, the later commit wins and its manifest is the partition; the
+replaced manifest's token is recorded as ``replaces`` in the new one. A crash before the
+manifest write leaves the previous partition intact and the new files invisible; a re-run
+replaces the partition whole, so reruns never append duplicates.
 """
 
 from __future__ import annotations
@@ -19,14 +30,19 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from include.contracts import partition_date, partition_prefix
-from include.errors import PartitionError, PartitionNotCommitted, StorageError
+from include.errors import ObjectNotFound, PartitionError, PartitionNotCommitted
+from include.platform.failpoints import failpoint
 from include.platform.storage import Storage, new_token, parquet_bytes, read_parquet_bytes
 
 MANIFEST = "_manifest.json"
+# An unlisted file this old belongs to a run that died: no live run takes this long between
+# writing a file and committing it.
+ORPHAN_AGE = dt.timedelta(hours=24).total_seconds()
 SUCCESS = "_SUCCESS"
 _DS_RE = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
 
@@ -39,6 +55,8 @@ class Manifest:
     files: list[dict[str, Any]]
     token: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    replaces: str = ""  # the token of the manifest this one replaced
+    superseded: list[str] = field(default_factory=list)  # replaced files this commit deletes
 
     @property
     def rows(self) -> int:
@@ -51,6 +69,8 @@ class Manifest:
             "model": self.model,
             "ds": self.ds,
             "token": self.token,
+            "replaces": self.replaces,
+            "superseded": self.superseded,
             "rows": self.rows,
             "files": self.files,
             "meta": self.meta,
@@ -78,20 +98,82 @@ def commit_partition(
     entries: list[dict[str, Any]],
     token: str,
     meta: dict[str, Any] | None = None,
+    orphan_age: float | None = None,
 ) -> Manifest:
     """Make the already-written files ``entries`` the whole partition, atomically.
 
-    The manifest write is the commit point; afterwards every file it does not list (the
-    previous version, leftovers of crashed attempts) is deleted.
+    The manifest write is the commit point; afterwards the files of the replaced manifest,
+    this writer's own unlisted files and old orphans are deleted (see the module docstring).
+
+    :param token: the writer's token: its files are named ``part-<token>-...``.
+    :param orphan_age: seconds after which another writer's unlisted file counts as an orphan
+        (default ``ORPHAN_AGE``).
     """
     ds = partition_date(ds)
     prefix = partition_prefix(dataset, model, ds)
+    previous = _committed_manifest(storage, dataset, model, ds)
     manifest = Manifest(dataset=dataset, model=model, ds=ds, files=entries, token=token, meta=meta or {})
+    keep = {e["name"] for e in entries}
+    if previous:
+        # A re-commit by the same writer (a retry after a timed-out write that landed) keeps
+        # pointing at the version it replaced.
+        manifest.replaces = previous.replaces if previous.token == token else previous.token
+        manifest.superseded = _superseded(storage, prefix, previous, keep)
     storage.write_text(f"{prefix}/{MANIFEST}", manifest.to_json())
-    keep = {e["name"] for e in entries} | {MANIFEST}
-    stale = [k for k in storage.list(prefix) if k.rsplit("/", 1)[-1] not in keep]
-    storage.delete(stale)
+    failpoint("partition.commit.after_manifest")
+    sweep(storage, prefix, keep, token, {*manifest.superseded, SUCCESS}, orphan_age)
     return manifest
+
+
+def _superseded(storage: Storage, prefix: str, previous: Manifest, keep: set[str]) -> list[str]:
+    """Files of replaced manifests still on storage: the new manifest records them, so that
+    whoever commits next deletes them when this commit dies before its deletes."""
+    present = {key.rsplit("/", 1)[-1] for key in storage.list(prefix)}
+    names = {f["name"] for f in previous.files} | set(previous.superseded)
+    return sorted((names & present) - keep)
+
+
+def _committed_manifest(storage: Storage, dataset: str, model: str, ds: str) -> Manifest | None:
+    """The partition's own ``_manifest.json`` (not a synthesised ``_SUCCESS`` one), if readable."""
+    if not storage.exists(f"{partition_prefix(dataset, model, ds)}/{MANIFEST}"):
+        return None
+    try:
+        return read_manifest(storage, dataset, model, ds)
+    except PartitionError:  # a corrupt manifest is overwritten; its files age out as orphans
+        return None
+
+
+def sweep(
+    storage: Storage,
+    prefix: str,
+    keep: set[str],
+    token: str,
+    replaced: Collection[str] = (),
+    orphan_age: float | None = None,
+) -> list[str]:
+    """Delete the files of ``prefix`` that no manifest needs and no live writer may still commit.
+
+    :param keep: names listed by the manifest just written (never deleted).
+    :param token: the writer's token: its own unlisted ``part-<token>-*`` files go.
+    :param replaced: names listed by the manifest that was replaced: they go.
+    :param orphan_age: any other unlisted file goes once it is this many seconds old
+        (default ``ORPHAN_AGE``, read at call time).
+    :returns: the deleted keys.
+    """
+    import time
+
+    limit = ORPHAN_AGE if orphan_age is None else orphan_age
+    now = time.time()
+    own = f"part-{token}-"
+    stale = []
+    for key, stamp in storage.modified(prefix).items():
+        name = key.rsplit("/", 1)[-1]
+        if name in keep or name == MANIFEST:
+            continue
+        if name in replaced or (token and name.startswith(own)) or now - stamp > limit:
+            stale.append(key)
+    storage.delete(stale)
+    return stale
 
 
 def publish_files(
@@ -143,6 +225,8 @@ def read_manifest(storage: Storage, dataset: str, model: str, ds: str | dt.date)
                 files=body["files"],
                 token=body.get("token", ""),
                 meta=body.get("meta", {}),
+                replaces=body.get("replaces", ""),
+                superseded=body.get("superseded", []),
             )
         except (ValueError, KeyError) as exc:
             raise PartitionError(f"corrupt manifest {storage.uri(prefix + '/' + MANIFEST)}: {exc}") from exc
@@ -196,7 +280,7 @@ def read_partition(
         key = f"{prefix}/{entry['name']}"
         try:
             content = storage.read_bytes(key)
-        except StorageError as exc:
+        except ObjectNotFound as exc:  # an outage (StorageUnavailable) is not "missing"
             raise PartitionError(f"{storage.uri(key)} is listed in the manifest but missing") from exc
         if verify and entry.get("sha256") and sha256(content) != entry["sha256"]:
             raise PartitionError(f"{storage.uri(key)} does not match its manifest hash")

@@ -121,6 +121,7 @@ class PublishResult(TypedDict):
     dates: dict[str, DateSummary]
     dry_run: bool
     token: NotRequired[str]
+    replaced: NotRequired[dict[str, str | None]]  # per date: the run id of the replaced manifest
 
 
 class RecordedRuns(TypedDict):

@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 
 from include.config import ModelConfig
 from include.contracts import Dataset
-from include.errors import ScoringInputError
+from include.errors import ScoringInputError, StorageError
 from include.platform.partitions import partition_prefix, read_manifest, sha256
 from include.platform.storage import Storage
 from include.score.payloads import InputFile, PlannedUnit
@@ -27,15 +27,22 @@ class _PlannedFile(TypedDict):
 
 
 def open_parquet(storage: Storage, key: str) -> Any:
-    """A ``pyarrow.parquet.ParquetFile``; ScoringInputError when the file is not readable parquet."""
+    """A ``pyarrow.parquet.ParquetFile``; ScoringInputError when the file is not readable parquet,
+    StorageUnavailable when the storage did not answer."""
     import io
 
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = storage.local_path(key)
     try:
-        return pq.ParquetFile(path if path else io.BytesIO(storage.read_bytes(key)))
-    except Exception as exc:  # ArrowInvalid, OSError: not parquet, truncated footer, ...
+        # The storage layer names outages (StorageUnavailable) and missing files (ObjectNotFound);
+        # what is left from the parquet reader is about the bytes of the file.
+        with storage.guard("reading", key):
+            return pq.ParquetFile(path if path else io.BytesIO(storage.read_bytes(key)))
+    except StorageError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:  # not parquet, truncated footer, ...
         raise ScoringInputError(f"{storage.uri(key)} is not a readable parquet file: {exc}") from exc
 
 

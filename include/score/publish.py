@@ -4,6 +4,12 @@ Every date is checked (quarantine share, null rates against training) before any
 committed. A failure (or a dry run) removes the run's files and leaves the previous partitions
 intact; otherwise the predictions, quarantine and shadow partitions of each date are replaced
 atomically with their manifests. A rerun of a date replaces its partition whole.
+
+Two runs of one date may overlap (manual runs, backfills, ``dags test``: ``max_active_runs``
+does not hold them). Each run's files carry its own token, and a commit deletes only the files
+of the manifest it replaces, its own leftovers and orphans older than
+``include.platform.partitions.ORPHAN_AGE``: never the unpublished files of the other run. The
+later commit wins; its result names the run it replaced (``replaced``).
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from include.config import ModelConfig
 from include.contracts import PREDICTION_COLUMNS
 from include.errors import ScoringInputError
 from include.ml.contract import load_contract
-from include.platform.partitions import commit_partition, partition_prefix, read_manifest
+from include.platform.failpoints import failpoint
+from include.platform.partitions import ORPHAN_AGE, commit_partition, partition_prefix, read_manifest, sweep
 from include.platform.registry import ModelRef
 from include.platform.storage import Storage
 from include.score.checks import REASON
@@ -82,9 +89,14 @@ def _commit_date(
             entries = sorted(entries, key=lambda e: e["name"])
             files = cast(list[dict[str, Any]], entries)
             commit_partition(storage, dataset, config.name, ds, files, token, _meta_for(dataset, meta, config))
-        else:  # nothing to publish here: only leftovers of killed attempts to remove
-            storage.delete(storage.list(prefix))
-        remove_temporary(storage, prefix)
+        else:  # nothing to publish here: only this run's leftovers (and old orphans) to remove
+            sweep(storage, prefix, set(), token)
+        if dataset == PREDICTIONS:
+            failpoint("score.publish.after_manifest")
+        # Temporary files: this run's, and other runs' only when they are orphans (never a live
+        # overlapping run's file being written).
+        remove_temporary(storage, prefix, f".part-{token}-")
+        remove_temporary(storage, prefix, ".part-", older_than=ORPHAN_AGE)
 
 
 def publish(
@@ -112,9 +124,13 @@ def publish(
             )
         return {"dates": summaries, "dry_run": True}
     token = run_token(run_id)
+    failpoint("score.publish.after_files")
+    replaced: dict[str, str | None] = {}
     for ds in dates:
+        previous = read_manifest(storage, PREDICTIONS, config.name, ds)
+        replaced[ds] = previous.meta.get("run_id") if previous else None
         _commit_date(storage, config, ds, stats, token, _date_meta(config, champion, run_id, ds, files, summaries[ds]))
-    return {"dates": summaries, "dry_run": False, "token": token}
+    return {"dates": summaries, "dry_run": False, "token": token, "replaced": replaced}
 
 
 def publish_pinned(

@@ -186,7 +186,11 @@ def _unit_frames(storage: Storage, config: ModelConfig, unit: PlannedUnit, quara
         batches = parquet.iter_batches(
             batch_size=config.scoring.chunk_rows, row_groups=list(range(first, last)), columns=columns
         )
-        for batch in batches:
+        while True:
+            with storage.guard("reading", key):  # a local file is streamed: the disk can fail here
+                batch = next(batches, None)
+            if batch is None:
+                break
             yield batch.to_pandas()
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from include.contracts import Dataset
-from include.platform.storage import LocalStorage, Storage
+from include.platform.storage import LocalStorage, Storage, mkstemp_shared
 from include.score.payloads import PartFile
 
 PREDICTIONS, SHADOW, QUARANTINE = Dataset.PREDICTIONS, Dataset.SHADOW_PREDICTIONS, Dataset.QUARANTINE
@@ -30,18 +30,29 @@ def temp_path(storage: Storage, key: str) -> str:
     if isinstance(storage, LocalStorage):
         target = Path(storage.local_path(key))
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, path = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, path = mkstemp_shared(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     else:
-        fd, path = tempfile.mkstemp(suffix=".parquet.tmp")
+        fd, path = mkstemp_shared(suffix=".parquet.tmp")
     os.close(fd)
     return path
 
 
-def remove_temporary(storage: Storage, prefix: str, start: str = ".part-") -> None:
-    """Temporary files of killed writers: LocalStorage.list hides them from every cleanup."""
-    if isinstance(storage, LocalStorage):
+def remove_temporary(storage: Storage, prefix: str, start: str, older_than: float | None = None) -> None:
+    """Temporary files of killed writers (LocalStorage.list hides them from every cleanup).
+
+    :param start: the name prefix, ``.part-<run token>-`` for one run's files.
+    :param older_than: only files last written more than this many seconds ago: another run's
+        temporary file is removed only once it is that old (a live writer keeps it fresh).
+    """
+    if not isinstance(storage, LocalStorage):
+        return
+    with storage.guard("deleting", f"{prefix}/{start}*.tmp"):
         for path in Path(storage.local_path(prefix)).glob(f"{start}*.tmp"):
-            path.unlink(missing_ok=True)
+            try:
+                if older_than is None or time.time() - path.stat().st_mtime > older_than:
+                    path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue
 
 
 class PartWriter:
@@ -49,7 +60,8 @@ class PartWriter:
 
     def __init__(self, storage: Storage, key: str) -> None:
         self.storage, self.key, self.rows = storage, key, 0
-        self.path = temp_path(storage, key)
+        with storage.guard("staging", key):
+            self.path = temp_path(storage, key)
         self.writer: Any = None
         self.schema: Any = None  # every chunk is written with this schema (the first chunk's if unset)
 
@@ -60,9 +72,10 @@ class PartWriter:
         # A column all null in one chunk would be typed null there and not match the file's schema.
         table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
         self.schema = table.schema
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="snappy")
-        self.writer.write_table(table)
+        with self.storage.guard(f"staging (in {self.path})", self.key):
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.path, table.schema, compression="snappy")
+            self.writer.write_table(table)
         self.rows += len(frame)
 
     def close(self) -> PartFile | None:
@@ -70,16 +83,21 @@ class PartWriter:
         if self.writer is None:
             Path(self.path).unlink(missing_ok=True)
             return None
-        self.writer.close()
-        size = Path(self.path).stat().st_size
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        with self.storage.guard(f"staging (in {self.path})", self.key):
+            self.writer.close()
+            size = Path(self.path).stat().st_size
+            digest = hashlib.sha256()
+            with open(self.path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
         self.storage.put_file(self.key, self.path)
         return {"name": self.key.rsplit("/", 1)[-1], "rows": self.rows, "bytes": size, "sha256": digest.hexdigest()}
 
     def abort(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        Path(self.path).unlink(missing_ok=True)
+        try:
+            if self.writer is not None:
+                self.writer.close()  # may fail again on a full disk: the file goes anyway
+        except OSError:
+            pass
+        finally:
+            Path(self.path).unlink(missing_ok=True)

@@ -192,7 +192,13 @@ def test_uncommitted_files_are_invisible_and_cleaned_by_next_publish(storage):
     never = P.partition_prefix("features", "m1", "2024-01-05")
     storage.write_bytes(f"{never}/part-cafecafecafecafe-00000.parquet", parquet_bytes(frame(2)))
     assert P.list_partitions(storage, "features", "m1") == ["2024-01-01"]
-    # The next publish removes the orphan.
+    # The next publish keeps a recent unlisted file: it may be an overlapping run's unpublished
+    # output, which that run commits later.
+    P.publish_frame(storage, "features", "m1", "2024-01-01", frame(5, label="other"))
+    assert storage.exists(orphan)
+    # Once older than ORPHAN_AGE it is an orphan of a dead writer, and the next publish removes it.
+    old = dt.datetime.now().timestamp() - P.ORPHAN_AGE - 60
+    os.utime(storage.local_path(orphan), (old, old))
     manifest = P.publish_frame(storage, "features", "m1", "2024-01-01", frame(4, label="rerun"))
     assert not storage.exists(orphan)
     assert set(part_files(storage)) == {manifest.files[0]["name"], P.MANIFEST}

@@ -153,3 +153,24 @@ class StubRegistry:
         self.calls.append(("upsert_run", key))
         self.runs[key] = {"experiment": experiment_id, "name": name, "tags": tags, "metrics": metrics}
         return f"run-{len(self.runs)}"
+
+
+def verify_partition(storage, dataset: str, ds: str = DS, model: str = MODEL) -> tuple[P.Manifest, pd.DataFrame]:
+    """The partition is complete and verifiable: every listed file exists and matches its hash
+    and row count, the manifest's total is what is read, no entity row twice, and nothing but
+    the manifest and its files (no orphan, no temporary file) is left in the folder."""
+    manifest = P.read_manifest(storage, dataset, model, ds)
+    assert manifest is not None, f"{dataset} {ds} is not committed"
+    prefix = P.partition_prefix(dataset, model, ds)
+    for entry in manifest.files:
+        content = storage.read_bytes(f"{prefix}/{entry['name']}")  # ObjectNotFound: listed but deleted
+        assert P.sha256(content) == entry["sha256"], entry["name"]
+        assert pq.ParquetFile(io.BytesIO(content)).metadata.num_rows == entry["rows"], entry["name"]
+    frame = P.read_partition(storage, dataset, model, ds, verify=True)
+    assert len(frame) == manifest.rows
+    assert not frame.duplicated(KEY).any(), "an entity row published twice"
+    listed = {f"{prefix}/{P.MANIFEST}", *(f"{prefix}/{f['name']}" for f in manifest.files)}
+    assert set(storage.list(prefix)) == listed, "unlisted files left in the partition"
+    if storage.local_path(prefix) and Path(storage.local_path(prefix)).is_dir():
+        assert not list(Path(storage.local_path(prefix)).glob(".*.tmp")), "temporary files left"
+    return manifest, frame

@@ -45,3 +45,10 @@ def test_the_challengers_agreement_is_listed_per_date():
     assert "- 2026-02-02: 1484 rows scored, 16 quarantined; challenger v4 agreed on 97.3%" in note.body.splitlines()
     failed = {"dates": {"2026-02-02": summary(1484, 16, shadow={**shadow, "agreement": None})}, "dry_run": False}
     assert "challenger" not in scoring_notification("churn", PINNED, failed).body
+
+
+def test_the_run_a_publish_replaced_is_named_per_date():
+    published = {"dates": DATES, "dry_run": False, "token": "abc", "replaced": {"2026-02-02": "manual__a"}}
+    lines = scoring_notification("churn", PINNED, published).body.splitlines()
+    assert lines[2] == "- 2026-02-02: 1484 rows scored, 16 quarantined; replaced the partition of run manual__a"
+    assert lines[3] == "- 2026-02-03: 1200 rows scored, 0 quarantined"
