@@ -43,11 +43,17 @@ RUN set -eu; \
     fi; \
     pip check || echo "WARNING: pip check found conflicts with packages of the base image (see above)" >&2
 
+# Mount point of the mlflow-auth volume (MLflow's basic-auth user store, docker/mlflow/basic_auth.ini):
+# created here so that a new volume is owned by the airflow user the server runs as.
+RUN mkdir -p /opt/airflow/mlflow-auth
+
 COPY --chown=airflow:0 include /opt/airflow/include
 COPY --chown=airflow:0 plugins /opt/airflow/plugins
 COPY --chown=airflow:0 dags /opt/airflow/dags
 
 # Fail the build, not the first DAG run, if the code cannot be imported, a model config is
-# invalid, or the CeleryExecutor (docker-compose.yaml's workers) is missing from this image.
+# invalid, the CeleryExecutor (docker-compose.yaml's workers) or what `mlflow server --app-name
+# basic-auth` needs (mlflow[auth]: Flask-WTF) is missing from this image.
 RUN python -c "import mlops_airflow.hooks.storage, mlops_airflow.hooks.registry, mlops_airflow.hooks.audit; from include.config import load_all; load_all()" \
- && python -c "import airflow.providers.celery.executors.celery_executor"
+ && python -c "import airflow.providers.celery.executors.celery_executor" \
+ && python -c "import flask_wtf, mlflow.server.auth.config"

@@ -1,101 +1,65 @@
-"""Basic auth in front of a real MLflow server: the credentials reach the registry's own MLflow
-client (tracking, registry and proxied-artifact requests), never the process environment.
+"""MLflow's own basic authentication (``mlflow server --app-name basic-auth``), as in compose.
 
-MLflow's own ``--app-name basic-auth`` needs Flask-WTF, which is not a project dependency, so the
-server here sits behind a small authenticating reverse proxy, as in production behind an
-ingress: every request without the right ``Authorization: Basic`` header gets 401.
+The server runs with the committed docker/mlflow/basic_auth.ini (its user store moved to tmp)
+and an admin whose password the test generates. The pipeline's account is made by the committed
+docker/mlflow/pipeline_account.py, as the compose ``mlflow-init`` service does. What is checked:
+nobody anonymous, and no read-only user, can move ``@champion``; the pipeline's account, given
+to ``ModelRegistry`` as ``BasicAuth`` (from the ``mlflow_default`` connection through
+``MlflowHook``), can log, register, move aliases and load, with its credentials reaching that
+client alone (never the process environment) and never a log.
 """
 
 from __future__ import annotations
 
-import base64
-import http.client
-import json
 import logging
 import os
-import threading
-import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
+from include.contracts import CHAMPION, CHAMPION_ALIAS, SHADOW, Tag
 from include.platform.mlflow_client import BasicAuth, mlflow_client
 from include.platform.registry import ModelRegistry
+from tests.fixtures.mlflow_auth import (
+    AuthSetup,
+    basic_auth_setup,
+    create_pipeline_account,
+    create_user,
+    new_password,
+)
 from tests.fixtures.services import MlflowServer, start_mlflow
 
 pytestmark = pytest.mark.integration
 
-ADMIN, PASSWORD = "mlops-admin", "s3cr:t p@ss/w%rd"
 ENV_NAMES = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
-
-
-EXPECTED = "Basic " + base64.b64encode(f"{ADMIN}:{PASSWORD}".encode()).decode()
-
-
-class _AuthProxy(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.upstream = urllib.parse.urlparse(upstream)
-        self.allowed = 0
-        self.refused = 0
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    server: _AuthProxy
-
-    def _forward(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.headers.get("Authorization") != EXPECTED:
-            self.server.refused += 1
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="mlflow"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.server.allowed += 1
-        upstream = http.client.HTTPConnection(self.server.upstream.hostname, self.server.upstream.port, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "authorization", "connection"}}
-        upstream.request(self.command, self.path, body=body, headers=headers)
-        response = upstream.getresponse()
-        data = response.read()
-        self.send_response(response.status)
-        for key, value in response.getheaders():
-            if key.lower() not in {"transfer-encoding", "connection", "content-length"}:
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        upstream.close()
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
-
-    def log_message(self, *args: object) -> None:
-        pass
+# A password with characters that need care in headers and URIs; generated part so it is never a default.
+PIPELINE = BasicAuth("mlops-pipeline", "s3cr:t p@ss/w%rd-" + new_password())
+READER = BasicAuth("analyst", new_password())
+MODEL = "churn_auth"
 
 
 @dataclass
 class AuthServer:
     tracking_uri: str
     artifacts_dir: Path
-    proxy: _AuthProxy = field(repr=False)
+    setup: AuthSetup
+    server: MlflowServer
+    account_output: str  # what pipeline_account.py printed (stdout + stderr)
 
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    server: MlflowServer = start_mlflow(tmp_path_factory.mktemp("mlflow-auth"), "mlflow-behind-auth")
-    proxy = _AuthProxy(server.tracking_uri)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
+    root = tmp_path_factory.mktemp("mlflow-auth")
+    setup = basic_auth_setup(root / "auth")
+    server = start_mlflow(root, "mlflow-basic-auth", setup.server_args(), setup.server_env())
     try:
-        yield AuthServer(f"http://127.0.0.1:{proxy.server_address[1]}", server.artifacts_dir, proxy)
+        made = create_pipeline_account(server.tracking_uri, setup.admin, PIPELINE)
+        create_user(server.tracking_uri, setup.admin, READER)
+        yield AuthServer(server.tracking_uri, server.artifacts_dir, setup, server, made.stdout + made.stderr)
     finally:
-        proxy.shutdown()
-        proxy.server_close()
         server.service.stop()
 
 
@@ -105,8 +69,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def _unauthorized(exc: BaseException) -> bool:
-    return "401" in str(exc) or "Unauthorized" in str(exc) or "UNAUTHENTICATED" in str(exc)
+def _refused(exc: BaseException, code: int) -> bool:
+    text = str(exc)
+    names = {401: ("401", "Unauthorized", "UNAUTHENTICATED", "not authenticated"), 403: ("403", "Permission denied")}
+    return any(name in text for name in names[code])
 
 
 def saved_model(tmp_path: Path) -> tuple[Path, list[str]]:
@@ -124,45 +90,119 @@ def saved_model(tmp_path: Path) -> tuple[Path, list[str]]:
     return path, trusted
 
 
+def alias_request(server: AuthServer, auth: BasicAuth | None, version: str) -> requests.Response:
+    """POST registered-models/alias (what the MLflow UI's alias editor sends) as ``auth``."""
+    return requests.post(
+        f"{server.tracking_uri}/api/2.0/mlflow/registered-models/alias",
+        json={"name": MODEL, "alias": CHAMPION_ALIAS, "version": version},
+        auth=(auth.username, auth.password) if auth else None,
+        timeout=30,
+    )
+
+
+def api_get(server: AuthServer, path: str, params: dict[str, str], auth: BasicAuth) -> requests.Response:
+    return requests.get(server.tracking_uri + path, params=params, auth=(auth.username, auth.password), timeout=30)
+
+
 def test_anonymous_and_wrong_password_are_refused(auth_server, clean_env):
     with pytest.raises(Exception) as anonymous:
         mlflow_client(auth_server.tracking_uri).search_experiments()
-    assert _unauthorized(anonymous.value)
+    assert _refused(anonymous.value, 401)
     with pytest.raises(Exception) as wrong:
-        ModelRegistry(auth_server.tracking_uri, auth=BasicAuth(ADMIN, "not the password")).experiment_id("churn")
-    assert _unauthorized(wrong.value)
+        ModelRegistry(auth_server.tracking_uri, auth=BasicAuth(PIPELINE.username, "not the password")).experiment_id(
+            "churn"
+        )
+    assert _refused(wrong.value, 401)
+    # MLflow ships no default admin password, and the configured one works (the test made it).
+    legacy = BasicAuth("admin", "password1234")
+    assert api_get(auth_server, "/api/2.0/mlflow/users/get", {"username": "admin"}, legacy).status_code == 401
+    found = api_get(auth_server, "/api/2.0/mlflow/users/get", {"username": PIPELINE.username}, auth_server.setup.admin)
+    assert found.status_code == 200 and found.json()["user"]["is_admin"] is False
 
 
-def test_registry_with_credentials_logs_registers_moves_and_loads(auth_server, clean_env, tmp_path):
-    registry = ModelRegistry(auth_server.tracking_uri, auth=BasicAuth(ADMIN, PASSWORD))
-    experiment = registry.experiment_id("churn")
+def test_pipeline_account_registers_and_moves_aliases(auth_server, clean_env, tmp_path):
+    registry = ModelRegistry(auth_server.tracking_uri, auth=PIPELINE)
+    experiment = registry.experiment_id(MODEL)
     run_id = registry.client.create_run(experiment, run_name="auth test").info.run_id
     registry.client.log_dict(run_id, {"rows": 60}, "data/pull_stats.json")
     path, trusted = saved_model(tmp_path)
     model_uri = registry.log_model_dir(run_id, path)
     registry.client.set_terminated(run_id)
 
-    version = registry.register("churn", model_uri, run_id, tags={"mlops.actor": "test"})
-    assert registry.stage_of("churn", version.version) == "candidate"
-    assert registry.register("churn", model_uri, run_id, tags={}).version == version.version  # once
-    logged = registry.client.get_logged_model(model_uri.removeprefix("models:/"))
-    assert logged.status == "READY" and logged.source_run_id == run_id
-    listed = json.loads(logged.tags["mlflow.modelVersions"])
-    assert [(entry["name"], str(entry["version"])) for entry in listed] == [("churn", str(version.version))]
-    model = registry.load_version("churn", version.version, trusted)
+    version = registry.register(MODEL, model_uri, run_id, tags={"mlops.actor": "test"})
+    assert registry.stage_of(MODEL, version.version) == "candidate"
+    assert registry.register(MODEL, model_uri, run_id, tags={}).version == version.version  # once
+    registry.record_move(MODEL, version.version, SHADOW, reason="auth test", actor="test")
+    registry.record_move(MODEL, version.version, CHAMPION, reason="auth test", actor="test")
+    assert str(registry.alias_version(MODEL, CHAMPION_ALIAS).version) == str(version.version)
+
+    model = registry.load_version(MODEL, version.version, trusted)
     assert model.predict([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]]).tolist() == [1, 0]
     assert registry.load_model(model_uri, trusted).coef_.shape == (1, 3)
     stats = registry.download_artifact(run_id, "data/pull_stats.json")
     assert stats.read_text().strip() == '{\n  "rows": 60\n}'
     # Artifacts really went through the server, to its artifacts destination.
     assert list(auth_server.artifacts_dir.rglob("pull_stats.json"))
-
-    assert auth_server.proxy.allowed > 10
     # Nothing leaked into the process: a client without credentials is still refused.
     assert not [name for name in ENV_NAMES if name in os.environ]
     with pytest.raises(Exception) as anonymous:
         mlflow_client(auth_server.tracking_uri).get_run(run_id)
-    assert _unauthorized(anonymous.value)
+    assert _refused(anonymous.value, 401)
+
+
+def test_nobody_else_can_move_champion(auth_server, clean_env):
+    """Anonymous: 401. A signed-in user with READ (the default for people): 403, as the UI's
+    alias editor would get. The alias stays where the pipeline put it."""
+    pipeline = mlflow_client(auth_server.tracking_uri, PIPELINE)
+    if not pipeline.search_registered_models(f"name = '{MODEL}'"):
+        pytest.skip("needs test_pipeline_account_registers_and_moves_aliases (the model)")
+    holder = str(pipeline.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version)
+    first = pipeline.get_model_version(MODEL, holder)
+    other = pipeline.create_model_version(
+        MODEL, first.source, first.run_id, model_id=first.source.removeprefix("models:/")
+    )
+    assert alias_request(auth_server, None, str(other.version)).status_code == 401
+
+    reader = mlflow_client(auth_server.tracking_uri, READER)
+    assert str(reader.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version) == holder  # READ works
+    assert alias_request(auth_server, READER, str(other.version)).status_code == 403
+    for move in (
+        lambda: reader.set_registered_model_alias(MODEL, CHAMPION_ALIAS, str(other.version)),
+        lambda: reader.delete_registered_model_alias(MODEL, CHAMPION_ALIAS),
+        lambda: reader.set_model_version_tag(MODEL, str(other.version), Tag.STAGE, CHAMPION),
+    ):
+        with pytest.raises(Exception) as refused:
+            move()
+        assert _refused(refused.value, 403)
+    assert str(pipeline.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version) == holder
+
+
+def test_pipeline_account_script_is_idempotent_and_quiet(auth_server):
+    """Re-running it (every `docker compose up`) changes nothing but the password it is given;
+    wrong admin credentials or missing variables fail with a message naming what to fix.
+    No password is ever printed."""
+    admin = auth_server.setup.admin
+    again = create_pipeline_account(auth_server.tracking_uri, admin, PIPELINE)
+    assert "password updated" in again.stdout
+    roles = api_get(auth_server, "/api/3.0/mlflow/users/roles/list", {"username": PIPELINE.username}, admin).json()
+    # Besides MLflow's own per-user role (__user_<id>__: MANAGE on what the account created), one role.
+    named = [role for role in roles["roles"] if not role["name"].startswith("__user_")]
+    assert [role["name"] for role in named] == ["mlops-pipeline"]
+    grants = {(p["resource_type"], p["resource_pattern"], p["permission"]) for p in named[0]["permissions"]}
+    assert grants == {("registered_model", "*", "MANAGE"), ("experiment", "*", "MANAGE")}
+
+    wrong_admin = BasicAuth(auth_server.setup.admin.username, new_password())
+    failed = create_pipeline_account(auth_server.tracking_uri, wrong_admin, PIPELINE, check=False)
+    assert failed.returncode == 1 and "MLFLOW_AUTH_ADMIN_PASSWORD" in failed.stderr
+    missing = create_pipeline_account(auth_server.tracking_uri, admin, BasicAuth("x", ""), check=False)
+    assert missing.returncode == 2 and "MLFLOW_PIPELINE_PASSWORD" in missing.stderr
+
+    secrets_ = (PIPELINE.password, admin.password, wrong_admin.password, READER.password)
+    for output in (auth_server.account_output, again.stdout + again.stderr, failed.stdout + failed.stderr):
+        assert not [s for s in secrets_ if s in output]
+    # The server's own log has none of them either.
+    server_log = auth_server.server.service.log_path.read_text(encoding="utf-8", errors="replace")
+    assert not [s for s in secrets_ if s in server_log]
 
 
 def test_hook_passes_connection_credentials_to_the_registry_only(auth_server, clean_env, monkeypatch, caplog):
@@ -172,7 +212,12 @@ def test_hook_passes_connection_credentials_to_the_registry_only(auth_server, cl
 
     host, port = auth_server.tracking_uri.rsplit(":", 1)
     conn = Connection(
-        conn_id="mlflow_auth_test", conn_type="http", host=host, port=int(port), login=ADMIN, password=PASSWORD
+        conn_id="mlflow_auth_test",
+        conn_type="http",
+        host=host,
+        port=int(port),
+        login=PIPELINE.username,
+        password=PIPELINE.password,
     )
     monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_AUTH_TEST", conn.as_json())
     caplog.set_level(logging.DEBUG)
@@ -180,6 +225,10 @@ def test_hook_passes_connection_credentials_to_the_registry_only(auth_server, cl
     assert hook.tracking_uri() == auth_server.tracking_uri  # no credentials in the URI
     registry = hook.get_conn()
     assert registry.experiment_id("hooked")
+    # The pipeline's account through the connection may move aliases (MANAGE on every model).
+    if registry.client.search_registered_models(f"name = '{MODEL}'"):
+        holder = registry.alias_version(MODEL, CHAMPION_ALIAS)
+        registry.client.set_registered_model_alias(MODEL, CHAMPION_ALIAS, holder.version)
     assert not [name for name in ENV_NAMES if name in os.environ]
-    assert PASSWORD not in repr(registry) and PASSWORD not in repr(hook.basic_auth())
-    assert PASSWORD not in caplog.text
+    assert PIPELINE.password not in repr(registry) and PIPELINE.password not in repr(hook.basic_auth())
+    assert PIPELINE.password not in caplog.text

@@ -1075,7 +1075,17 @@ def test_mlflow_accepts_the_host_the_tasks_use():
     assert "*" not in patterns
 
 
-@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_FERNET_KEY"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "POSTGRES_PASSWORD",
+        "AIRFLOW_ADMIN_PASSWORD",
+        "AIRFLOW_FERNET_KEY",
+        "MLFLOW_ADMIN_PASSWORD",
+        "MLFLOW_PIPELINE_PASSWORD",
+        "MLFLOW_SERVER_SECRET_KEY",
+    ],
+)
 def test_compose_refuses_to_start_without_a_secret(missing):
     """With a secret left empty (as in .env.example), interpolation fails instead of using a default."""
     env = filled_env()
@@ -1083,3 +1093,123 @@ def test_compose_refuses_to_start_without_a_secret(missing):
     with pytest.raises(MissingVariableError):
         for value in strings(compose()):
             interpolate(value, env)
+
+
+# == MLflow authentication =========================================================================
+def bind_mounts(name: str) -> dict[str, str]:
+    """container path -> host path (relative to the project) of a service's bind mounts."""
+    mounts = {}
+    for volume in services()[name].get("volumes") or []:
+        source, target = str(volume).split(":")[:2]
+        if source.startswith("."):
+            mounts[target] = posixpath.normpath(source)
+    return mounts
+
+
+def named_volume_targets(name: str) -> list[str]:
+    return [
+        str(v).split(":")[1]
+        for v in services()[name].get("volumes") or []
+        if str(v).split(":")[0] in (compose().get("volumes") or {})
+    ]
+
+
+def host_file(name: str, container_path: str) -> Path:
+    """The project file a service sees at ``container_path`` through a bind mount."""
+    for target, source in bind_mounts(name).items():
+        if container_path == target or container_path.startswith(target.rstrip("/") + "/"):
+            return ROOT / source / posixpath.relpath(container_path, target)
+    raise AssertionError(f"{name}: nothing is mounted at {container_path}")
+
+
+def auth_config() -> Any:
+    import configparser
+
+    name = mlflow_service()
+    config = configparser.ConfigParser()
+    path = host_file(name, raw_env(name)["MLFLOW_AUTH_CONFIG_PATH"])
+    assert path.is_file(), f"MLFLOW_AUTH_CONFIG_PATH points at {path}, which does not exist"
+    config.read(path)
+    return config["mlflow"]
+
+
+def mlflow_init_service() -> str:
+    found = [name for name, svc in services().items() if "pipeline_account.py" in command_text(svc)]
+    assert len(found) == 1, f"expected one service running docker/mlflow/pipeline_account.py, found {found}"
+    return found[0]
+
+
+def test_mlflow_server_runs_basic_auth():
+    """Finding: anyone on the network could set @champion. The server runs MLflow's basic auth
+    with the committed config; people get READ; the user store survives a restart."""
+    name = mlflow_service()
+    tokens = command_text(services()[name]).split()
+    assert "--app-name" in tokens and tokens[tokens.index("--app-name") + 1] == "basic-auth", (
+        "the MLflow server must run `--app-name basic-auth`: without it anyone can move aliases"
+    )
+    config = auth_config()
+    assert config["default_permission"] == "READ", "people (every user but the pipeline) get READ only"
+    assert "admin_password" not in config, "no password in the committed basic_auth.ini: it comes from .env"
+    assert config.get("authorization_function", "").endswith(":authenticate_request_basic_auth")
+    database = config["database_uri"]
+    assert database.startswith("sqlite:////") and "@" not in database
+    store_dir = posixpath.dirname(database.removeprefix("sqlite:///"))
+    assert store_dir in named_volume_targets(name), f"MLflow's user store {database} must be on a named volume"
+    assert f"mkdir -p {store_dir}" in " ".join(i.args for i in instructions("RUN")), (
+        "the image must create the user store's mount point, so a new volume is owned by the server's user"
+    )
+
+
+def test_mlflow_auth_secrets_come_from_env_without_defaults():
+    env = raw_env(mlflow_service())
+    for key, secret in (
+        ("MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_ADMIN_PASSWORD"),
+        ("MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_SERVER_SECRET_KEY"),
+    ):
+        refs = refs_in(env.get(key, ""))
+        assert [(r.name, r.op) for r in refs] == [(secret, ":?")], f"mlflow: {key} must be ${{{secret}:?...}}"
+        assert env_example()[secret][0] == "", f".env.example must leave {secret} empty"
+    assert service_env(mlflow_service())["MLFLOW_AUTH_ADMIN_USERNAME"], "the admin needs a user name"
+
+
+def test_mlflow_init_creates_the_pipeline_account_the_tasks_use():
+    """A one-shot service runs docker/mlflow/pipeline_account.py against the server, as its admin;
+    airflow-init gives the same account to mlflow_default; the workers wait for it."""
+    init = mlflow_init_service()
+    svc = services()[init]
+    script = next(t for t in command_text(svc).split() if t.endswith("pipeline_account.py"))
+    assert host_file(init, script).resolve() == (ROOT / "docker/mlflow/pipeline_account.py").resolve()
+    assert dependencies(svc).get(mlflow_service()) == "service_healthy"
+    assert svc.get("restart") == "no"
+    env, server = raw_env(init), raw_env(mlflow_service())
+    for key in ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD"):
+        assert refs_in(env[key]) == refs_in(server[key]), f"{init} must sign in as the admin the server creates"
+    assert service_env(init)["MLFLOW_TRACKING_URI"] == service_env(service_for("worker"))["MLFLOW_TRACKING_URI"]
+    resolved = service_env(init)
+    assert resolved["MLFLOW_PIPELINE_USERNAME"] != resolved["MLFLOW_AUTH_ADMIN_USERNAME"], (
+        "the pipeline must not run as the MLflow admin"
+    )
+    assert [(r.name, r.op) for r in refs_in(env["MLFLOW_PIPELINE_PASSWORD"])] == [("MLFLOW_PIPELINE_PASSWORD", ":?")]
+
+    conn = init_connection_adds()["mlflow_default"]
+    airflow_init_env = raw_env(service_for("init"))
+    for option, key in (("--conn-login", "MLFLOW_PIPELINE_USERNAME"), ("--conn-password", "MLFLOW_PIPELINE_PASSWORD")):
+        var = re.fullmatch(r"\$\{?(\w+)\}?", conn.get(option, ""))
+        assert var, f"mlflow_default {option} must come from a variable"
+        assert refs_in(airflow_init_env[var.group(1)]) == refs_in(env[key]), (
+            f"mlflow_default {option} differs from the account {init} creates"
+        )
+    for worker in celery_workers():
+        assert dependencies(services()[worker]).get(init) == "service_completed_successfully", (
+            f"{worker} may run tasks before the pipeline's MLflow account exists"
+        )
+
+
+def test_image_installs_what_mlflow_basic_auth_needs():
+    """`mlflow server --app-name basic-auth` imports Flask-WTF (mlflow's [auth] extra)."""
+    requirements = read("requirements.txt")
+    assert re.search(r"^mlflow\[[^\]]*\bauth\b[^\]]*\]==", requirements, re.M) or "flask-wtf" in pins(), (
+        "requirements.txt must install mlflow[auth] (Flask-WTF)"
+    )
+    assert "flask-wtf" in pins("constraints.txt"), "constraints.txt must pin Flask-WTF"
+    assert "requirements.txt" in [r for _, reqs, _ in dockerfile_pip_installs() for r in reqs]

@@ -8,9 +8,12 @@ with its log in the stack's tmp dir):
   audit trail; an unused Redis database index on ``MLOPS_TEST_REDIS_URL`` (default
   ``redis://127.0.0.1:6379``) as the Celery broker;
 * a moto server as S3 (the bucket holds the data root and MLflow's artifacts), an MLflow tracking
-  server on its PostgreSQL database with artifacts proxied to that bucket;
+  server on its PostgreSQL database with artifacts proxied to that bucket, running MLflow's basic
+  authentication with docker/mlflow/basic_auth.ini (admin password generated here), the
+  pipeline's account made by docker/mlflow/pipeline_account.py (what compose's ``mlflow-init``
+  does) and a read-only user for the tests' own look at the registry;
 * Airflow with the CeleryExecutor: ``db migrate``, the connections ``aws_default`` (moto, with
-  ``endpoint_url``), ``mlflow_default`` and ``mlops_audit`` (PostgreSQL) and the pool
+  ``endpoint_url``), ``mlflow_default`` (the pipeline's MLflow account) and ``mlops_audit`` (PostgreSQL) and the pool
   ``mlops_deploy`` (what the compose ``airflow-init`` service does), then ``api-server``,
   ``scheduler``, ``dag-processor``, ``triggerer`` and two ``celery worker`` processes with
   distinct node names (``w1@<host>``, ``w2@<host>``), one task slot each.
@@ -50,6 +53,8 @@ import requests
 import sqlalchemy as sa
 import yaml
 
+from include.platform.mlflow_client import BasicAuth, mlflow_client
+from tests.fixtures.mlflow_auth import basic_auth_setup, create_pipeline_account, create_user, new_password
 from tests.fixtures.services import (
     FAKE_AWS,
     LOOPBACK,
@@ -127,6 +132,9 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)  # every Airflow process's environment
     api_url: str = ""
     mlflow_url: str = ""
+    mlflow_admin: BasicAuth | None = None  # creates users and grants only
+    mlflow_pipeline: BasicAuth | None = None  # the Airflow connection mlflow_default: moves aliases
+    mlflow_reader: BasicAuth | None = None  # READ, as people get: what the tests look at MLflow with
     s3_endpoint: str = ""
     bucket: str = ""
     databases: dict[str, str] = field(default_factory=dict)  # role -> SQLAlchemy URL
@@ -273,6 +281,10 @@ class Stack:
         finally:
             app.close()
         return {name: reply for item in replies for name, reply in item.items()}
+
+    def mlflow(self, auth: BasicAuth | None = None) -> Any:
+        """An MlflowClient on the stack's server, as ``auth`` (default: the read-only user)."""
+        return mlflow_client(self.mlflow_url, auth or self.mlflow_reader)
 
     def s3(self) -> Any:
         import boto3
@@ -432,14 +444,20 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
     mlflow_port = free_port()
     stack.mlflow_url = f"http://{LOOPBACK}:{mlflow_port}"
     mlflow_backend = stack.databases["mlflow"]
+    auth = basic_auth_setup(stack.root / "mlflow-auth")
+    stack.mlflow_admin = auth.admin
+    stack.mlflow_pipeline = BasicAuth("mlops-pipeline", new_password())
+    stack.mlflow_reader = BasicAuth("analyst", new_password())
     mlflow = launch(
         "mlflow",
         [
             venv_executable("mlflow"), "server", "--host", LOOPBACK, "--port", str(mlflow_port),
             "--backend-store-uri", mlflow_backend,
             "--artifacts-destination", f"s3://{stack.bucket}/mlflow", "--serve-artifacts", "--workers", "1",
+            *auth.server_args(),
         ],
         {
+            **auth.server_env(),
             # Only the server holds S3 credentials for artifacts (proxied), as in docker-compose.yaml.
             "MLFLOW_S3_ENDPOINT_URL": stack.s3_endpoint,
             "AWS_ACCESS_KEY_ID": FAKE_AWS["aws_access_key_id"],
@@ -536,8 +554,14 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
             "password": FAKE_AWS["aws_secret_access_key"],
             "extra": {"endpoint_url": stack.s3_endpoint, "region_name": FAKE_AWS["region_name"]},
         },
-        # plugins/mlops_airflow/hooks/registry.py: the host is the tracking server URL.
-        "mlflow_default": {"conn_type": "http", "host": stack.mlflow_url},
+        # plugins/mlops_airflow/hooks/registry.py: the host is the tracking server URL; login and
+        # password the pipeline's MLflow account (created below, once the server is up).
+        "mlflow_default": {
+            "conn_type": "http",
+            "host": stack.mlflow_url,
+            "login": stack.mlflow_pipeline.username,
+            "password": stack.mlflow_pipeline.password,
+        },
         # plugins/mlops_airflow/hooks/audit.py: the audit trail on its own PostgreSQL database.
         "mlops_audit": {
             "conn_type": "postgres",
@@ -592,6 +616,10 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
 
     with stack.phase("mlflow ready"):
         wait_for_http(f"{stack.mlflow_url}/health", timeout=180, service=mlflow)
+    with stack.phase("mlflow accounts"):
+        made = create_pipeline_account(stack.mlflow_url, stack.mlflow_admin, stack.mlflow_pipeline)
+        (stack.log_dir / "mlflow-init.log").write_text(made.stdout + made.stderr)
+        create_user(stack.mlflow_url, stack.mlflow_admin, stack.mlflow_reader)
 
     with stack.phase("workers + dags ready"):
         deadline = time.monotonic() + 180
@@ -623,7 +651,9 @@ def main() -> None:
     stack = start_stack(root)
     try:
         print(f"\nAirflow   {stack.api_url}  user {ADMIN} password {stack.password}")
-        print(f"MLflow    {stack.mlflow_url}")
+        print(
+            f"MLflow    {stack.mlflow_url}  user {stack.mlflow_reader.username} password {stack.mlflow_reader.password}"
+        )
         print(f"S3        {stack.s3_endpoint} bucket {stack.bucket}")
         print(f"Logs      {stack.log_dir}")
         print(f"Env       {stack.root / 'env.json'}\nCtrl-C stops the stack.", flush=True)

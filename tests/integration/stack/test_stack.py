@@ -23,6 +23,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from include.platform.partitions import read_manifest
@@ -43,11 +44,10 @@ def needs(*keys: str) -> None:
 
 
 def aliases(stack: Stack) -> dict[str, str | None]:
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    # Both URIs explicit: other tests in the session may have set a global registry URI.
-    client = MlflowClient(tracking_uri=stack.mlflow_url, registry_uri=stack.mlflow_url)
+    # As the read-only user (MLflow runs with basic auth); both URIs explicit.
+    client = stack.mlflow()
     found: dict[str, str | None] = {}
     for alias in ("champion", "challenger"):
         try:
@@ -143,7 +143,11 @@ def test_stack_runs_the_celery_topology(stack: Stack):
     # What the compose airflow-init creates: the connections the hooks use and the deploy pool.
     aws = stack.api("GET", "/connections/aws_default")
     assert aws["conn_type"] == "aws" and json.loads(aws["extra"])["endpoint_url"] == stack.s3_endpoint
-    assert stack.api("GET", "/connections/mlflow_default")["host"] == stack.mlflow_url
+    mlflow_conn = stack.api("GET", "/connections/mlflow_default")
+    assert mlflow_conn["host"] == stack.mlflow_url and mlflow_conn["login"] == stack.mlflow_pipeline.username
+    # MLflow asks who is calling (basic auth): anonymous requests are refused.
+    anonymous = requests.get(f"{stack.mlflow_url}/api/2.0/mlflow/registered-models/search", timeout=30)
+    assert anonymous.status_code == 401, anonymous.text[:200]
     audit = stack.api("GET", "/connections/mlops_audit")
     assert audit["conn_type"] == "postgres" and audit["schema"] == sa.make_url(stack.databases["audit"]).database
     assert stack.api("GET", "/pools/mlops_deploy")["slots"] == 1
@@ -166,6 +170,17 @@ def test_retrain_makes_the_first_champion(stack: Stack):
     assert summary["version"] == "1" and summary["gates"]["passed"], summary["gates"]
     hosts = {ti["hostname"] for ti in stack.task_instances(f"retrain_{MODEL}", run_id)}
     assert hosts <= set(stack.worker_names.values()), f"tasks ran outside the Celery workers: {hosts}"
+    # The pipeline's account (mlflow_default) moved the alias; a person (READ) cannot, as the MLflow
+    # UI's alias editor would try to: 403, and the alias stays.
+    reader = stack.mlflow_reader
+    refused = requests.post(
+        f"{stack.mlflow_url}/api/2.0/mlflow/registered-models/alias",
+        json={"name": MODEL, "alias": "champion", "version": "1"},
+        auth=(reader.username, reader.password),
+        timeout=30,
+    )
+    assert refused.status_code == 403, refused.text[:200]
+    assert aliases(stack)["champion"] == "1"
     STATE["v1"] = "1"
 
 
