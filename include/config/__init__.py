@@ -19,7 +19,7 @@ Only the standard library and PyYAML are imported here: DAG files read configs a
 from __future__ import annotations
 
 from include.config.imports import allowed_import_prefixes
-from include.config.lifecycle import RETRAIN_TRIGGERS, DeployConfig, MonitoringConfig, stattest_names
+from include.config.lifecycle import RETRAIN_TRIGGERS, DeployConfig, MonitoringConfig, stattest_module_names
 from include.config.loading import (
     LoadedConfigs,
     config_dir,
@@ -69,5 +69,5 @@ __all__ = [
     "load_valid",
     "notify_types",
     "parse_config",
-    "stattest_names",
+    "stattest_module_names",
 ]

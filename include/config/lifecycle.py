@@ -18,7 +18,7 @@ STATTESTS_DIR = Path(__file__).resolve().parents[1] / "monitor" / "drift" / "sta
 _NOT_STATTESTS = {"registry"}
 
 
-def stattest_names() -> list[str]:
+def stattest_module_names() -> list[str]:
     """The drift tests a config may name: one module per test in include/monitor/drift/stattests/,
     named after its test (a test keeps this equal to the registry). Module names only: reading a
     config never imports the tests (scipy)."""
@@ -70,7 +70,7 @@ class MonitoringConfig:
     def _check_stattest(where: str, spec: Any) -> None:
         if not isinstance(spec, dict) or not set(spec) <= {"stattest", "threshold"}:
             fail(where, f"must hold stattest and/or threshold, got {spec!r}")
-        if "stattest" in spec and spec["stattest"] not in (known := stattest_names()):
+        if "stattest" in spec and spec["stattest"] not in (known := stattest_module_names()):
             fail(f"{where}.stattest", f"unknown stattest {spec['stattest']!r}; known: {known}")
         threshold = spec.get("threshold")
         if threshold is not None and (not is_number(threshold) or threshold <= 0):

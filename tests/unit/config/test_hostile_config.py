@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from include.config import ConfigError, load_config, load_valid, parse_config, stattest_names
+from include.config import ConfigError, load_config, load_valid, parse_config, stattest_module_names
 from include.config.lifecycle import CONCEPT_DETECTORS
 from include.config.loading import broken_configs_message
 from tests.unit.test_config import BAD_CONFIGS, CHURN_YAML, _set, write_config
@@ -143,7 +143,7 @@ def test_stattest_names_are_the_registry():
     they must be exactly the tests the monitor registers."""
     from include.monitor.drift.stattests import stattest_names as registered
 
-    assert stattest_names() == registered()
+    assert stattest_module_names() == registered()
 
 
 def test_concept_detectors_are_the_monitors():
