@@ -88,11 +88,12 @@ def build(config: ModelConfig) -> DAG:
         @task(multiple_outputs=False)
         def train(pulled: dict, params=None, run_id=None) -> dict:
             from include.retrain.train import train as train_candidate
-            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.registry import audited_registry
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             actor, force = f"airflow:retrain_{name}/{run_id}", bool(params.get("force"))
-            storage, registry = MlopsStorageHook().get_conn(), MlflowHook().get_conn()
+            # The audit database holds the retrain claim (one run per window and data at a time).
+            storage, registry = MlopsStorageHook().get_conn(), audited_registry()
             return train_candidate(storage, registry, config, pulled, actor=actor, force=force)
 
         @task(multiple_outputs=False)
