@@ -50,7 +50,7 @@ def safe_uri(uri: str) -> str:
     return _USERINFO.sub("//", uri)
 
 
-def is_outage(exc: BaseException) -> bool:
+def is_registry_outage(exc: BaseException) -> bool:
     """True when ``exc`` says the MLflow server did not answer, not that the request was wrong."""
     import requests
     from mlflow.exceptions import MlflowException
@@ -71,7 +71,7 @@ def registry_outages(tracking_uri: str, what: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if not is_outage(exc):
+        if not is_registry_outage(exc):
             raise
         detail = safe_uri(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]
         raise RegistryUnavailable(

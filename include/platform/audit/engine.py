@@ -70,7 +70,7 @@ def _sqlite_transactions(engine: Engine) -> None:
 _SQLITE_OUTAGES = ("database is locked", "unable to open database file", "disk i/o error", "database is busy")
 
 
-def is_outage(error: BaseException) -> bool:
+def is_database_outage(error: BaseException) -> bool:
     """True when ``error`` says the database did not answer (refused, dropped connection, locked
     beyond the busy timeout), not that the statement was wrong."""
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
@@ -99,7 +99,7 @@ def audit_transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             with conn.begin():
                 yield conn
     except exc.DBAPIError as error:
-        if not is_outage(error):
+        if not is_database_outage(error):
             raise
         detail = str(error.orig).strip().splitlines()[0][:300] if error.orig is not None else type(error).__name__
         raise DatabaseUnavailable(
