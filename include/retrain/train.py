@@ -115,7 +115,7 @@ def train(
             if claims is not None and claim is not None and not claim.done:
                 claims.renew(config.name, key, owner, run_id=reused["run_id"])
             return reused
-    if claims is None:
+    if claims is None or (claim is not None and claim.done):  # (done: register returns its version)
         return _train_new(storage, registry, config, pulled, key, actor)
     try:
         with claims.keep_alive(config.name, key, owner):
