@@ -88,11 +88,14 @@ def build(config: ModelConfig) -> DAG:
         @task(multiple_outputs=False)
         def train(pulled: dict, params=None, run_id=None) -> dict:
             from include.retrain.train import train as train_candidate
-            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.registry import MlflowHook, audited_registry
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             actor, force = f"airflow:retrain_{name}/{run_id}", bool(params.get("force"))
-            storage, registry = MlopsStorageHook().get_conn(), MlflowHook().get_conn()
+            # The audit database holds the retrain claim (one run per window and data at a time);
+            # a dry run registers nothing, so it claims nothing.
+            registry = MlflowHook().get_conn() if params.get("dry_run") else audited_registry()
+            storage = MlopsStorageHook().get_conn()
             return train_candidate(storage, registry, config, pulled, actor=actor, force=force)
 
         @task(multiple_outputs=False)

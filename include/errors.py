@@ -115,6 +115,10 @@ class AuditError(NotRetryable):
     """The audit store was used wrongly (unknown stage or deployment, schema newer than the code)."""
 
 
+class RunTerminated(NotRetryable):
+    """This run was told to stop (SIGTERM) or lost its retrain claim: it writes nothing more."""
+
+
 # -- outages: retried with backoff ----------------------------------------------------------------
 class Transient(MlopsError):
     """A service did not answer; a retry after the outage succeeds."""
@@ -130,6 +134,11 @@ class RegistryUnavailable(Transient):
 
 class DatabaseUnavailable(Transient):
     """The audit database did not answer (down, or locked beyond the busy timeout)."""
+
+
+class RetrainClaimed(Transient):
+    """Another live run is retraining the same window and data: retried until it has finished,
+    then this run reuses its result."""
 
 
 def describe(exc: BaseException) -> str:

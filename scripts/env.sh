@@ -10,6 +10,11 @@ export MLOPS_CONFIG_DIR="${MLOPS_CONFIG_DIR:-$MLOPS_PROJECT_DIR/include/models}"
 export MLOPS_NOTIFY_DIR="${MLOPS_NOTIFY_DIR:-$MLOPS_STATE_DIR/notifications}"
 export MLFLOW_TRACKING_URI="${MLFLOW_TRACKING_URI:-sqlite:///$MLOPS_STATE_DIR/mlflow/mlflow.db}"
 export MLOPS_MLFLOW_ARTIFACT_ROOT="${MLOPS_MLFLOW_ARTIFACT_ROOT:-$MLOPS_STATE_DIR/mlflow/artifacts}"
+# A dead MLflow server is named (RegistryUnavailable) in seconds, then Airflow retries with
+# backoff; MLflow's own defaults (7 retries, factor 2, 120 s timeout) wait for minutes.
+export MLFLOW_HTTP_REQUEST_MAX_RETRIES="${MLFLOW_HTTP_REQUEST_MAX_RETRIES:-3}"
+export MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="${MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR:-1}"
+export MLFLOW_HTTP_REQUEST_TIMEOUT="${MLFLOW_HTTP_REQUEST_TIMEOUT:-30}"
 
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$MLOPS_STATE_DIR/airflow}"
 export AIRFLOW__CORE__DAGS_FOLDER="${AIRFLOW__CORE__DAGS_FOLDER:-$MLOPS_PROJECT_DIR/dags}"

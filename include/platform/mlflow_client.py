@@ -10,20 +10,100 @@ Against a tracking server proxying artifacts (``mlflow-artifacts:``), the authen
 repository uploads and downloads through the server in one request per file: MLflow's
 multipart and presigned paths build their credentials from the environment, so they are off.
 
+Outages are named in one place: every call through ``mlflow_client()``'s client (and every
+artifact download) that fails because the server did not answer (connection refused, timeout,
+5xx after MLflow's own retries) raises ``RegistryUnavailable`` naming the tracking URI (without
+credentials); Airflow retries it with backoff. Deterministic MLflow errors
+(``RESOURCE_DOES_NOT_EXIST``, ``INVALID_PARAMETER_VALUE``, ...) pass through unchanged.
+MLflow's HTTP client retries for minutes by default: ``scripts/env.sh`` and the compose file set
+``MLFLOW_HTTP_REQUEST_MAX_RETRIES``/``_BACKOFF_FACTOR``/``_TIMEOUT`` so a dead server is named
+in seconds (``docs/production.md``).
+
 mlflow is imported inside functions (DAG files may import the registry module at parse time).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import posixpath
+import re
 import tempfile
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from include.errors import RegistryUnavailable
+
 HostCreds = Callable[[str], Any]  # host URL -> mlflow.utils.rest_utils.MlflowHostCreds
+
+# MLflow's wording when its HTTP layer gave up (connection refused, timeout, retries exhausted).
+_OUTAGE_MESSAGE = re.compile(r"API request to \S+ failed with (timeout )?exception")
+_OUTAGE_CODES = frozenset({"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
+_USERINFO = re.compile(r"//[^/@\s]*@")
+
+
+def safe_uri(uri: str) -> str:
+    """``uri`` without user information (``http://user:pass@host`` -> ``http://host``)."""
+    return _USERINFO.sub("//", uri)
+
+
+def is_registry_outage(exc: BaseException) -> bool:
+    """True when ``exc`` says the MLflow server did not answer, not that the request was wrong."""
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    if isinstance(exc, requests.exceptions.HTTPError):
+        status = getattr(exc.response, "status_code", None)
+        return status is not None and status >= 500
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return True
+    if isinstance(exc, MlflowException):
+        return exc.error_code in _OUTAGE_CODES or bool(_OUTAGE_MESSAGE.search(str(exc)))
+    return False
+
+
+@contextlib.contextmanager
+def registry_outages(tracking_uri: str, what: str) -> Iterator[None]:
+    """An outage inside the block becomes ``RegistryUnavailable`` naming the server."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_registry_outage(exc):
+            raise
+        detail = safe_uri(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]
+        raise RegistryUnavailable(
+            f"MLflow at {safe_uri(tracking_uri)} did not answer ({what}): {detail}; retried with backoff"
+        ) from exc
+
+
+class GuardedClient:
+    """An ``MlflowClient`` whose calls name outages (``registry_outages``); every other attribute
+    and error is the client's own."""
+
+    def __init__(self, client: Any, tracking_uri: str) -> None:
+        object.__setattr__(self, "_client", client)
+        object.__setattr__(self, "_uri", tracking_uri)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with registry_outages(self._uri, name):
+                return attr(*args, **kwargs)
+
+        return call
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._client, name, value)
+
+    def __repr__(self) -> str:
+        return f"GuardedClient({self._client!r})"
 
 
 @dataclass(frozen=True)
@@ -57,8 +137,8 @@ def mlflow_client(tracking_uri: str, auth: BasicAuth | None = None) -> Any:
     from mlflow import MlflowClient
 
     if auth is None or not is_http_uri(tracking_uri):
-        return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    return _authenticated_client_class()(tracking_uri, basic_auth_creds(auth))
+        return GuardedClient(MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), tracking_uri)
+    return GuardedClient(_authenticated_client_class()(tracking_uri, basic_auth_creds(auth)), tracking_uri)
 
 
 def artifact_repository(artifact_uri: str, tracking_uri: str, creds: HostCreds | None = None) -> Any:
@@ -108,7 +188,8 @@ def download_artifact_uri(client: Any, uri: str, creds: HostCreds | None = None)
     location = artifact_location(client, uri).rstrip("/")
     root, _, name = location.rpartition("/")
     repo = artifact_repository(root, client.tracking_uri, creds)
-    return Path(repo.download_artifacts(name, dst_path=tempfile.mkdtemp(prefix="mlops-artifact-")))
+    with registry_outages(client.tracking_uri, f"download {uri}"):
+        return Path(repo.download_artifacts(name, dst_path=tempfile.mkdtemp(prefix="mlops-artifact-")))
 
 
 # -- MLflow subclasses (built on first use: mlflow is imported lazily) ---------------------------

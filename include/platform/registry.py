@@ -113,9 +113,11 @@ class ModelRegistry:
         # A tracking *server* decides where artifacts go; a local database needs a place.
         if root and not self.tracking_uri.startswith(("http://", "https://")):
             artifact_location = (Path(root) / model).resolve().as_uri()
+        from mlflow.exceptions import MlflowException
+
         try:
             return self.client.create_experiment(name, artifact_location=artifact_location)
-        except Exception:  # created concurrently by another task
+        except MlflowException:  # created concurrently by another task (an outage is not caught)
             found = self.client.get_experiment_by_name(name)
             if found is None:
                 raise
@@ -169,9 +171,11 @@ class ModelRegistry:
         existing = self.version_for_run(model, run_id)
         if existing is not None:
             return existing
+        from mlflow.exceptions import MlflowException
+
         try:
             self.client.get_registered_model(model)
-        except Exception:
+        except MlflowException:  # not registered yet (RegistryUnavailable is not caught)
             self.client.create_registered_model(model, description=description or None)
         version = self._create_version(model, model_uri, run_id, tags)
         self.record_move(model, version.version, stages.CANDIDATE, reason="registered", actor=tags.get(Tag.ACTOR, ""))
@@ -220,18 +224,24 @@ class ModelRegistry:
             raise RegistryStateError(f"model {model!r} has no version {str(version)!r} in the registry") from exc
 
     def alias_version(self, model: str, alias: str) -> Any | None:
+        """The version holding ``alias``, None when none does (an outage raises RegistryUnavailable)."""
+        from mlflow.exceptions import MlflowException
+
         try:
             return self.client.get_model_version_by_alias(model, alias)
-        except Exception:
+        except MlflowException:
             return None
 
     def stage_of(self, model: str, version: str | int) -> str | None:
         return self.get(model, version).tags.get(STAGE_TAG)
 
     def had_champion(self, model: str) -> bool:
+        """An outage raises RegistryUnavailable (it must not look like "never had a champion")."""
+        from mlflow.exceptions import MlflowException
+
         try:
             return self.client.get_registered_model(model).tags.get(HAD_CHAMPION_TAG) == "true"
-        except Exception:
+        except MlflowException:
             return False
 
     def record_move(

@@ -1,11 +1,17 @@
 """Register stage: the trained model becomes a ``candidate`` version, with its lineage and gate
-verdicts as tags and a model card. Registering the same run again returns the same version."""
+verdicts as tags and a model card. Registering the same run again returns the same version.
+
+With an audit database the retrain claim (``include/platform/audit/claims.py``) is checked
+first, in one transaction: a run whose claim was taken over, or whose process was told to stop,
+registers nothing (``RunTerminated``); a window another run already registered returns that
+version."""
 
 from __future__ import annotations
 
 from include.config import ModelConfig
 from include.contracts import Tag
 from include.ml import model_card
+from include.platform.failpoints import failpoint
 from include.platform.registry import ModelRegistry, code_version
 from include.retrain.payloads import GateReportDict, PulledDataset, RegisteredVersion, TrainedRun
 
@@ -32,9 +38,19 @@ def register_candidate(
     *,
     actor: str = "",
 ) -> RegisteredVersion:
-    """Register the run's model (once) and publish its card."""
-    tags = version_tags(pulled, trained, gates, actor)
-    version = registry.register(config.name, trained["model_uri"], trained["run_id"], tags, config.description)
+    """Register the run's model (once per run key when claimed, once per run anyway) and publish its card."""
+    from include.retrain.train import retrain_claims
+
+    claims, owner, key = retrain_claims(registry), actor or "unknown", trained["run_key"]
+    claim = claims.begin_register(config.name, key, owner, trained["run_id"]) if claims is not None else None
+    if claim is not None and claim.done and claim.version is not None:
+        version = registry.get(config.name, claim.version)  # registered by the run that held the claim
+    else:
+        failpoint("retrain.register.before_version")
+        tags = version_tags(pulled, trained, gates, actor)
+        version = registry.register(config.name, trained["model_uri"], trained["run_id"], tags, config.description)
+        if claims is not None:
+            claims.registered(config.name, key, owner, str(version.version))
     card = model_card.publish_card(registry, config, version.version)
     return RegisteredVersion(
         version=str(version.version),

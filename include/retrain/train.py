@@ -3,11 +3,15 @@ stages and pipelines read back (config, pull statistics, scoring contract, drift
 health sample, the skops model).
 
 Idempotent: the run key names the window, the data and the config, and a rerun with the same
-key reuses the finished run instead of training again (unless forced).
+key reuses the finished run instead of training again (unless forced). With an audit database
+(``registry.audit``) the key is first claimed there (``include/platform/audit/claims.py``): two
+runs of the same window at once train and register once; the other waits (``RetrainClaimed``,
+retried) and then reuses the result.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import tempfile
@@ -16,6 +20,7 @@ from typing import Any
 
 from include.config import ModelConfig
 from include.contracts import Artifact, Column, Tag, training_prefix
+from include.platform.audit.claims import RetrainClaims
 from include.platform.registry import ModelRegistry, code_version
 from include.platform.storage import Storage, parquet_bytes, read_parquet_bytes
 from include.retrain.payloads import PulledDataset, TrainedRun
@@ -70,6 +75,22 @@ def run_tags(config: ModelConfig, pulled: PulledDataset, key: str, actor: str) -
     }
 
 
+def retrain_claims(registry: ModelRegistry) -> RetrainClaims | None:
+    """The claims of the registry's audit database; None without one (no claim is taken)."""
+    return RetrainClaims(registry.audit) if getattr(registry, "audit", None) is not None else None
+
+
+def _reusable_run(
+    storage: Storage, registry: ModelRegistry, config: ModelConfig, key: str, holdout_at: str
+) -> TrainedRun | None:
+    """The finished run with this key (its hold-out still stored), as a reused ``TrainedRun``."""
+    if (run := registry.find_run(config.name, key)) is None or not storage.exists(holdout_at):
+        return None
+    return TrainedRun(
+        run_id=run.info.run_id, model_uri=run.data.tags[Tag.MODEL_URI], holdout_key=holdout_at, run_key=key, reused=True
+    )
+
+
 def train(
     storage: Storage,
     registry: ModelRegistry,
@@ -79,7 +100,40 @@ def train(
     actor: str = "",
     force: bool = False,
 ) -> TrainedRun:
-    """Fit on the pulled dataset and log everything to MLflow (or reuse the same finished run)."""
+    """Fit on the pulled dataset and log everything to MLflow (or reuse the same finished run).
+
+    With an audit database the run key is claimed first for ``actor`` (the DAG run):
+    ``RetrainClaimed`` while another live run holds it, ``RunTerminated`` when the claim was
+    taken over during training."""
+    key = run_key(config, pulled)
+    claims, owner = retrain_claims(registry), actor or "unknown"
+    claim = claims.claim(config.name, key, owner, force=force) if claims is not None else None
+    holdout_at = holdout_key(config, pulled["window_end"])
+    if not force:  # (a forced claim is never "done": claim() took it over for a new run)
+        reused = _reusable_run(storage, registry, config, key, holdout_at)
+        if reused is not None:
+            if claims is not None and claim is not None and not claim.done:
+                claims.renew(config.name, key, owner, run_id=reused["run_id"])
+            return reused
+    if claims is None or (claim is not None and claim.done):  # (done: register returns its version)
+        return _train_new(storage, registry, config, pulled, key, actor)
+    try:
+        with claims.keep_alive(config.name, key, owner):
+            trained = _train_new(storage, registry, config, pulled, key, actor)
+    except BaseException:
+        # Failed or stopped (SIGTERM): the next run takes the window over at once. (A killed
+        # process cannot do this: its claim is taken over when the lease expires.)
+        with contextlib.suppress(Exception):
+            claims.release(config.name, key, owner)
+        raise
+    claims.renew(config.name, key, owner, run_id=trained["run_id"])  # RunTerminated if taken over meanwhile
+    return trained
+
+
+def _train_new(
+    storage: Storage, registry: ModelRegistry, config: ModelConfig, pulled: PulledDataset, key: str, actor: str
+) -> TrainedRun:
+    """A new training run: fit, log everything, finish the run."""
     from mlflow.entities import Param
     from mlflow.models import infer_signature
 
@@ -88,16 +142,7 @@ def train(
     from include.ml.profile import build_profile, reference_sample, sample_to_parquet
     from include.ml.training import check_trusted_types, fit, prepare_features, split_holdout
 
-    key = run_key(config, pulled)
     holdout_at = holdout_key(config, pulled["window_end"])
-    if not force and (run := registry.find_run(config.name, key)) is not None and storage.exists(holdout_at):
-        return TrainedRun(
-            run_id=run.info.run_id,
-            model_uri=run.data.tags[Tag.MODEL_URI],
-            holdout_key=holdout_at,
-            run_key=key,
-            reused=True,
-        )
     frame = read_parquet_bytes(storage.read_bytes(pulled["dataset_key"]))
     train_part, holdout = split_holdout(config, frame)
     model = fit(config, train_part)

@@ -9,6 +9,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, CronTriggerTimetable, Param
 
 from include.config import ModelConfig
+from include.platform.termination import stop_on_sigterm
 from mlops_airflow.notifiers.mlops import MlopsNotifier
 from mlops_airflow.retry import retry_args
 
@@ -21,6 +22,8 @@ def default_args(config: ModelConfig) -> dict[str, Any]:
     return {
         "owner": config.owner,
         **retry_args(),
+        # SIGTERM stops the task (``airflow dags test`` has no supervisor to follow up with SIGKILL).
+        "pre_execute": stop_on_sigterm,
         "on_failure_callback": MlopsNotifier(model_name=config.name, event="failure"),
     }
 

@@ -26,7 +26,7 @@ from include.platform.audit import LATEST_VERSION, MIGRATIONS, AuditStore
 from tests.fixtures.services import ServiceUnavailable, fresh_postgres_db, postgres_admin
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-TABLES = ("ml_model_registry", "ml_deployments", "ml_schema_version")
+TABLES = ("ml_retrain_claims", "ml_model_registry", "ml_deployments", "ml_schema_version")
 
 
 # -- fixtures --------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ Timestamps are timezone-aware UTC datetimes. Versions are strings (as in MLflow)
 
 Modules: ``columns`` (UTC timestamps, JSON documents), ``schema`` (tables, statuses), ``engine``
 (URL, engine, transactions, locks), ``migrations``, ``rows`` (row writes inside a transaction),
-``store`` (``AuditStore``).
+``store`` (``AuditStore``), ``claims`` (``RetrainClaims``: one retrain per model and run key at
+a time, table ``ml_retrain_claims``, migration 3).
 """
 
 from __future__ import annotations

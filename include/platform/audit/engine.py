@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 
+from include.errors import DatabaseUnavailable
 from include.platform.audit.columns import json_text, jsonb_text
 
 _SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -64,16 +65,47 @@ def _sqlite_transactions(engine: Engine) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get("mlops_sqlite_begin", "BEGIN"))
 
 
+# SQLite's OperationalError also covers deterministic faults ("no such table", syntax): only
+# these messages are the file being busy or unreachable.
+_SQLITE_OUTAGES = ("database is locked", "unable to open database file", "disk i/o error", "database is busy")
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """True when ``error`` says the database did not answer (refused, dropped connection, locked
+    beyond the busy timeout), not that the statement was wrong."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.InterfaceError | exc.DisconnectionError):
+        return True
+    if not isinstance(error, exc.OperationalError):
+        return False
+    if type(error.orig).__module__.startswith("sqlite3"):
+        return any(text in str(error.orig).lower() for text in _SQLITE_OUTAGES)
+    return True  # PostgreSQL: connection refused/lost, database gone, admin shutdown, lock timeout
+
+
 @contextlib.contextmanager
 def audit_transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     """One transaction. On SQLite a write transaction takes the write lock up front
     (``BEGIN IMMEDIATE``), so two writers queue on the busy timeout instead of failing
-    with "database is locked" when a read lock cannot be upgraded."""
-    with engine.connect() as conn:
-        if write:
-            conn.execution_options(mlops_sqlite_begin="BEGIN IMMEDIATE")
-        with conn.begin():
-            yield conn
+    with "database is locked" when a read lock cannot be upgraded.
+
+    The one place where an outage becomes ``DatabaseUnavailable`` naming the database (password
+    hidden): refused or lost connections, and SQLite locked beyond the busy timeout."""
+    try:
+        with engine.connect() as conn:
+            if write:
+                conn.execution_options(mlops_sqlite_begin="BEGIN IMMEDIATE")
+            with conn.begin():
+                yield conn
+    except exc.DBAPIError as error:
+        if not is_database_outage(error):
+            raise
+        detail = str(error.orig).strip().splitlines()[0][:300] if error.orig is not None else type(error).__name__
+        raise DatabaseUnavailable(
+            f"audit database {engine.url.render_as_string(hide_password=True)} did not answer: {detail}; "
+            "retried with backoff"
+        ) from error
 
 
 def advisory_lock(conn: Connection, name: str) -> None:

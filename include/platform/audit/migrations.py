@@ -19,7 +19,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from include.platform.audit.columns import utcnow
 from include.platform.audit.engine import advisory_lock, audit_transaction
-from include.platform.audit.schema import SINGLE_HOLDER_STAGES, create_tables, schema_v1, schema_version_table
+from include.platform.audit.schema import (
+    SINGLE_HOLDER_STAGES,
+    create_tables,
+    schema_v1,
+    schema_v3_claims,
+    schema_version_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,10 @@ def _migration_2(conn: Connection) -> None:
         conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
 
+def _migration_3(conn: Connection) -> None:
+    create_tables(conn, schema_v3_claims(sa.MetaData()))
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -54,6 +64,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ml_deployments and ml_model_registry", _migration_1),
     Migration(2, "at most one version per model in each aliased stage (shadow, champion)", _migration_2),
+    Migration(3, "ml_retrain_claims: one retrain per (model, run key) at a time", _migration_3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -49,9 +49,33 @@ def schema_v1(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
     return deployments, registry
 
 
+CLAIM_TRAINING, CLAIM_REGISTERING, CLAIM_REGISTERED = "training", "registering", "registered"
+CLAIM_STATUSES = (CLAIM_TRAINING, CLAIM_REGISTERING, CLAIM_REGISTERED)
+
+
+def schema_v3_claims(metadata: sa.MetaData) -> sa.Table:
+    """Schema version 3, frozen: one retrain claim per (model, run key), the idempotency key of
+    a retrain (same window, data and config), held by one DAG run under a lease."""
+    return sa.Table(
+        "ml_retrain_claims",
+        metadata,
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("run_key", sa.String(500), primary_key=True),  # the primary key is the unique claim
+        sa.Column("claimed_by", sa.String(500), nullable=False),
+        sa.Column("claimed_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("run_id", sa.String(64), nullable=True),
+        sa.Column("version", sa.String(64), nullable=True),
+        sa.Column("takeovers", sa.Integer(), nullable=False, server_default="0"),
+        sa.CheckConstraint("status IN ('training', 'registering', 'registered')", name="ck_ml_retrain_claims_status"),
+    )
+
+
 _metadata = sa.MetaData()
-# The tables as queried (latest schema). Today that is exactly version 1 plus indexes.
+# The tables as queried (latest schema): version 1 plus indexes (2) plus the claims (3).
 deployments_table, registry_table = schema_v1(_metadata)
+claims_table = schema_v3_claims(_metadata)
 schema_version_table = sa.Table(
     "ml_schema_version",
     _metadata,

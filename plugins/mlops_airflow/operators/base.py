@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from include.platform.termination import stop_on_sigterm
 from mlops_airflow.retry import RETRY_POLICY
 
 
@@ -21,3 +22,7 @@ class MlopsBaseOperator(BaseOperator):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("retry_policy", RETRY_POLICY)
         super().__init__(**kwargs)
+
+    def pre_execute(self, context: Any) -> None:
+        """SIGTERM stops this task: ``include/platform/termination.py``."""
+        stop_on_sigterm()

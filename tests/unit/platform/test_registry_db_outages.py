@@ -1,0 +1,89 @@
+"""Which errors are outages (retried) and which are not, at the two boundaries; SIGTERM stops a
+task and the process refuses to write afterwards."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from include.platform.audit.engine import is_database_outage as db_outage
+from include.platform.mlflow_client import is_registry_outage as mlflow_outage
+from include.platform.mlflow_client import safe_uri
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+
+
+def test_mlflow_outages_and_deterministic_errors():
+    import requests
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, TEMPORARILY_UNAVAILABLE
+
+    refused = MlflowException("API request to http://h:5000/api/2.0/mlflow/runs/get failed with exception Max retries")
+    timeout = MlflowException("API request to http://h:5000/x failed with timeout exception Read timed out.")
+    assert mlflow_outage(refused) and mlflow_outage(timeout)
+    assert mlflow_outage(MlflowException("busy", error_code=TEMPORARILY_UNAVAILABLE))
+    assert mlflow_outage(requests.exceptions.ConnectionError("refused"))
+    assert not mlflow_outage(MlflowException("no such version", error_code=RESOURCE_DOES_NOT_EXIST))
+    assert not mlflow_outage(MlflowException("bad value", error_code=INVALID_PARAMETER_VALUE))
+    assert not mlflow_outage(ValueError("a bug"))
+
+
+def test_credentials_are_cut_from_uris():
+    assert safe_uri("http://user:pw@mlflow:5000/api") == "http://mlflow:5000/api"
+    assert safe_uri("http://mlflow:5000") == "http://mlflow:5000"
+
+
+def test_sqlite_outages_are_told_from_deterministic_errors():
+    import sqlite3
+
+    def wrapped(message: str) -> sa.exc.OperationalError:
+        return sa.exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))
+
+    assert db_outage(wrapped("database is locked"))
+    assert db_outage(wrapped("unable to open database file"))
+    assert not db_outage(wrapped("no such table: ml_deployments"))
+    assert not db_outage(sa.exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed")))
+
+
+_SIGTERM = textwrap.dedent(
+    """
+    import os, signal, sys
+    from include.errors import RunTerminated
+    from include.platform import termination
+
+    killed = []
+    signal.signal(signal.SIGTERM, lambda *a: killed.append("on_kill"))  # Airflow's: on_kill, then return
+    termination.stop_on_sigterm()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10**6):
+            pass
+        print("went on")
+    except RunTerminated:
+        print("stopped", killed)
+    try:
+        termination.check_not_stopped("register churn")
+    except RunTerminated as error:
+        print("refused:", error)
+    """
+)
+
+
+def test_sigterm_stops_the_task_and_later_writes_refuse():
+    out = subprocess.run(
+        [sys.executable, "-c", _SIGTERM], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "stopped ['on_kill']" in out and "went on" not in out
+    assert "refused: register churn: this process received SIGTERM" in out
+
+
+def test_sigterm_with_no_handler_still_ends_the_process():
+    code = "from include.platform import termination; import os, signal, time\n"
+    code += "termination.stop_on_sigterm(); os.kill(os.getpid(), signal.SIGTERM); time.sleep(5); print('alive')"
+    cmd = [sys.executable, "-c", code]
+    result = subprocess.run(cmd, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == -15 and "alive" not in result.stdout
