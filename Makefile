@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-dags test-integration test-e2e lint airflow-ui mlflow-ui clean
+.PHONY: install demo test test-fast test-unit test-dags test-integration test-e2e lint airflow-ui mlflow-ui clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -26,8 +26,15 @@ lint: install
 	@source scripts/env.sh && ruff check . && echo "ruff: clean" && python scripts/check_contracts.py && \
 		python scripts/check_layout.py && mypy && echo "mypy: clean"
 
+# Two pytest workers (pytest-xdist), one test file at a time each (--dist loadfile: a file's
+# module-scoped servers and trained models stay in one worker). PYTEST_WORKERS=0 runs in-process.
+PYTEST_WORKERS ?= 2
 test: install lint
-	@source scripts/env.sh && python -m pytest tests -q --durations=15
+	@source scripts/env.sh && python -m pytest tests -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile
+
+# The inner loop: unit tests and DAG integrity, no services.
+test-fast: install
+	@source scripts/env.sh && python -m pytest tests/unit tests/dags -q -n $(PYTEST_WORKERS) --dist loadfile
 
 test-dags: install
 	@source scripts/env.sh && python -m pytest tests/dags -q
