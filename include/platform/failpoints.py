@@ -20,7 +20,9 @@ ENV = "MLOPS_FAILPOINTS"
 def armed(name: str) -> bool:
     """True when ``name`` is listed in ``MLOPS_FAILPOINTS``."""
     names = os.environ.get(ENV)
-    return bool(names) and name in {n.strip() for n in names.split(",")}
+    if not names:
+        return False
+    return name in {n.strip() for n in names.split(",")}
 
 
 def failpoint(name: str) -> None:
