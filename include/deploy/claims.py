@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from include.contracts import ARCHIVED, CHAMPION
-from include.deploy.reconcile import restore_mlflow, stale_claim_message
+from include.deploy.reconcile import adopt, restore_mlflow, stale_claim_message
 from include.errors import RefusedMove
 from include.platform.audit.schema import FAILED, SUCCEEDED
 from include.platform.failpoints import failpoint
@@ -60,6 +60,7 @@ def claimed_move(
     audit = registry.audit
     deployment = None
     if audit is not None:
+        adopt(registry, name, by=move.actor)  # a model the trail has never seen: recorded as it is first
         holders = {CHAMPION: move.champion} if CHAMPION in (from_stage, target) else None
         deployment = audit.claim(
             name,

@@ -162,6 +162,7 @@ class ReconcilePayload(TypedDict):
     model: str
     audited: bool
     repair: bool
+    adopted: list[str]
     settled: list[SettledMovePayload]
     repaired: list[StageRepairPayload]
     aliases_moved: list[AliasDriftPayload]

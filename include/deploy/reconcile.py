@@ -1,5 +1,7 @@
 """Bring MLflow and the audit trail of one model back together; the audit trail is the truth.
 
+0. A model the audit trail has **never seen** (a new audit database) is adopted once: every
+   version's MLflow stage is recorded as it is (``adopted``).
 1. **Pending moves** (claims of ``include.deploy.claims`` whose worker died): MLflow side
    complete (the version's stage tag and alias) -> finished ``succeeded``; otherwise ->
    ``failed`` and MLflow is put back (step 2). A pending move younger than ``stale_after``
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = 300.0  # seconds: a pending move this old has no live worker (a move takes seconds)
 RECONCILED = "reconciled to the audit trail"
+ADOPTED = "adopted from MLflow: the audit trail had no record of this model"
 
 
 def stale_claim_message(name: str, row: dict[str, Any]) -> str:
@@ -51,6 +54,23 @@ def stale_claim_message(name: str, row: dict[str, Any]) -> str:
         f"`python -m include.deploy.reconcile {name} --repair`); it settles a pending move older than "
         f"{int(STALE_AFTER)} s, and the next promote/rollback run does it first"
     )
+
+
+# -- 0. a model the audit trail has never seen ---------------------------------------------------------
+def adopt(registry: ModelRegistry, model: str, *, by: str) -> list[str]:
+    """A model the audit trail knows nothing of (a new audit database, a model registered
+    without it) is adopted once: every version's MLflow stage recorded as it is. Returns the
+    versions recorded (empty when the trail already knows the model)."""
+    audit = registry.audit
+    if audit is None or audit.current(model):
+        return []
+    theirs = {v: s for v, s in registry.stages(model).items() if s}
+    order = sorted(theirs, key=lambda v: (theirs[v] in ALIAS_FOR_STAGE, int(v) if v.isdigit() else 0))
+    for version in order:  # aliased stages last: a holder is recorded once, never superseded
+        audit.record(model, version, None, theirs[version], actor=by, reason=ADOPTED)
+    if order:
+        log.warning("%s: adopted into the audit trail from MLflow: %s", model, theirs)
+    return order
 
 
 # -- 1. pending moves --------------------------------------------------------------------------------
@@ -185,6 +205,7 @@ def reconcile(
     moves and roll MLflow to the audit trail; with ``restore_aliases`` too, put aliases moved
     outside the pipeline back. Returns what was found, done and left."""
     audited = registry.audit is not None
+    adopted = adopt(registry, model, by=by) if audited and repair else []
     settled: list[SettledMovePayload] = []
     repaired: list[StageRepairPayload] = []
     moved: list[AliasDriftPayload] = []
@@ -200,6 +221,7 @@ def reconcile(
         "model": model,
         "audited": audited,
         "repair": repair,
+        "adopted": adopted,
         "settled": settled,
         "repaired": repaired,
         "aliases_moved": moved,

@@ -297,3 +297,18 @@ def test_the_cli_reports_and_repairs(stores):
     repaired = cli("--repair", "--restore-aliases")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr[-2000:]
     assert_consistent(registry)
+
+
+def test_a_model_the_audit_trail_never_saw_is_adopted_before_a_move(stores, tmp_path):
+    """A new audit database: the first move (or reconcile) records MLflow's stages as they are,
+    then the compare-and-set applies as usual."""
+    fresh = ModelRegistry(stores[0], audit=AuditStore(f"sqlite:///{tmp_path / 'new-audit.db'}"))
+    assert fresh.audit.current(MODEL) == {}
+
+    promote_v2(fresh)
+
+    assert fresh.audit.current(MODEL) == {"1": "archived", "2": "champion"}
+    assert_consistent(fresh)
+    adopted = [h for h in fresh.audit.history(MODEL) if h["reason"].startswith("adopted from MLflow")]
+    assert sorted(h["version"] for h in adopted) == ["1", "2"]
+    fresh.audit.close()
