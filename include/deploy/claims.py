@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from include.contracts import ARCHIVED, CHAMPION
+from include.contracts import ALIAS_FOR_STAGE, ARCHIVED, CHAMPION
 from include.deploy.reconcile import adopt, restore_mlflow, stale_claim_message
 from include.errors import RefusedMove
 from include.platform.audit.schema import FAILED, SUCCEEDED
@@ -73,7 +73,7 @@ def claimed_move(
             evidence=move.evidence,
         )
         if deployment is None:
-            raise RefusedMove(_refusal(registry, name, version, from_stage, holders, lost))
+            raise RefusedMove(_refusal(registry, name, version, from_stage, target, holders, lost))
         failpoint(f"{move.points}.after_audit_pending")
     try:
         registry.record_move(
@@ -103,14 +103,16 @@ def _refusal(
     name: str,
     version: str,
     from_stage: str,
+    target: str,
     holders: dict[str, str | None] | None,
     lost: str,
 ) -> str:
     """Why the audit claim was refused: a pending move, a stage that changed, another champion."""
     audit = registry.audit
-    pending = audit.pending(name)
-    if pending:
-        return stale_claim_message(name, pending[0])
+    slots = {from_stage, target} & set(ALIAS_FOR_STAGE)
+    for row in audit.pending(name):
+        if row["version"] == version or slots & {row["from_stage"], row["to_stage"]}:
+            return stale_claim_message(name, row)
     current = audit.current(name)
     if current.get(version) != from_stage:
         return lost
