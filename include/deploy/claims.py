@@ -18,6 +18,7 @@ task of the promote and rollback DAGs, the ``reconcile_<model>`` DAG, the CLI).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ from include.deploy.reconcile import adopt, restore_mlflow, stale_claim_message
 from include.errors import RefusedMove
 from include.platform.audit.schema import FAILED, SUCCEEDED
 from include.platform.failpoints import failpoint
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from include.platform.registry import ModelRegistry
@@ -91,11 +94,20 @@ def claimed_move(
     except Exception as exc:
         if deployment is not None:
             audit.finish(deployment, FAILED, error=f"{type(exc).__name__}: {exc}")
-            restore_mlflow(registry, name, by=move.actor, aliases=True)
+            _put_back(registry, name, move.actor)
         raise
     failpoint(f"{move.points}.after_mlflow")
     if deployment is not None:
         audit.finish(deployment, SUCCEEDED, supersede_to=move.supersede_to)
+
+
+def _put_back(registry: ModelRegistry, name: str, actor: str) -> None:
+    """MLflow back to the audit trail after a failed move; if MLflow is still failing, reconcile
+    (the next promote/rollback run's first task) does it later."""
+    try:
+        restore_mlflow(registry, name, by=actor, aliases=True)
+    except Exception as exc:  # the original error is the one to raise
+        log.warning("%s: MLflow could not be put back to the audit trail (%s); reconcile_%s will", name, exc, name)
 
 
 def _refusal(

@@ -1,5 +1,7 @@
 """Deploy moves: challenger -> champion (compare-and-set), rollback to a former champion, and a
-reviewer's rejection of the challenger. Every move goes to the MLflow tags and the audit tables.
+reviewer's rejection of the challenger. Every move goes to the MLflow tags and the audit tables
+through a claim (``include/deploy/claims.py``): pending in the audit trail first, then MLflow,
+then finished; a claim left pending by a dead worker is settled by ``include/deploy/reconcile.py``.
 
 A retried Airflow task whose first try already finished its move reports that move (``resumed``)
 instead of refusing its own work: actors name one DAG run.

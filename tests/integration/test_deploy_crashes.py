@@ -312,3 +312,31 @@ def test_a_model_the_audit_trail_never_saw_is_adopted_before_a_move(stores, tmp_
     adopted = [h for h in fresh.audit.history(MODEL) if h["reason"].startswith("adopted from MLflow")]
     assert sorted(h["version"] for h in adopted) == ["1", "2"]
     fresh.audit.close()
+
+
+def test_an_mlflow_error_mid_move_fails_the_claim_and_reconcile_puts_mlflow_back(stores, monkeypatch):
+    """Not a crash: MLflow refuses writes after the alias moved (an outage). The claim is
+    finished ``failed`` at once; once MLflow is back, reconcile puts it back to the audit trail
+    and the move runs again."""
+    registry = open_registry(stores)
+    real = registry.client.set_model_version_tag
+
+    def outage(name: str, version: str, key: str, value: str) -> None:
+        if key == "mlops.stage":
+            raise RuntimeError("MLflow is down")
+        real(name, version, key, value)
+
+    monkeypatch.setattr(registry.client, "set_model_version_tag", outage)
+    with pytest.raises(RuntimeError, match="MLflow is down"):
+        promote_v2(registry)
+    monkeypatch.setattr(registry.client, "set_model_version_tag", real)
+
+    assert registry.audit.history(MODEL, "2")[0]["status"] == "failed" and registry.audit.pending(MODEL) == []
+    assert registry.audit.current(MODEL) == {"1": "champion", "2": "shadow"}
+    result = reconcile(registry, MODEL, repair=True, by="test:reconcile")
+    assert result["ok"], result
+    assert_consistent(registry)
+    assert alias(registry, CHAMPION_ALIAS) == "1"
+    promote_v2(registry)
+    assert_consistent(registry)
+    assert alias(registry, CHAMPION_ALIAS) == "2"
