@@ -7,6 +7,8 @@ One DAG per model config in `include/models/*.yaml`.
 
 * **resolve_models**: `models:/<name>@champion` (and `@challenger`) resolved once; the
   versions are pinned for the whole run, so a promotion during the run cannot mix models.
+  `@champion` must be the audit trail's champion: an alias moved outside the pipeline (MLflow
+  UI or API) fails the run at once; `reconcile_<name>` (restore_aliases) puts it back.
 * **plan**: every input file's parquet footer is checked (readable, model columns present,
   compatible types) and the row groups are cut into at most `scoring.max_parallel` units.
 * **score**: one mapped task per unit, chunked (`scoring.chunk_rows`), so memory does not grow
@@ -51,10 +53,10 @@ def build(config: ModelConfig) -> DAG:
         @task(multiple_outputs=False)
         def resolve_models(params=None, data_interval_start=None, dag_run=None) -> dict:
             from include.score.pinning import pin_models
-            from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.registry import audited_registry
 
             return pin_models(
-                MlflowHook().get_conn(),
+                audited_registry(),  # read-only here: @champion is checked against the audit trail
                 config,
                 ds=params.get("ds"),
                 ds_end=params.get("ds_end"),

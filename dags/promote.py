@@ -3,9 +3,14 @@
 
 One DAG per model config. Runs on `schedules.promote` and on demand.
 
-`gather_evidence` -> `decide` -> `check_freeze` -> [`approve`] -> `promote` -> `health_check` ->
-[`record_rejection`] -> `notify`
+`reconcile` -> `gather_evidence` -> `decide` -> `check_freeze` -> [`approve`] -> `promote` ->
+`health_check` -> [`record_rejection`] -> `notify`
 
+* **reconcile** (pool `mlops_deploy`): MLflow back to the audit trail first, as the
+  `reconcile_<model>` DAG does: a move left pending by a worker that died is settled
+  (MLflow complete: finished; otherwise failed and MLflow put back), lagging stage tags and
+  aliases are rolled to the audit trail. An alias moved outside the pipeline fails the run
+  (trigger `reconcile_<model>` with `restore_aliases`).
 * **gather_evidence**: the challenger's shadow records from batch scoring (batches, rows,
   hours of data, agreement with the champion, error rate, latency) and, where labels arrived,
   its live primary metric against the champion's on the same rows. A challenger in shadow
@@ -21,7 +26,10 @@ One DAG per model config. Runs on `schedules.promote` and on demand.
   moves the challenger to `rejected` with who and why (audited), so it is not asked again.
 * **promote**: in pool `mlops_deploy` (one slot), compare-and-set: promoted only if the
   champion is still the version the evidence was measured against and the challenger is still
-  in shadow in the audit table. Every move is written to MLflow tags and the audit tables.
+  in shadow in the audit table. The audit trail gets a pending claim first (one transaction:
+  of two concurrent promotions exactly one claims), then MLflow moves, then the claim is
+  finished; a retry of the task settles its own claim and completes the move
+  (`include/deploy/claims.py`).
 * **health_check**: loads `models:/<name>@champion`, scores the sample saved at training and
   compares with the scores recorded then; on failure it rolls back to the previous champion
   and notifies.
@@ -41,7 +49,11 @@ from airflow.sdk.exceptions import AirflowSkipException
 from include.config import ModelConfig, load_valid
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
 from mlops_airflow.operators.approval import APPROVAL_XCOM_KEY, RecordedApprovalOperator
-from mlops_airflow.operators.deploy import ModelHealthCheckOperator, PromoteChallengerOperator
+from mlops_airflow.operators.deploy import (
+    ModelHealthCheckOperator,
+    PromoteChallengerOperator,
+    ReconcileRegistryOperator,
+)
 
 log = logging.getLogger("airflow.task")
 
@@ -141,7 +153,9 @@ def build(config: ModelConfig) -> DAG:
             note = promotion_note(name, gathered, ti.xcom_pull(task_ids="promote"), _approval(config, ti))
             return {"subject": note.subject, "notifications": send(config, note, resolve=connection_dict)}
 
+        reconciled = ReconcileRegistryOperator(task_id="reconcile", model_name=name, pool=DEPLOY_POOL)
         gathered = gather_evidence()
+        reconciled >> gathered
         decided = decide(gathered)
         freeze = check_freeze(decided)
         approve = _approve(config) if config.deploy.approval_required else None

@@ -9,8 +9,15 @@ One DAG per model config; manual only (no schedule). Trigger it from the web UI 
 * `bad_version_stage`: what happens to the current champion: `rejected` (default) or
   `archived`.
 
-`rollback` (pool `mlops_deploy`) -> `health_check` -> `notify`. The champion alias moves in
-one step, so the next batch scoring run uses the restored model. Versions are never deleted.
+`reconcile` -> `rollback` (both pool `mlops_deploy`) -> `health_check` -> `notify`.
+
+* **reconcile**: MLflow back to the audit trail first (as the `reconcile_<model>` DAG): moves
+  left pending by a dead worker are settled, lagging tags and aliases rolled to the trail.
+* **rollback**: compare-and-set like a promotion: a pending claim in the audit trail (only if
+  the champion is still the one replaced and the target still archived), then the champion
+  alias moves in one step, then the claim is finished. The next batch scoring run uses the
+  restored model. Versions are never deleted.
+
 `rollback` and `health_check` are `RollbackChampionOperator` and `ModelHealthCheckOperator`
 (`plugins/mlops_airflow/operators/deploy.py`).
 """
@@ -22,7 +29,11 @@ from airflow.sdk import DAG, Param, task
 from include.config import ModelConfig, load_valid
 from include.contracts import ARCHIVED, REJECTED
 from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
-from mlops_airflow.operators.deploy import ModelHealthCheckOperator, RollbackChampionOperator
+from mlops_airflow.operators.deploy import (
+    ModelHealthCheckOperator,
+    ReconcileRegistryOperator,
+    RollbackChampionOperator,
+)
 
 
 def build(config: ModelConfig) -> DAG:
@@ -67,7 +78,7 @@ def build(config: ModelConfig) -> DAG:
             outlets=[model_asset(name)],
         )
         health = ModelHealthCheckOperator(task_id="health_check", model_name=name)
-        result >> health
+        ReconcileRegistryOperator(task_id="reconcile", model_name=name, pool=DEPLOY_POOL) >> result >> health
         notify(result.output, health.output)
     return dag
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.config import ModelConfig
 from include.contracts import CHAMPION_ALIAS, Artifact, Column, alias_uri
+from include.deploy.claims import HEALTH_ROLLBACK_POINTS
 from include.deploy.messages import health_rollback_note, health_rollback_reason, unhealthy_message
 from include.deploy.moves import rollback
 from include.deploy.payloads import HealthCheckPayload
@@ -43,7 +44,14 @@ def check_champion_health(
         raise HealthCheckFailed(unhealthy_message(health))
     from include.notify.delivery import send
 
-    rolled = rollback(registry, config, target=restore_version, reason=health_rollback_reason(health), actor=actor)
+    rolled = rollback(
+        registry,
+        config,
+        target=restore_version,
+        reason=health_rollback_reason(health),
+        actor=actor,
+        points=HEALTH_ROLLBACK_POINTS,
+    )
     note = health_rollback_note(config.name, health, rolled)
     send(config, note, resolve=resolve)
     raise HealthCheckFailed(f"{note.subject}: {note.body}")

@@ -1,5 +1,7 @@
 """Deploy moves: challenger -> champion (compare-and-set), rollback to a former champion, and a
-reviewer's rejection of the challenger. Every move goes to the MLflow tags and the audit tables.
+reviewer's rejection of the challenger. Every move goes to the MLflow tags and the audit tables
+through a claim (``include/deploy/claims.py``): pending in the audit trail first, then MLflow,
+then finished; a claim left pending by a dead worker is settled by ``include/deploy/reconcile.py``.
 
 A retried Airflow task whose first try already finished its move reports that move (``resumed``)
 instead of refusing its own work: actors name one DAG run.
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.config import ModelConfig
 from include.contracts import ARCHIVED, CHAMPION, CHAMPION_ALIAS, REJECTED, SHADOW, Tag
+from include.deploy.claims import PROMOTE_POINTS, REJECT_POINTS, ROLLBACK_POINTS, Move, claimed_move
 from include.deploy.freeze import check_freeze
 from include.deploy.messages import approval_rejection_reason, not_ready_message, promotion_reason
 from include.deploy.payloads import (
@@ -25,6 +28,7 @@ from include.deploy.payloads import (
     RollbackMovePayload,
     RollbackPayload,
 )
+from include.deploy.reconcile import settle_pending
 from include.errors import RefusedMove
 
 if TYPE_CHECKING:
@@ -85,10 +89,12 @@ def promote_champion(
     """shadow -> champion, only if the champion is still the one the evidence was measured on.
 
     Compare-and-set twice over: the champion alias must still point at ``expected_champion``,
-    and the audit table's stage of ``version`` must still be ``shadow`` (one atomic statement
-    in the database, so of two concurrent promotions exactly one wins).
+    and the audit claim (``claimed_move``) checks in one transaction that ``version`` is still
+    ``shadow`` and ``expected_champion`` still champion there, so of two concurrent promotions
+    exactly one wins. A retry of the same task settles its own pending claim first.
     """
     name = config.name
+    settle_pending(registry, name, by=actor, actor=actor)
     current = registry.alias_version(name, CHAMPION_ALIAS)
     current_version = str(current.version) if current is not None else None
     if current_version == str(version) and _last_move_by(registry, name, version, actor, SHADOW) is not None:
@@ -106,35 +112,16 @@ def promote_champion(
     stage = registry.stage_of(name, version)
     if stage != SHADOW:
         raise RefusedMove(f"v{version} is {stage!r}, not 'shadow': a version reaches champion only from shadow")
-    if registry.audit is not None and not registry.audit.compare_and_set_stage(
-        name, version, SHADOW, CHAMPION, actor=actor, reason=reason, evidence=evidence
-    ):
-        raise RefusedMove(f"v{version} was moved by a concurrent promotion: refused (the other one won)")
-    _move_after_audit(registry, config, version, current_version, reason=reason, actor=actor, evidence=evidence)
+    claimed_move(
+        registry,
+        name,
+        str(version),
+        SHADOW,
+        CHAMPION,
+        Move(actor=actor, reason=reason, evidence=evidence, points=PROMOTE_POINTS, champion=current_version),
+        lost=f"v{version} was moved by a concurrent promotion: refused (the other one won)",
+    )
     return {"action": CHAMPION, "version": str(version), "previous": current_version}
-
-
-def _move_after_audit(
-    registry: ModelRegistry,
-    config: ModelConfig,
-    version: str,
-    current_version: str | None,
-    *,
-    reason: str,
-    actor: str,
-    evidence: dict[str, Any],
-) -> None:
-    """The MLflow side of a promotion the audit table already holds; on failure the audit table
-    is put back where MLflow still is."""
-    name = config.name
-    try:
-        registry.record_move(name, version, CHAMPION, reason=reason, actor=actor, evidence=evidence, audited=False)
-    except Exception:
-        if registry.audit is not None:
-            registry.audit.record(name, version, CHAMPION, SHADOW, actor, "revert: MLflow move failed", {})
-            if current_version:
-                registry.audit.record(name, current_version, ARCHIVED, CHAMPION, actor, "revert", {})
-        raise
 
 
 # -- rollback ----------------------------------------------------------------------------------------
@@ -161,11 +148,17 @@ def rollback(
     reason: str,
     actor: str,
     bad_stage: str = REJECTED,
+    points: str = ROLLBACK_POINTS,
 ) -> RollbackMovePayload:
-    """Champion alias back to ``target`` (default: the previous champion) in one move."""
+    """Champion alias back to ``target`` (default: the previous champion) in one move.
+
+    Compare-and-set like a promotion: the audit claim checks that the champion is still the one
+    this rollback replaces and ``target`` still archived. ``points`` names the fail points.
+    """
     if not (reason and reason.strip()):
         raise RefusedMove("rollback needs a reason")
     name = config.name
+    settle_pending(registry, name, by=actor, actor=actor)
     current = registry.alias_version(name, CHAMPION_ALIAS)
     resumed = _resumed_rollback(registry, name, current, target, actor=actor, bad_stage=bad_stage)
     if resumed is not None:
@@ -178,8 +171,22 @@ def rollback(
     stage = registry.stage_of(name, target)
     if stage != ARCHIVED or not any(h.get("to") == CHAMPION for h in _history(registry, name, target)):
         raise RefusedMove(f"v{target} is {stage!r} and was never champion: only a former champion can be restored")
-    registry.record_move(
-        name, target, CHAMPION, reason=f"rollback: {reason}", actor=actor, rollback=True, supersede_to=bad_stage
+    replaced = str(current.version) if current is not None else None
+    claimed_move(
+        registry,
+        name,
+        target,
+        ARCHIVED,
+        CHAMPION,
+        Move(
+            actor=actor,
+            reason=f"rollback: {reason}",
+            evidence={"replaced": replaced, "bad_stage": bad_stage},
+            points=points,
+            champion=replaced,
+            supersede_to=bad_stage,
+        ),
+        lost=f"v{target} or the champion v{replaced} was moved by a concurrent move: refused",
     )
     return {
         "action": "rollback",
@@ -227,10 +234,20 @@ def reject_at_approval(
 ) -> RejectionPayload:
     """shadow -> rejected with who rejected it and why, so the next run does not ask again."""
     reason = approval_rejection_reason(approval)
-    if registry.stage_of(config.name, version) != SHADOW:
+    settle_pending(registry, config.name, by=actor, actor=actor)
+    stage = registry.stage_of(config.name, version)
+    if stage == REJECTED and _last_entry(registry, config.name, version).get("by") == actor:
+        return {"version": version, "reason": reason, "resumed": True}  # a retry of a finished rejection
+    if stage != SHADOW:
         raise RefusedMove(f"v{version} is no longer in shadow: the rejection was not recorded")
-    registry.record_move(
-        config.name, version, REJECTED, reason=reason, actor=actor, evidence={"approval": dict(approval)}
+    claimed_move(
+        registry,
+        config.name,
+        str(version),
+        SHADOW,
+        REJECTED,
+        Move(actor=actor, reason=reason, evidence={"approval": dict(approval)}, points=REJECT_POINTS),
+        lost=f"v{version} was moved by a concurrent move: the rejection was not recorded",
     )
     log.info("v%s %s", version, reason)
     return {"version": version, "reason": reason}
@@ -258,11 +275,15 @@ def _last_move_by(
     Actors name one DAG run, so this tells a retried promote/rollback task that its first try
     already made the move (the alias moved, then the worker died or the callback failed).
     """
-    history = _history(registry, name, str(version))
-    last = history[-1] if history else {}
+    last = _last_entry(registry, name, version)
     if last.get("to") == CHAMPION and last.get("from") == from_stage and last.get("by") == actor:
         return last
     return None
+
+
+def _last_entry(registry: ModelRegistry, name: str, version: str) -> dict[str, Any]:
+    history = _history(registry, name, str(version))
+    return history[-1] if history else {}
 
 
 def _superseded_by(registry: ModelRegistry, name: str, version: str, actor: str) -> str | None:

@@ -122,3 +122,51 @@ class RejectionPayload(TypedDict):
 
     version: str
     reason: str
+    resumed: NotRequired[bool]
+
+
+class SettledMovePayload(TypedDict):
+    """A pending (claimed, unfinished) move settled by ``include.deploy.reconcile``."""
+
+    deployment_id: int
+    version: str
+    from_stage: str | None
+    to_stage: str
+    actor: str
+    outcome: str  # succeeded: MLflow had the move; failed: MLflow was put back to the audit trail
+
+
+class StageRepairPayload(TypedDict):
+    """A version whose MLflow stage tag was rolled to the audit trail's stage."""
+
+    version: str
+    audit: str | None
+    registry: str | None
+
+
+class AliasDriftPayload(TypedDict):
+    """An alias whose MLflow holder is not the audit trail's holder of its stage."""
+
+    alias: str
+    registry: str | None
+    audit: str | None
+
+
+class ReconcilePayload(TypedDict):
+    """What reconciling one model's audit trail and MLflow found and did (the XCom of ``reconcile``).
+
+    ``ok``: nothing is left apart; ``in_flight``: pending moves younger than ``stale_after``
+    seconds, left alone (another worker may still be making them).
+    """
+
+    model: str
+    audited: bool
+    repair: bool
+    adopted: list[str]
+    settled: list[SettledMovePayload]
+    repaired: list[StageRepairPayload]
+    aliases_moved: list[AliasDriftPayload]
+    alias_drift: list[AliasDriftPayload]
+    in_flight: list[int]
+    disagreements: list[dict[str, Any]]
+    ok: bool

@@ -24,6 +24,7 @@ from typing import Any
 from include.contracts import Tag, evidence_tag, experiment_name, version_uri
 from include.errors import RegistryStateError
 from include.platform import stages
+from include.platform.failpoints import failpoint
 from include.platform.mlflow_client import (
     BasicAuth,
     basic_auth_creds,
@@ -257,13 +258,16 @@ class ModelRegistry:
         rollback: bool = False,
         supersede_to: str = stages.ARCHIVED,
         audited: bool = True,
+        points: str = "registry.move",
     ) -> dict[str, Any]:
         """Move a version to ``target``: check the table, then update tags and aliases.
 
         Idempotent: moving a version to the stage it is already in changes nothing.
         A version taking an alias pushes the previous holder to ``supersede_to`` (archived).
         The audit store (when set and ``audited``) gets a pending row first, then succeeded or
-        failed with the error, so a failed move is on record too.
+        failed with the error, so a failed move is on record too. The version's stage tag is
+        written last: it says the MLflow side of the move is complete. ``points`` names the
+        fail point ``<points>.after_alias`` (between the alias and the tags).
         """
         version = str(version)
         current = self.stage_of(model, version)
@@ -275,7 +279,7 @@ class ModelRegistry:
         if self.audit is not None and audited:
             deployment = self.audit.begin(model, version, current, target, actor, reason, evidence or {})
         try:
-            self._apply_move(model, version, current, target, reason, actor, evidence, supersede_to, audited)
+            self._apply_move(model, version, current, target, reason, actor, evidence, supersede_to, audited, points)
         except Exception as exc:
             if deployment is not None:
                 self.audit.finish(deployment, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -295,6 +299,7 @@ class ModelRegistry:
         evidence: dict[str, Any] | None,
         supersede_to: str,
         audited: bool,
+        points: str,
     ) -> None:
         alias = ALIAS_FOR_STAGE.get(target)
         if alias:
@@ -309,12 +314,21 @@ class ModelRegistry:
                     audited=audited,
                 )
             self.client.set_registered_model_alias(model, alias, version)
+            failpoint(f"{points}.after_alias")
         leaving = ALIAS_FOR_STAGE.get(current or "")
         if leaving and (holder := self.alias_version(model, leaving)) is not None and str(holder.version) == version:
             self.client.delete_registered_model_alias(model, leaving)
         if target == stages.CHAMPION:
             self.client.set_registered_model_tag(model, HAD_CHAMPION_TAG, "true")
-        self.client.set_model_version_tag(model, version, STAGE_TAG, target)
+        if evidence:
+            self.client.set_model_version_tag(model, version, evidence_tag(target), json.dumps(evidence)[:4900])
+        self.write_stage(model, version, current, target, actor=actor, reason=reason)
+
+    def write_stage(
+        self, model: str, version: str, current: str | None, target: str, *, actor: str, reason: str
+    ) -> None:
+        """A history entry, then the version's stage tag (last: the move is complete). No checks,
+        no aliases: ``record_move`` moves; ``include.deploy.reconcile`` repairs tags with this."""
         entry = {
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),  # audit timestamp, not logic
             "from": current,
@@ -322,13 +336,12 @@ class ModelRegistry:
             "by": actor,
             "reason": reason,
         }
-        if evidence:
-            self.client.set_model_version_tag(model, version, evidence_tag(target), json.dumps(evidence)[:4900])
         history = json.loads(self.get(model, version).tags.get(HISTORY_TAG, "[]"))
         history.append(entry)
         while len(json.dumps(history)) > _HISTORY_LIMIT and len(history) > 1:
             history.pop(0)
         self.client.set_model_version_tag(model, version, HISTORY_TAG, json.dumps(history))
+        self.client.set_model_version_tag(model, version, STAGE_TAG, target)
 
     def stages(self, model: str) -> dict[str, str | None]:
         """{version: stage} as MLflow holds it (to reconcile with the audit table)."""

@@ -2,20 +2,30 @@
 
 ``models:/<name>@champion`` (and ``@challenger``) are resolved at the start of the run; the
 tasks load those exact versions, so a promotion during the run cannot mix models.
+
+The champion alias is trusted only when the audit trail agrees: an alias moved outside the
+pipeline (MLflow's UI "Promote", the API) skipped gates, shadow evidence and the audit, so
+scoring fails closed (``RegistryStateError``) until reconcile, promote or rollback fixes it.
+A registry without an audit trail (``registry.audit`` None: code outside Airflow that opts
+out), or a model the trail has never seen, is scored with a warning in the log: Airflow's
+``resolve_models`` always attaches the trail (its default is ``$MLOPS_STATE_DIR/audit.db``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from include.config import ModelConfig
-from include.contracts import CHALLENGER_ALIAS, CHAMPION_ALIAS
+from include.contracts import CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS
 from include.errors import RegistryStateError
 from include.ml.contract import load_contract
 from include.platform.dates import partition_dates
 from include.platform.registry import ModelRef
 from include.score.payloads import ModelPin, PinnedModels
+
+log = logging.getLogger(__name__)
 
 
 def _pin(config: ModelConfig, version: Any) -> ModelPin:
@@ -30,6 +40,7 @@ def pin_models(
     champion = registry.alias_version(config.name, CHAMPION_ALIAS)
     if champion is None:
         raise RegistryStateError(f"model {config.name!r} has no 'champion' alias: run retrain_{config.name} first")
+    check_champion_trusted(registry, config.name, str(champion.version))
     challenger = registry.alias_version(config.name, CHALLENGER_ALIAS)
     distinct = challenger is not None and str(challenger.version) != str(champion.version)
     return {
@@ -37,6 +48,30 @@ def pin_models(
         "challenger": _pin(config, challenger) if distinct else None,
         "dates": partition_dates(ds, ds_end, interval_start, run_after),
     }
+
+
+def check_champion_trusted(registry: Any, name: str, version: str) -> None:
+    """``RegistryStateError`` unless ``@champion`` (``version``) is the audit trail's champion, or
+    the version of a champion move in flight (claimed, not finished)."""
+    audit = getattr(registry, "audit", None)
+    current = audit.current(name) if audit is not None else {}
+    if audit is None or not current:
+        log.warning("%s: no audit trail %s: @champion v%s is used unchecked", name, audit or "attached", version)
+        return
+    held = [v for v, s in current.items() if s == CHAMPION]
+    if version in held:
+        return
+    if any(str(p["version"]) == version and p["to_stage"] == CHAMPION for p in audit.pending(name)):
+        log.info("%s: @champion v%s is the champion of a move in flight", name, version)
+        return
+    audited = ", ".join(f"v{v}" for v in held) or "no version"
+    raise RegistryStateError(
+        f"{name}: @champion points at v{version} in MLflow but the audit trail's champion is {audited}: the "
+        f"alias was moved outside the pipeline (MLflow UI or API), skipping the gates, the shadow evidence and "
+        f"the audit, so scoring refuses it. Fix: trigger reconcile_{name} with restore_aliases=true to put "
+        f"{audited} back (or `python -m include.deploy.reconcile {name} --repair --restore-aliases`); to change "
+        f"the champion, run promote_{name} or rollback_{name}"
+    )
 
 
 def pinned_ref(pin: ModelPin) -> ModelRef:

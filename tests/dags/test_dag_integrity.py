@@ -167,3 +167,24 @@ def test_retrain_param_validation_rejects_bad_input(dagbag):
         params["window_days"] = 0
     with pytest.raises(ParamValidationError, match="window_end"):
         params["window_end"] = 20260301
+
+
+def test_promote_and_rollback_reconcile_first(dagbag):
+    """MLflow is brought back to the audit trail before anything reads or moves the champion."""
+    for dag_id, first in (("promote_churn", "gather_evidence"), ("rollback_churn", "rollback")):
+        dag = dagbag.dags[dag_id]
+        reconcile = dag.get_task("reconcile")
+        assert reconcile.task_type == "ReconcileRegistryOperator" and reconcile.upstream_task_ids == set()
+        assert reconcile.pool == dag.get_task(first).pool or dag_id == "promote_churn"
+        assert first in reconcile.downstream_task_ids, dag_id
+
+
+def test_reconcile_dag_is_manual_and_needs_no_params(dagbag):
+    from include.deploy.reconcile import STALE_AFTER
+
+    dag = dagbag.dags["reconcile_churn"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual only
+    assert [t.task_id for t in dag.tasks] == ["reconcile"]
+    params = copy.deepcopy(dag.params)
+    params.validate()  # every Param has a default: the form triggers as it is
+    assert dict(params) == {"repair": True, "restore_aliases": False, "stale_after_seconds": int(STALE_AFTER)}

@@ -709,6 +709,32 @@ def test_concurrent_promotions_leave_one_champion(dep, race_audit_url):
     setup.audit.close()
 
 
+# -- 7. a worker killed between the alias and the audit, then reconcile_churn --------------------------
+def test_a_promote_task_killed_after_the_alias_is_repaired_by_reconcile(dep):
+    """The promote task dies (SIGKILL) after moving the alias, before finishing its audit claim:
+    MLflow and the audit trail are apart; reconcile_churn puts MLflow back and settles the claim,
+    and the next promote run promotes the challenger."""
+    held, ready = champion(dep), ready_challenger(dep)
+
+    crashed = dep.run(f"promote_{MODEL}", MLOPS_FAILPOINTS="deploy.promote.after_alias")
+
+    assert not crashed.succeeded and "failpoint deploy.promote.after_alias" in crashed.log, crashed.tail()
+    assert champion(dep) == ready  # the alias moved ...
+    assert [p["version"] for p in dep.audit.pending(MODEL)] == [ready]  # ... the audit claim did not finish
+    assert dep.audit.stage_of(MODEL, held) == "champion"
+
+    repaired = dep.run(f"reconcile_{MODEL}", conf={"stale_after_seconds": 0})
+
+    assert repaired.succeeded, repaired.tail()
+    assert champion(dep) == held and dep.audit.pending(MODEL) == []
+    assert moves(dep.audit, ready)[-1] == ("shadow", "champion", "failed")
+    assert_consistent(dep)
+    promoted = dep.run(f"promote_{MODEL}")
+    assert promoted.succeeded, promoted.tail()
+    assert champion(dep) == ready and moves(dep.audit, ready)[-1] == ("shadow", "champion", "succeeded")
+    assert_consistent(dep)
+
+
 # -- 9. the audit trail in PostgreSQL through the Airflow connection -------------------------------
 def test_rollback_audited_in_postgres_through_the_airflow_connection(dep):
     """Last in the module: it moves the champion with the trail in another database."""
@@ -740,7 +766,12 @@ def test_rollback_audited_in_postgres_through_the_airflow_connection(dep):
         moved = {(r.version, r.from_stage, r.to_stage, r.status) for r in rows}
         assert (target, "archived", "champion", "succeeded") in moved
         assert (replaced, "champion", "archived", "succeeded") in moved
-        assert registry_rows == {target: "champion", replaced: "archived"}
+        # A new audit database: reconcile (the DAG's first task) adopted MLflow's stages first.
+        assert {v: s for v, s in registry_rows.items() if v in (target, replaced)} == {
+            target: "champion",
+            replaced: "archived",
+        }
+        assert registry_rows == dep.registry.stages(MODEL)
         assert any(r.reason == "rollback: e2e: audited in PostgreSQL" for r in rows)
         with AuditStore(url) as store:
             assert store.history(MODEL, target)[0]["actor"].startswith(f"airflow:rollback_{MODEL}/")

@@ -431,3 +431,59 @@ def test_evidence_without_json_equivalent(store):
     with pytest.raises(TypeError, match="not JSON serialisable"):
         store.record("churn", "2", None, "candidate", evidence={"obj": object()})
     assert store.stage_of("churn", "2") is None
+
+
+# -- claims: the pending row a deploy move writes first (include/deploy/claims.py) -----------------
+def test_a_claim_is_pending_until_finished_and_checks_stage_and_champion(store):
+    store.record("churn", "1", None, "champion")
+    store.record("churn", "2", None, "shadow")
+    assert store.claim("churn", "2", "candidate", "champion", holders={"champion": "1"}) is None  # wrong stage
+    assert store.claim("churn", "2", "shadow", "champion", holders={"champion": "3"}) is None  # other champion
+    claimed = store.claim("churn", "2", "shadow", "champion", holders={"champion": "1"}, actor="a", evidence={"x": 1})
+    assert claimed is not None
+    assert [p["deployment_id"] for p in store.pending("churn")] == [claimed]
+    assert store.current("churn") == {"1": "champion", "2": "shadow"}  # nothing moved yet
+    assert store.claim("churn", "2", "shadow", "champion", holders={"champion": "1"}, actor="b") is None  # pending
+    store.finish(claimed, "succeeded")
+    assert store.current("churn") == {"1": "archived", "2": "champion"} and store.pending("churn") == []
+
+
+def test_a_failed_claim_changes_no_stage_and_frees_the_slot(store):
+    store.record("churn", "1", None, "champion")
+    store.record("churn", "2", None, "shadow")
+    claimed = store.claim("churn", "2", "shadow", "champion", holders={"champion": "1"})
+    store.finish(claimed, "failed", error="worker died")
+    assert store.current("churn") == {"1": "champion", "2": "shadow"}
+    assert store.claim("churn", "2", "shadow", "champion", holders={"champion": "1"}) is not None
+
+
+def test_a_claim_does_not_wait_for_unrelated_pending_moves(store):
+    store.record("churn", "1", None, "champion")
+    store.record("churn", "2", None, "shadow")
+    store.begin("churn", "3", None, "candidate", actor="retrain")  # a registration in flight
+    assert store.claim("churn", "2", "shadow", "champion", holders={"champion": "1"}) is not None
+
+
+def test_finishing_a_rollback_claim_rejects_the_replaced_champion(store):
+    store.record("churn", "1", None, "champion")
+    store.record("churn", "2", None, "champion")  # 1 archived
+    claimed = store.claim("churn", "1", "archived", "champion", holders={"champion": "2"})
+    store.finish(claimed, "succeeded", supersede_to="rejected")
+    assert store.current("churn") == {"1": "champion", "2": "rejected"}
+
+
+def test_racing_claims_have_exactly_one_winner(make_store):
+    setup = make_store()
+    setup.record("churn", "1", None, "champion")
+    setup.record("churn", "2", None, "shadow")
+    racers = [make_store() for _ in range(8)]
+    for racer in racers:
+        racer.migrate()
+
+    claims = run_threads(
+        len(racers),
+        lambda i: racers[i].claim("churn", "2", "shadow", "champion", holders={"champion": "1"}, actor=f"run_{i}"),
+    )
+
+    won = [c for c in claims if c is not None]
+    assert len(won) == 1 and [p["deployment_id"] for p in setup.pending("churn")] == won

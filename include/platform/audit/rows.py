@@ -81,8 +81,11 @@ def insert_deployment(
     return int(result.scalar_one())
 
 
-def finish_deployment(conn: Connection, row: dict[str, Any], status: str, error: str | None) -> None:
-    """Close the deployment ``row``; a success also sets the version's stage."""
+def finish_deployment(
+    conn: Connection, row: dict[str, Any], status: str, error: str | None, supersede_to: str = ARCHIVED
+) -> None:
+    """Close the deployment ``row``; a success also sets the version's stage (the previous
+    holder of an aliased stage goes to ``supersede_to``)."""
     now = utcnow()
     conn.execute(
         deployments_table.update()
@@ -92,7 +95,7 @@ def finish_deployment(conn: Connection, row: dict[str, Any], status: str, error:
     if status != SUCCEEDED:
         return
     model, version, stage = row["model"], row["version"], row["to_stage"]
-    supersede_holders(conn, model, version, stage, row["deployment_id"], row["actor"])
+    supersede_holders(conn, model, version, stage, row["deployment_id"], row["actor"], to_stage=supersede_to)
     values = {"stage": stage, "updated_at": now, "deployment_id": row["deployment_id"]}
     conn.execute(
         dialect_insert(conn, registry_table)
@@ -101,8 +104,11 @@ def finish_deployment(conn: Connection, row: dict[str, Any], status: str, error:
     )
 
 
-def supersede_holders(conn: Connection, model: str, version: str, stage: str, by: int, actor: str) -> None:
-    """The previous holder of an aliased stage moves to archived (as ModelRegistry.record_move does)."""
+def supersede_holders(
+    conn: Connection, model: str, version: str, stage: str, by: int, actor: str, *, to_stage: str = ARCHIVED
+) -> None:
+    """The previous holder of an aliased stage moves to ``to_stage`` (archived; a rollback may
+    reject it), as ModelRegistry.record_move does."""
     if stage not in SINGLE_HOLDER_STAGES:
         return
     r = registry_table.c
@@ -115,7 +121,7 @@ def supersede_holders(conn: Connection, model: str, version: str, stage: str, by
             model,
             holder,
             stage,
-            ARCHIVED,
+            to_stage,
             actor,
             f"superseded by v{version}",
             {"superseded_by_deployment": by, "superseded_by_version": version},
@@ -124,5 +130,5 @@ def supersede_holders(conn: Connection, model: str, version: str, stage: str, by
         conn.execute(
             registry_table.update()
             .where((r.model == model) & (r.version == holder) & (r.stage == stage))
-            .values(stage=ARCHIVED, updated_at=utcnow(), deployment_id=moved)
+            .values(stage=to_stage, updated_at=utcnow(), deployment_id=moved)
         )

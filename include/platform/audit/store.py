@@ -28,11 +28,13 @@ from include.platform.audit.rows import (
 from include.platform.audit.schema import (
     FINAL_STATUSES,
     PENDING,
+    SINGLE_HOLDER_STAGES,
     SUCCEEDED,
     deployments_table,
     registry_table,
     schema_version_table,
 )
+from include.platform.stages import ARCHIVED
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +114,11 @@ class AuditStore:
         with audit_transaction(self.engine, write=True) as conn:
             return insert_deployment(conn, model, version, from_stage, to_stage, actor, reason, evidence)
 
-    def finish(self, deployment_id: int, status: str, error: str | None = None) -> None:
-        """Close a pending deployment. ``succeeded`` also sets the version's stage.
+    def finish(
+        self, deployment_id: int, status: str, error: str | None = None, *, supersede_to: str = ARCHIVED
+    ) -> None:
+        """Close a pending deployment. ``succeeded`` also sets the version's stage (and moves the
+        previous holder of an aliased stage to ``supersede_to``).
 
         Finishing again with the same status is a no-op (task retries); another status is an error.
         """
@@ -130,7 +135,7 @@ class AuditStore:
                 raise AuditError(
                     f"deployment {deployment_id} already finished as {row['status']!r}; cannot mark it {status!r}"
                 )
-            finish_deployment(conn, row, status, error)
+            finish_deployment(conn, row, status, error, supersede_to)
 
     def record(
         self,
@@ -209,6 +214,50 @@ class AuditStore:
             return False
         return True
 
+    def claim(
+        self,
+        model: str,
+        version: str | int,
+        expected_stage: str | None,
+        new_stage: str,
+        *,
+        holders: Mapping[str, str | None] | None = None,
+        actor: str = "",
+        reason: str = "",
+        evidence: Mapping[str, Any] | None = None,
+    ) -> int | None:
+        """Claim a move: a ``pending`` deployment, only if the version's stored stage is
+        ``expected_stage``, every ``holders`` stage is held by the given version (None: by
+        none) and no conflicting move is pending (one of the same version, or one taking or
+        leaving the same aliased stage). Returns its ``deployment_id``, or None
+        (nothing written) when a check failed, e.g. a concurrent promotion claimed first.
+
+        The checks and the insert are one write transaction (SQLite: ``BEGIN IMMEDIATE``;
+        PostgreSQL: the model's advisory lock), so of two concurrent claims exactly one wins.
+        The stage changes only when the claim is finished ``succeeded``; a claim left pending by
+        a dead worker is settled by ``include.deploy.reconcile``.
+        """
+        version = str(version)
+        check_audit_stage(new_stage)
+        self.migrate()
+        r, d = registry_table.c, deployments_table.c
+        with audit_transaction(self.engine, write=True) as conn:
+            self._lock_model(conn, model)
+            stages = dict(conn.execute(sa.select(r.version, r.stage).where(r.model == model)).all())
+            if stages.get(version) != expected_stage:
+                return None
+            for stage, holder in (holders or {}).items():
+                held = sorted(v for v, s in stages.items() if s == stage)
+                if held != ([str(holder)] if holder is not None else []):
+                    return None
+            pending = conn.execute(
+                sa.select(d.version, d.from_stage, d.to_stage).where((d.model == model) & (d.status == PENDING))
+            ).all()
+            slots = {expected_stage, new_stage} & set(SINGLE_HOLDER_STAGES)
+            if any(p.version == version or slots & {p.from_stage, p.to_stage} for p in pending):
+                return None
+            return insert_deployment(conn, model, version, expected_stage, new_stage, actor, reason, evidence)
+
     # -- reading -----------------------------------------------------------------------------
     def history(self, model: str, version: str | int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Deployments of a model (or one version), newest first."""
@@ -225,6 +274,13 @@ class AuditStore:
     def get(self, deployment_id: int) -> dict[str, Any]:
         with self._read() as conn:
             return self._deployment_row(conn, deployment_id)
+
+    def pending(self, model: str) -> list[dict[str, Any]]:
+        """The model's deployments still ``pending`` (claimed moves not finished), oldest first."""
+        d = deployments_table.c
+        query = sa.select(deployments_table).where((d.model == model) & (d.status == PENDING))
+        with self._read() as conn:
+            return [deployment_dict(row) for row in conn.execute(query.order_by(d.deployment_id))]
 
     def stage_of(self, model: str, version: str | int) -> str | None:
         r = registry_table.c

@@ -59,7 +59,8 @@ def audited_registry(
 ) -> Any:
     """The registry with the audit trail of ``audit_conn_id`` attached: every stage move is also
     written to the audit database. For tasks that move stages (register, qualify, promote,
-    reject, rollback); everything else uses ``MlflowHook().get_conn()`` and never opens it."""
+    reject, rollback, reconcile) and for batch scoring's ``resolve_models``, which reads it to
+    check ``@champion``; everything else uses ``MlflowHook().get_conn()`` and never opens it."""
     from mlops_airflow.hooks.audit import AuditHook
 
     registry = MlflowHook(mlflow_conn_id=mlflow_conn_id).get_conn()

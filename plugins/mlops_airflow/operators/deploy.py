@@ -19,7 +19,7 @@ from mlops_airflow.hooks.registry import MlflowHook, audited_registry
 from mlops_airflow.operators.base import MlopsBaseOperator, truthy
 
 if TYPE_CHECKING:
-    from include.deploy.payloads import HealthCheckPayload, PromotionPayload, RollbackPayload
+    from include.deploy.payloads import HealthCheckPayload, PromotionPayload, ReconcilePayload, RollbackPayload
 
 DEFAULT_AUDIT_CONN_ID = AuditHook.default_conn_name
 
@@ -194,3 +194,50 @@ class ModelHealthCheckOperator(_DeployOperator):
             actor=_actor(context),
             resolve=connection_dict,
         )
+
+
+class ReconcileRegistryOperator(_DeployOperator):
+    """Bring MLflow back to the audit trail for one model (``include.deploy.reconcile``).
+
+    Settles moves left pending by a dead worker (MLflow complete: finished; otherwise failed and
+    MLflow put back), rolls MLflow stage tags and aliases to the audit trail, and with
+    ``restore_aliases`` also puts back aliases moved outside the pipeline. Fails (without
+    retries) when something is left apart, naming it and the fix. Returns ``ReconcilePayload``.
+
+    :param model_name: model config to reconcile (templated)
+    :param repair: settle and repair; False only reports (templated)
+    :param restore_aliases: put aliases moved outside the pipeline back (templated)
+    :param stale_after: seconds after which another worker's pending move is settled (templated)
+    :param mlflow_conn_id: MLflow connection of the registry
+    :param audit_conn_id: connection of the audit database
+    """
+
+    template_fields: Sequence[str] = ("model_name", "repair", "restore_aliases", "stale_after")
+    ui_color = "#eef0f8"
+
+    def __init__(
+        self, *, repair: Any = True, restore_aliases: Any = False, stale_after: Any = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.repair = repair
+        self.restore_aliases = restore_aliases
+        self.stale_after = stale_after
+
+    def execute(self, context: Any) -> ReconcilePayload:
+        from include.deploy.reconcile import STALE_AFTER, check_reconciled, reconcile
+
+        stale = STALE_AFTER if self.stale_after in (None, "") else float(self.stale_after)
+        result = reconcile(
+            self.audited_registry(),
+            self.model_name,
+            repair=truthy(self.repair),
+            restore_aliases=truthy(self.restore_aliases),
+            by=_actor(context),
+            stale_after=stale,
+        )
+        for key, value in result.items():
+            if isinstance(value, list) and value:
+                self.log.warning("%s %s: %s", self.model_name, key, value)
+        context["ti"].xcom_push(key="return_value", value=result)
+        check_reconciled(result)
+        return result
