@@ -105,7 +105,8 @@ def test_dag_file_parse_time_and_no_heavy_imports(path, capsys):
 def test_parse_probe_catches_a_slow_or_heavy_file(tmp_path):
     """The probe counts the file's own imports and work, not the SDK's."""
     slow = tmp_path / "slow_dag.py"
-    slow.write_text("import time\nimport json\nt = time.process_time()\nwhile time.process_time() - t < 0.25:\n    pass\n")
+    busy = "t = time.process_time()\nwhile time.process_time() - t < 0.25:\n    pass\n"
+    slow.write_text("import time\nimport json\n" + busy)
     probe = parse_probe(slow)
     assert probe["seconds"] >= 0.25 > MAX_PARSE_SECONDS and probe["heavy"] == []
     heavy = tmp_path / "heavy_dag.py"
