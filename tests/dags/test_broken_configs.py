@@ -20,7 +20,7 @@ pytestmark = pytest.mark.dags
 PROJECT = Path(__file__).resolve().parents[2]
 DAGS = PROJECT / "dags"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
-KINDS = ("retrain", "batch_score", "monitor", "promote", "rollback")
+KINDS = ("retrain", "batch_score", "monitor", "promote", "rollback", "reconcile")
 
 # file stem -> (how it is broken, the fragments the import error must show)
 BROKEN = {
