@@ -13,8 +13,11 @@ multipart and presigned paths build their credentials from the environment, so t
 Outages are named in one place: every call through ``mlflow_client()``'s client (and every
 artifact download) that fails because the server did not answer (connection refused, timeout,
 5xx after MLflow's own retries) raises ``RegistryUnavailable`` naming the tracking URI (without
-credentials); Airflow retries it with backoff. Deterministic MLflow errors
-(``RESOURCE_DOES_NOT_EXIST``, ``INVALID_PARAMETER_VALUE``, ...) pass through unchanged.
+credentials); Airflow retries it with backoff. An answer that says the request itself is wrong
+(``RESOURCE_DOES_NOT_EXIST``, ``INVALID_PARAMETER_VALUE``, ``PERMISSION_DENIED``, ...) raises
+``MlflowRequestRefused``: a ``RegistryStateError`` (fails at once, not retried) that is still an
+``MlflowException`` with its ``error_code``, so callers that handle MLflow's own errors keep
+working.
 MLflow's HTTP client retries for minutes by default: ``scripts/env.sh`` and the compose file set
 ``MLFLOW_HTTP_REQUEST_MAX_RETRIES``/``_BACKOFF_FACTOR``/``_TIMEOUT`` so a dead server is named
 in seconds (``docs/production.md``).
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from include.errors import RegistryUnavailable
+from include.errors import RegistryStateError, RegistryUnavailable
 
 HostCreds = Callable[[str], Any]  # host URL -> mlflow.utils.rest_utils.MlflowHostCreds
 
@@ -43,6 +46,21 @@ HostCreds = Callable[[str], Any]  # host URL -> mlflow.utils.rest_utils.MlflowHo
 _OUTAGE_MESSAGE = re.compile(r"API request to \S+ failed with (timeout )?exception")
 _OUTAGE_CODES = frozenset({"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
 _USERINFO = re.compile(r"//[^/@\s]*@")
+# MLflow's answers that the request itself is wrong: the same request gets the same answer.
+_REFUSED_CODES = frozenset(
+    {
+        "BAD_REQUEST",
+        "INVALID_PARAMETER_VALUE",
+        "INVALID_STATE",
+        "MALFORMED_REQUEST",
+        "NOT_FOUND",
+        "PERMISSION_DENIED",
+        "RESOURCE_ALREADY_EXISTS",
+        "RESOURCE_DOES_NOT_EXIST",
+        "UNAUTHENTICATED",
+    }
+)
+_CREDENTIAL_CODES = frozenset({"PERMISSION_DENIED", "UNAUTHENTICATED"})
 
 
 def safe_uri(uri: str) -> str:
@@ -65,12 +83,44 @@ def is_registry_outage(exc: BaseException) -> bool:
     return False
 
 
+@functools.cache
+def refused_error_class() -> type:
+    """``MlflowRequestRefused``: a ``RegistryStateError`` that is also an ``MlflowException``
+    (built on first use: mlflow is not imported at parse time)."""
+    from mlflow.exceptions import MlflowException
+
+    cls = type(
+        "MlflowRequestRefused",
+        (RegistryStateError, MlflowException),
+        {"__module__": __name__, "__doc__": "MLflow refused the request: a retry gets the same answer."},
+    )
+    globals()["MlflowRequestRefused"] = cls  # importable by name (pickling)
+    return cls
+
+
+def refused_request(exc: Any, tracking_uri: str, what: str) -> Exception:
+    """The ``MlflowRequestRefused`` for MLflow's refusal ``exc`` (same message and error code)."""
+    from mlflow.protos.databricks_pb2 import ErrorCode
+
+    message = f"MLflow at {safe_uri(tracking_uri)} refused {what}: {safe_uri(exc.message)}"
+    if exc.error_code in _CREDENTIAL_CODES:
+        message += " (check the login of the mlflow_default connection: the pipeline's MLflow account)"
+    error: Exception = refused_error_class()(message, error_code=ErrorCode.Value(exc.error_code))
+    return error
+
+
 @contextlib.contextmanager
 def registry_outages(tracking_uri: str, what: str) -> Iterator[None]:
-    """An outage inside the block becomes ``RegistryUnavailable`` naming the server."""
+    """An outage inside the block becomes ``RegistryUnavailable`` naming the server; MLflow's
+    answer that the request is wrong becomes ``MlflowRequestRefused`` (not retried)."""
+    from mlflow.exceptions import MlflowException
+
     try:
         yield
     except Exception as exc:
+        refused = isinstance(exc, MlflowException) and not isinstance(exc, RegistryStateError)
+        if refused and exc.error_code in _REFUSED_CODES:  # type: ignore[attr-defined]
+            raise refused_request(exc, tracking_uri, what) from exc
         if not is_registry_outage(exc):
             raise
         detail = safe_uri(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]

@@ -87,3 +87,31 @@ def test_sigterm_with_no_handler_still_ends_the_process():
     cmd = [sys.executable, "-c", code]
     result = subprocess.run(cmd, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == -15 and "alive" not in result.stdout
+
+
+def test_a_refused_mlflow_request_fails_at_once_and_is_still_an_mlflow_error(tmp_path):
+    """A real (SQLite) tracking store: asking for a model that does not exist is MLflow's refusal,
+    not an outage; it fails the task without retries and keeps MLflow's error code."""
+    import pickle
+
+    from mlflow.exceptions import MlflowException
+
+    from include.errors import NotRetryable, RegistryStateError, Transient
+    from include.platform.mlflow_client import mlflow_client
+    from mlops_airflow.retry import RETRY_POLICY
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow_client(uri)
+    try:
+        client.get_registered_model("nobody")
+    except MlflowException as exc:
+        error = exc
+    else:
+        raise AssertionError("MLflow answered for a model that does not exist")
+    assert isinstance(error, RegistryStateError) and isinstance(error, NotRetryable)
+    assert not isinstance(error, Transient)
+    assert error.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert "refused get_registered_model" in str(error) and "nobody" in str(error)
+    assert RETRY_POLICY.evaluate(error, 1, 4).action.value == "fail"
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is type(error) and again.error_code == error.error_code
