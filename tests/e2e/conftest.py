@@ -131,6 +131,24 @@ def aws_connection_env(moto_server) -> dict[str, str]:
     return {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection)}
 
 
+def sample_data_env(root: Path) -> dict[str, str]:
+    """Thirty days of sample churn data (January 2026) under ``root``, with a local MLflow store and
+    an isolated audit trail: the environment of a DAG run on it."""
+    import datetime as dt
+
+    from include.dev.sample_data import write_sample_data
+    from include.platform.storage import LocalStorage
+
+    storage = LocalStorage(root / "data")
+    write_sample_data(storage, start=dt.date(2026, 1, 1), days=30, rows_per_day=600, customers=2000)
+    return {
+        "MLOPS_DATA_ROOT": storage.root,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "MLOPS_MLFLOW_ARTIFACT_ROOT": str(root / "artifacts"),
+        **isolated_state_env(root / "state"),
+    }
+
+
 def isolated_state_env(tmp_dir: Path) -> dict[str, str]:
     """Audit trail and state of one test module: never the developer's .local, never shared."""
     return {"MLOPS_STATE_DIR": str(tmp_dir), "MLOPS_AUDIT_DB_URL": f"sqlite:///{tmp_dir / 'audit.db'}"}

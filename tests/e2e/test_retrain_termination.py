@@ -5,14 +5,13 @@ run of the same window registers exactly one version (``include/platform/termina
 
 from __future__ import annotations
 
-import datetime as dt
 import signal
 import time
 
 import pytest
 
 from include.platform.registry import ModelRegistry
-from tests.e2e.conftest import isolated_state_env
+from tests.e2e.conftest import sample_data_env
 
 MODEL = "churn"
 WINDOW_END = "2026-01-30"
@@ -20,19 +19,7 @@ WINDOW_END = "2026-01-30"
 
 @pytest.fixture(scope="module")
 def data_env(tmp_path_factory):
-    from include.dev.sample_data import write_sample_data
-    from include.platform.storage import LocalStorage
-
-    root = tmp_path_factory.mktemp("term-data")
-    storage = LocalStorage(root / "data")
-    write_sample_data(storage, start=dt.date(2026, 1, 1), days=30, rows_per_day=600, customers=2000)
-    return {
-        "MLOPS_DATA_ROOT": storage.root,
-        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-        "MLOPS_MLFLOW_ARTIFACT_ROOT": str(root / "artifacts"),
-        "MLOPS_RETRAIN_LEASE_SECONDS": "5",
-        **isolated_state_env(root / "state"),
-    }
+    return {**sample_data_env(tmp_path_factory.mktemp("term-data")), "MLOPS_RETRAIN_LEASE_SECONDS": "5"}
 
 
 def _versions(data_env) -> list[str]:

@@ -3,11 +3,9 @@ task in one try, an outage is retried with backoff (``mlops_airflow.retry``)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from tests.e2e.conftest import isolated_state_env
+from tests.e2e.conftest import sample_data_env
 from tests.fixtures.services import LOOPBACK, free_port
 
 MODEL = "churn"
@@ -15,18 +13,7 @@ MODEL = "churn"
 
 @pytest.fixture(scope="module")
 def data_env(tmp_path_factory):
-    from include.dev.sample_data import write_sample_data
-    from include.platform.storage import LocalStorage
-
-    root = tmp_path_factory.mktemp("retry-data")
-    storage = LocalStorage(root / "data")
-    write_sample_data(storage, start=dt.date(2026, 1, 1), days=30, rows_per_day=600, customers=2000)
-    return {
-        "MLOPS_DATA_ROOT": storage.root,
-        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-        "MLOPS_MLFLOW_ARTIFACT_ROOT": str(root / "artifacts"),
-        **isolated_state_env(root / "state"),
-    }
+    return sample_data_env(tmp_path_factory.mktemp("retry-data"))
 
 
 def test_a_data_error_fails_in_one_try(airflow_project, data_env):

@@ -44,6 +44,7 @@ from include.score.publish import publish
 from include.score.unit import score_unit
 from include.score.writer import PREDICTIONS, QUARANTINE, SHADOW
 from tests.fixtures.services import FAKE_AWS, LOOPBACK, free_port, start_service, venv_executable
+from tests.integration.test_scoring_atomicity import SCORER
 from tests.unit.score.helpers import verify_partition
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -289,27 +290,7 @@ def test_disk_full_while_scoring_and_publishing_is_an_outage_and_the_retry_succe
 
 
 # -- (c) fail points in publish -------------------------------------------------------------------
-SCORER = """
-import json, pickle, sys
-from threadpoolctl import threadpool_limits
-from include.config import parse_config
-from include.platform.registry import ModelRef
-from include.platform.storage import LocalStorage
-from include.score.plan import plan
-from include.score.publish import publish
-from include.score.unit import score_unit
-
-args = json.loads(open(sys.argv[1]).read())
-config = parse_config(args["config"], source="test/churn.yaml")
-with open(args["model"], "rb") as handle:
-    model = pickle.load(handle)
-storage, ref = LocalStorage(args["root"]), ModelRef(**args["champion"])
-with threadpool_limits(1):
-    units = plan(storage, config, [args["ds"]])
-    stats = [score_unit(storage, config, u, (ref, model), args["contract"], run_id=args["run_id"]) for u in units]
-    publish(storage, config, units, stats, args["contract"], ref, run_id=args["run_id"])
-print("published", flush=True)
-"""
+# The scorer process is the SIGKILL test's (SCORER): plan, score every unit, publish.
 
 POINTS = {  # fail point -> which version readers see after the kill
     "score.publish.after_files": "previous",
