@@ -26,8 +26,8 @@ lint: install
 	@source scripts/env.sh && ruff check . && echo "ruff: clean" && python scripts/check_contracts.py && \
 		python scripts/check_layout.py && mypy && echo "mypy: clean"
 
-# Two pytest workers (pytest-xdist), one test file at a time each (--dist loadfile: a file's
-# module-scoped servers and trained models stay in one worker). PYTEST_WORKERS=0 runs in-process.
+# Two pytest workers (pytest-xdist), a test file at a time each (--dist loadfile; tests/conftest.py:
+# the stack suite's files as one, slowest first). PYTEST_WORKERS=0 runs in-process.
 PYTEST_WORKERS ?= 2
 test: install lint
 	@source scripts/env.sh && python -m pytest tests -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile

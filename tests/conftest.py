@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,11 +22,55 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 pytest_plugins = ["tests.fixtures.services"]
 
 
+# `make test` runs two pytest-xdist workers with `--dist loadfile`: a test file runs in one worker
+# (its module-scoped servers and trained models stay there), except that the stack suite's files
+# are one unit (one distributed stack, not one per worker: ``pytest_xdist_make_scheduler``).
+# The slowest units are collected first, so that the workers finish together instead of one
+# waiting for the stack suite at the end.
+STACK_SUITE = "integration/stack"
+SLOW_FIRST = (
+    STACK_SUITE,
+    "e2e/test_deploy_dags.py",
+    "e2e/test_batch_score_dag.py",
+    "e2e/test_retrain_dag.py",
+    "e2e/test_monitor_dag.py",
+)
+
+
+def _unit(rel: Path) -> str:
+    path = rel.as_posix()
+    return STACK_SUITE if path.startswith(STACK_SUITE + "/") else path
+
+
+def _slow_rank(item: pytest.Item) -> int:
+    unit = _unit(_relative(item))
+    return SLOW_FIRST.index(unit) if unit in SLOW_FIRST else len(SLOW_FIRST)
+
+
+def _relative(item: pytest.Item) -> Path:
+    rel = Path(str(item.fspath)).resolve().relative_to(PROJECT_DIR / "tests")
+    if rel.parts[0] not in KINDS:
+        raise pytest.UsageError(f"{rel}: tests live in one of tests/{{{','.join(KINDS)}}}/")
+    return rel
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test carries the marker of its folder; a test outside those folders is an error."""
+    """Every test carries the marker of its folder (a test outside those folders is an error);
+    the slowest units first (a stable sort: the order within a file is kept)."""
     for item in items:
-        rel = Path(str(item.fspath)).resolve().relative_to(PROJECT_DIR / "tests")
-        kind = rel.parts[0]
-        if kind not in KINDS:
-            raise pytest.UsageError(f"{rel}: tests live in one of tests/{{{','.join(KINDS)}}}/")
-        item.add_marker(getattr(pytest.mark, kind))
+        item.add_marker(getattr(pytest.mark, _relative(item).parts[0]))
+    items.sort(key=_slow_rank)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, with the stack suite's files as one unit."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class StackAsOneFile(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return f"tests/{STACK_SUITE}" if scope.startswith(f"tests/{STACK_SUITE}/") else scope
+
+    return StackAsOneFile(config, log)
