@@ -152,6 +152,9 @@ class GuardedClient:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._client, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        delattr(self._client, name)
+
     def __repr__(self) -> str:
         return f"GuardedClient({self._client!r})"
 
