@@ -31,6 +31,7 @@ import logging
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_valid
+from include.config.sections import MAX_TRAINING_WINDOW_DAYS
 from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset, retrain_schedule
 from mlops_airflow.operators.retrain import ModelGateOperator, QualifyCandidateOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
@@ -56,7 +57,7 @@ def build(config: ModelConfig) -> DAG:
                 None,
                 type=["null", "integer"],
                 minimum=1,
-                maximum=730,
+                maximum=MAX_TRAINING_WINDOW_DAYS,  # the config's own bound
                 title="Training window length (days)",
                 description=f"Empty: {config.training.window_days} from the model config.",
             ),

@@ -16,7 +16,6 @@ retry (same run id, as an Airflow retry) succeeds and leaves a verifiable partit
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import pickle
@@ -28,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from botocore.config import Config
 from threadpoolctl import threadpool_limits
 
@@ -45,19 +43,17 @@ from include.score.unit import score_unit
 from include.score.writer import PREDICTIONS, QUARANTINE, SHADOW
 from tests.fixtures.services import FAKE_AWS, LOOPBACK, free_port, start_service, venv_executable
 from tests.integration.test_scoring_atomicity import SCORER
+from tests.integration.test_scoring_atomicity import config_data as atomicity_config
 from tests.unit.score.helpers import verify_partition
 
 PROJECT = Path(__file__).resolve().parents[2]
-CHURN = yaml.safe_load((PROJECT / "include" / "models" / "churn.yaml").read_text())
 MODEL, DS = "churn", "2026-02-02"
 CHAMPION_ARGS = {"name": MODEL, "version": "3", "run_id": "mlflow-run-champion"}
 
 
 def config_data() -> dict[str, Any]:
-    data = copy.deepcopy(CHURN)
-    data["estimator"]["params"]["max_iter"] = 30
-    data["scoring"].update({"chunk_rows": 500, "max_parallel": 4, "range_tolerance": 100})
-    return data
+    """The atomicity tests' small config; nothing quarantined (these tests are about storage)."""
+    return atomicity_config(range_tolerance=100)
 
 
 @pytest.fixture(scope="module")
