@@ -293,7 +293,8 @@ def commit_hint(dataset: str, model: str, dates: list[str] | None = None) -> str
 
 def not_committed_message(storage: Storage, dataset: str, model: str, start: str | dt.date, end: str | dt.date) -> str:
     """``no committed <dataset> partitions ...``: which folders lack a marker and how to commit them."""
-    where = f"no committed {dataset.removesuffix('s')} partitions for {model!r} in [{partition_date(start)}, {partition_date(end)})"
+    span = f"[{partition_date(start)}, {partition_date(end)})"
+    where = f"no committed {dataset.removesuffix('s')} partitions for {model!r} in {span}"
     where += f" under {storage.uri(dataset + '/' + model)}"
     pending = uncommitted_partitions(storage, dataset, model, start, end)
     if pending:

@@ -17,7 +17,8 @@ echo "$*" >> "$AIRFLOW_CALLS"
 if [ "$1 $2" = "pools get" ] && [ ! -f "$AIRFLOW_HOME/pool" ]; then exit 1; fi
 if [ "$1 $2" = "pools set" ]; then touch "$AIRFLOW_HOME/pool"; fi
 if [ "$1 $2" = "db migrate" ] && [ -n "${FAIL_MIGRATE:-}" ]; then echo "migration exploded"; exit 3; fi
-case "$AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in sqlite:///*) touch "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN#sqlite:///}";; esac
+conn="$AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+case "$conn" in sqlite:///*) touch "${conn#sqlite:///}";; esac
 """
 
 
