@@ -1,12 +1,13 @@
 # Two commands on a fresh machine with Python 3.11:
 #   make demo   - install, set up Airflow + MLflow under .local/, write sample data, retrain through Airflow
+#   (make init   - set up Airflow only: metadata database, deploy pool, DAGs serialised)
 #   make test   - install, then lint and run every test suite
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast test-unit test-dags test-integration test-e2e lint airflow-ui mlflow-ui clean
+.PHONY: install init demo test test-fast test-unit test-dags test-integration test-e2e lint airflow-ui mlflow-ui clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -16,6 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Airflow under .local/airflow (or $AIRFLOW_HOME): migrate the metadata database, create the deploy
+# pool, serialise the DAGs (scripts/init_airflow.sh; scripts/airflow does it on first use too).
+init: install
+	@scripts/init_airflow.sh
 
 demo: install
 	@source scripts/env.sh && python scripts/demo.py
@@ -53,9 +59,8 @@ test-e2e: install
 
 # The Airflow web UI on the demo's state (admin password is printed in the log and stored in
 # .local/airflow/simple_auth_manager_passwords.json.generated).
-airflow-ui: install
-	@source scripts/env.sh && airflow db migrate >/dev/null && \
-		airflow pools set mlops_deploy 1 "one promotion or rollback at a time" >/dev/null && airflow standalone
+airflow-ui: init
+	@source scripts/env.sh && airflow standalone
 
 mlflow-ui: install
 	@source scripts/env.sh && mlflow ui --backend-store-uri "$$MLFLOW_TRACKING_URI" --port $${MLFLOW_PORT:-5000}

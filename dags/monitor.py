@@ -18,7 +18,7 @@ profile and sample, hold-out scores and metrics), never with re-read training da
 * **check_performance**: predictions joined to the labels that arrived, primary metric over
   `monitoring.performance_window_days` against the hold-out metric; a concept-drift detector
   (river ADWIN / Page-Hinkley / DDM) over the error stream.
-* **decide**: each trigger in `monitoring.triggers` (dataset_drift, performance_drop,
+* **decide**: each trigger in `monitoring.triggers` (dataset_drift, performance_drop, concept_drift,
   new_labels, model_age, manual) with its reason and numbers.
 * **report**: evidently's HTML drift report (on samples) and a JSON summary under
   `reports/<model>/monitor/ds=YYYY-MM-DD/`, logged to MLflow with per-run metrics.

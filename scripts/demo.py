@@ -57,9 +57,8 @@ def main() -> None:
     model = args.model
     started = time.perf_counter()
 
-    step("Airflow metadata database (SQLite under .local/airflow) and the deploy pool")
-    run([*AIRFLOW, "db", "migrate"], "airflow-db-migrate")
-    run([*AIRFLOW, "pools", "set", "mlops_deploy", "1", "one promotion or rollback at a time"], "airflow-pools")
+    step("Airflow under .local/airflow: metadata database (SQLite), deploy pool, DAGs serialised")
+    run([str(PROJECT / "scripts" / "init_airflow.sh")], "airflow-init")
 
     step(f"Sample data: {args.days} days of '{model}' features and delayed labels")
     run(

@@ -19,7 +19,13 @@ Only the standard library and PyYAML are imported here: DAG files read configs a
 from __future__ import annotations
 
 from include.config.imports import allowed_import_prefixes
-from include.config.lifecycle import RETRAIN_TRIGGERS, DeployConfig, MonitoringConfig, stattest_module_names
+from include.config.lifecycle import (
+    DEFAULT_TRIGGERS,
+    RETRAIN_TRIGGERS,
+    DeployConfig,
+    MonitoringConfig,
+    stattest_module_names,
+)
 from include.config.loading import (
     LoadedConfigs,
     config_dir,
@@ -43,6 +49,7 @@ from include.config.sections import (
 from include.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_TRIGGERS",
     "METRICS",
     "NOTIFY_EVENTS",
     "NOTIFY_TYPES",

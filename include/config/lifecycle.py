@@ -11,7 +11,11 @@ from typing import Any
 from include.config.checks import MAX_DAYS, check_fractions, check_ints, check_non_negative, fail, is_number
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-RETRAIN_TRIGGERS = ("dataset_drift", "performance_drop", "new_labels", "model_age", "manual")
+RETRAIN_TRIGGERS = ("dataset_drift", "performance_drop", "concept_drift", "new_labels", "model_age", "manual")
+# monitoring.triggers when a config does not list them: every trigger but concept_drift, which is
+# opt-in (it reads the same delayed labels as performance_drop and fires on a rise of the error
+# rate that may be too small to move the metric; list it to retrain on the earlier signal).
+DEFAULT_TRIGGERS = tuple(t for t in RETRAIN_TRIGGERS if t != "concept_drift")
 # Concept drift detectors of include/monitor/drift/concept.py (DETECTORS; a test keeps them equal).
 CONCEPT_DETECTORS = ("adwin", "page_hinkley", "ddm")
 STATTESTS_DIR = Path(__file__).resolve().parents[1] / "monitor" / "drift" / "stattests"
@@ -44,7 +48,7 @@ class MonitoringConfig:
     concept_detector: str = "adwin"
     min_new_labels: int = 20000
     max_model_age_days: int = 30
-    triggers: list[str] = field(default_factory=lambda: list(RETRAIN_TRIGGERS))
+    triggers: list[str] = field(default_factory=lambda: list(DEFAULT_TRIGGERS))
     report_sample_rows: int = 5000
     _where: str = field(default="monitoring", repr=False, compare=False)  # noqa: contract
 
@@ -58,6 +62,10 @@ class MonitoringConfig:
         check_non_negative(self, ("row_count_tolerance",))
         if self.concept_detector not in CONCEPT_DETECTORS:
             fail(f"{w}.concept_detector", f"must be one of {list(CONCEPT_DETECTORS)}, got {self.concept_detector!r}")
+        if not isinstance(self.triggers, list) or not all(isinstance(t, str) for t in self.triggers):
+            fail(
+                f"{w}.triggers", f"must be a list of trigger names from {list(RETRAIN_TRIGGERS)}, got {self.triggers!r}"
+            )
         unknown = sorted(set(self.triggers) - set(RETRAIN_TRIGGERS))
         if unknown:
             fail(f"{w}.triggers", f"unknown trigger(s) {unknown}; known: {list(RETRAIN_TRIGGERS)}")

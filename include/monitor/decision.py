@@ -31,6 +31,40 @@ def _drift_reason(config: ModelConfig, drift: DriftResult) -> RetrainReason:
     return {"trigger": "dataset_drift", "detail": detail, "share": f["share_drifted"]}
 
 
+def _concept_reason(performance: PerformanceResult | None) -> RetrainReason | None:
+    """An increase of the error rate flagged by the concept-drift detector (a decrease, a better
+    model, is no reason to retrain)."""
+    concept = (performance or {}).get("concept_drift") or {}
+    first = concept.get("first_increase")
+    if first is None:
+        return None
+    increases = sum(1 for d in concept.get("directions", []) if d == "up")
+    at = concept.get("first_increase_at")
+    # The detector's before/after means are around its first detection: only quoted when that
+    # detection is the first increase.
+    same = concept.get("first_detection") == first
+    before = concept.get("mean_before_first") if same else None
+    after = concept.get("mean_after_first") if same else None
+    where = f"row {first} of {concept.get('n')}" + (f" ({at})" if at else "")
+    detail = (
+        f"concept drift: {concept.get('detector')} flagged {increases} increase(s) of the error rate in "
+        f"{concept.get('n')} labelled predictions of {performance.get('window', '?') if performance else '?'}, "
+        f"first at {where}"
+    )
+    if before is not None and after is not None:
+        detail += f"; mean error {before:.3f} before, {after:.3f} after"
+    return {
+        "trigger": "concept_drift",
+        "detail": detail,
+        "detector": str(concept.get("detector")),
+        "detections": increases,
+        "at_row": int(first),
+        "at": at,
+        "error_before": before,
+        "error_after": after,
+    }
+
+
 def _age_reason(config: ModelConfig, reference: Reference, ds: str) -> RetrainReason | None:
     trained_until = reference.get("trained_until")
     if not trained_until:
@@ -62,6 +96,7 @@ def _candidate_reasons(
         reasons.append(
             {"trigger": "performance_drop", "detail": performance["message"], "drop": performance.get("drop")}
         )
+    reasons.append(_concept_reason(performance))
     if new_labels >= m.min_new_labels:
         detail = (
             f"{new_labels} labelled rows arrived since training ended {reference['trained_until']} "

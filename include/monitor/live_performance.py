@@ -4,6 +4,7 @@ arrived since it was trained."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from include.config import ModelConfig
 from include.contracts import Dataset
@@ -50,8 +51,23 @@ def check_performance(
         "window": f"{start}..{end}",
     }
     result.update({k: v for k, v in drop.items() if k != "metric"})  # type: ignore[typeddict-item]
-    result["concept_drift"] = concept.to_dict() | {"drift_detected": concept.drift_detected}
+    result["concept_drift"] = concept.to_dict() | {
+        "drift_detected": concept.drift_detected,
+        "first_increase_at": _row_time(joined, config, concept.first_increase),
+    }
     return result
+
+
+def _row_time(joined: Any, config: ModelConfig, row: int | None) -> str | None:
+    """The timestamp of row ``row`` of the error stream (``error_stream``: the labelled, scored
+    rows in time order), ISO 8601 UTC; None without a row."""
+    if row is None:
+        return None
+    import pandas as pd
+
+    labelled = joined[(joined[config.target].notna() & joined["score"].notna()).to_numpy()]
+    times = pd.to_datetime(labelled[config.timestamp], utc=True).sort_values(ignore_index=True)
+    return times.iloc[row].isoformat() if row < len(times) else None
 
 
 def new_labels_since(storage: Storage, config: ModelConfig, since: str | None, ds: str) -> int:

@@ -106,6 +106,15 @@ class RetrainReason(TypedDict):
     drop: NotRequired[float | None]
     rows: NotRequired[int]
     days: NotRequired[int]
+    # concept_drift: the detector, its increases of the error rate, where the first one was
+    # flagged (row of the time-ordered error stream, and that row's timestamp) and the mean
+    # error before and after it.
+    detector: NotRequired[str]
+    detections: NotRequired[int]
+    at_row: NotRequired[int]
+    at: NotRequired[str | None]
+    error_before: NotRequired[float | None]
+    error_after: NotRequired[float | None]
 
 
 class Decision(TypedDict):

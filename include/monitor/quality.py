@@ -15,7 +15,7 @@ from include.config import ModelConfig
 from include.contracts import Dataset
 from include.monitor.payloads import QualityIssuePayload, QualityResult, Reference
 from include.monitor.reference import window
-from include.platform.partitions import list_partitions, read_manifest, read_range
+from include.platform.partitions import list_partitions, not_committed_message, read_manifest, read_range
 from include.platform.storage import Storage
 
 
@@ -182,7 +182,7 @@ def check_quality(storage: Storage, registry: Any, config: ModelConfig, referenc
     current, dates = read_range(storage, Dataset.FEATURES, config.name, start, end)
     if not dates:
         report = QualityReport(rows=0)
-        detail = f"no committed feature partitions in [{start}, {end})"
+        detail = not_committed_message(storage, Dataset.FEATURES, config.name, start, end)
         report.issues.append(QualityIssue("no_data", None, "error", 0, None, detail))
         return report.to_result(dates)
     contract = load_contract(registry, ModelRef(config.name, reference["version"], reference["run_id"]))

@@ -260,6 +260,53 @@ def list_partitions(
     return found
 
 
+def uncommitted_partitions(
+    storage: Storage, dataset: str, model: str, start: str | dt.date | None = None, end: str | dt.date | None = None
+) -> list[str]:
+    """Dates in ``[start, end)`` with a ``ds=`` folder but no commit marker, sorted."""
+    found = []
+    for name in storage.list_dirs(f"{dataset}/{model}"):
+        match = _DS_RE.match(name)
+        if not match or (start is not None and match.group(1) < partition_date(start)):
+            continue
+        if end is not None and match.group(1) >= partition_date(end):
+            continue
+        prefix = partition_prefix(dataset, model, match.group(1))
+        if not (storage.exists(f"{prefix}/{MANIFEST}") or storage.exists(f"{prefix}/{SUCCESS}")):
+            found.append(match.group(1))
+    return found
+
+
+def commit_hint(dataset: str, model: str, dates: list[str] | None = None) -> str:
+    """How to commit partitions whose parquet files are in place (or how to publish new ones)."""
+    if dates and len(dates) > 1:
+        which = f"--from {dates[0]} --to {dates[-1]}"
+    else:
+        which = dates[0] if dates else "YYYY-MM-DD"
+    return (
+        f"commit the files in place with `python -m include.platform.commit {dataset} {model} {which}` "
+        f"(writes {MANIFEST} with their rows and SHA-256), or write an empty {SUCCESS} file into each "
+        "ds= folder once all its files are written, or publish with "
+        "include.platform.partitions.publish_frame (README: Add a model)"
+    )
+
+
+def not_committed_message(storage: Storage, dataset: str, model: str, start: str | dt.date, end: str | dt.date) -> str:
+    """``no committed <dataset> partitions ...``: which folders lack a marker and how to commit them."""
+    span = f"[{partition_date(start)}, {partition_date(end)})"
+    where = f"no committed {dataset.removesuffix('s')} partitions for {model!r} in {span}"
+    where += f" under {storage.uri(dataset + '/' + model)}"
+    pending = uncommitted_partitions(storage, dataset, model, start, end)
+    if pending:
+        shown = ", ".join(pending[:5]) + (f" and {len(pending) - 5} more" if len(pending) > 5 else "")
+        return f"{where}: {len(pending)} ds= folder(s) without {MANIFEST} or {SUCCESS} ({shown}); " + commit_hint(
+            dataset, model, pending
+        )
+    return f"{where}: expected {dataset}/{model}/ds=YYYY-MM-DD/*.parquet folders, committed; " + commit_hint(
+        dataset, model
+    )
+
+
 def read_partition(
     storage: Storage,
     dataset: str,
@@ -274,7 +321,10 @@ def read_partition(
     manifest = read_manifest(storage, dataset, model, ds)
     prefix = partition_prefix(dataset, model, ds)
     if manifest is None:
-        raise PartitionNotCommitted(f"partition {storage.uri(prefix)} is not committed (no {MANIFEST} or {SUCCESS})")
+        raise PartitionNotCommitted(
+            f"partition {storage.uri(prefix)} is not committed (no {MANIFEST} or {SUCCESS}); "
+            + commit_hint(dataset, model, [partition_date(ds)])
+        )
     frames = []
     for entry in manifest.files:
         key = f"{prefix}/{entry['name']}"

@@ -18,7 +18,7 @@ from typing import Any
 from include.config import ModelConfig
 from include.contracts import Dataset
 from include.errors import FeaturePullError
-from include.platform.partitions import list_partitions, read_partition
+from include.platform.partitions import list_partitions, not_committed_message, read_partition
 from include.platform.storage import Storage
 
 
@@ -139,10 +139,7 @@ def pull_training_data(storage: Storage, config: ModelConfig, window: TrainingWi
     model = config.name
     label_dates = list_partitions(storage, Dataset.LABELS, model, window.start, window.end)
     if not label_dates:
-        raise FeaturePullError(
-            f"no committed label partitions for {model!r} in [{window.start}, {window.end}) under "
-            f"{storage.uri('labels/' + model)}"
-        )
+        raise FeaturePullError(not_committed_message(storage, Dataset.LABELS, model, window.start, window.end))
     labels = _read_partitions(
         storage, Dataset.LABELS, model, label_dates, [config.entity_id, config.timestamp, config.target]
     )
@@ -152,9 +149,10 @@ def pull_training_data(storage: Storage, config: ModelConfig, window: TrainingWi
     # Features needed: from the oldest label minus the max feature age, up to the newest label.
     first = (label_ts.min() - dt.timedelta(days=config.training.max_feature_age_days)).date()
     last = label_ts.max().date() + dt.timedelta(days=1)
-    feature_dates = list_partitions(storage, Dataset.FEATURES, model, first, min(last, window.end))
+    feature_end = min(last, window.end)
+    feature_dates = list_partitions(storage, Dataset.FEATURES, model, first, feature_end)
     if not feature_dates:
-        raise FeaturePullError(f"no committed feature partitions for {model!r} in [{first}, {last})")
+        raise FeaturePullError(not_committed_message(storage, Dataset.FEATURES, model, first, feature_end))
     features = _read_partitions(
         storage, Dataset.FEATURES, model, feature_dates, [config.entity_id, config.timestamp, *config.features.all]
     )

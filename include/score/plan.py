@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 from include.config import ModelConfig
 from include.contracts import Dataset
 from include.errors import ScoringInputError, StorageError
-from include.platform.partitions import partition_prefix, read_manifest, sha256
+from include.platform.partitions import commit_hint, partition_prefix, read_manifest, sha256
 from include.platform.storage import Storage
 from include.score.payloads import InputFile, PlannedUnit
 
@@ -82,7 +82,10 @@ def _date_files(storage: Storage, config: ModelConfig, ds: str) -> list[_Planned
     manifest = read_manifest(storage, Dataset.FEATURES, config.name, ds)
     prefix = partition_prefix(Dataset.FEATURES, config.name, ds)
     if manifest is None:
-        raise ScoringInputError(f"{storage.uri(prefix)} is not committed (no _manifest.json or _SUCCESS)")
+        raise ScoringInputError(
+            f"{storage.uri(prefix)} is not committed (no _manifest.json or _SUCCESS); "
+            + commit_hint(Dataset.FEATURES, config.name, [ds])
+        )
     files: list[_PlannedFile] = []
     for entry in manifest.files:
         key = f"{prefix}/{entry['name']}"

@@ -362,10 +362,19 @@ def test_each_trigger_fires_on_its_own_with_its_numbers(world, evidence):
     assert f"{features['n_drifted']} of 14 features drifted" in reason["detail"]
     assert all(column in reason["detail"] for column in SHIFTED)
 
-    reason = only_reason(performance=evidence["drop"])
+    no_concept = variant(config, triggers=[t for t in config.monitoring.triggers if t != "concept_drift"])
+    reason = only_reason(no_concept, performance=evidence["drop"])
     assert reason["trigger"] == "performance_drop"
     assert reason["drop"] == evidence["drop"]["drop"] > config.monitoring.max_performance_drop
     assert reason["detail"] == evidence["drop"]["message"] and "roc_auc" in reason["detail"]
+
+    reason = only_reason(variant(config, triggers=["concept_drift"]), performance=evidence["drop"])
+    concept = evidence["drop"]["concept_drift"]
+    assert reason["trigger"] == "concept_drift" and reason["detector"] == "adwin"
+    assert reason["at_row"] == concept["first_increase"] >= ROWS_BEFORE_CONCEPT
+    assert reason["at"] == concept["first_increase_at"] >= CONCEPT_FROM.isoformat()
+    assert reason["error_after"] > reason["error_before"] + 0.05
+    assert f"first at row {concept['first_increase']} of {concept['n']}" in reason["detail"]
 
     reason = only_reason(variant(config, min_new_labels=10_000))
     assert reason == {
@@ -397,7 +406,7 @@ def test_only_listed_triggers_fire(world, evidence):
         assert decision["retrain"] is bool(triggers)
         return [r["trigger"] for r in decision["reasons"]]
 
-    all_triggers = ["dataset_drift", "performance_drop", "new_labels", "model_age", "manual"]
+    all_triggers = ["dataset_drift", "performance_drop", "concept_drift", "new_labels", "model_age", "manual"]
     assert fired(all_triggers) == all_triggers  # every condition holds at once
     for trigger in all_triggers:
         assert fired([trigger]) == [trigger]

@@ -31,7 +31,8 @@ def test_no_partition_in_the_window_is_an_error(world) -> None:
     assert quality["failed"] and quality["rows"] == 0 and quality["dates"] == []
     error = first_error(quality)
     assert error is not None and error["check"] == "no_data"
-    assert error["detail"] == "no committed feature partitions in [2026-01-15, 2026-01-16)"
+    assert error["detail"].startswith("no committed feature partitions for 'churn' in [2026-01-15, 2026-01-16)")
+    assert "python -m include.platform.commit features churn" in error["detail"]
 
 
 def test_first_error_skips_warnings_listed_before_it() -> None:
