@@ -61,7 +61,9 @@ def main() -> None:
     run([*AIRFLOW, "db", "migrate"], "airflow-db-migrate")
     run([*AIRFLOW, "pools", "set", "mlops_deploy", "1", "one promotion or rollback at a time"], "airflow-pools")
 
-    step(f"Sample data: {args.days} days of '{model}' features and delayed labels")
+    # Every sample model's data (churn and the regression model delivery_time); the demo runs
+    # the pipelines of --model only.
+    step(f"Sample data: {args.days} days of features and delayed labels for every sample model")
     run(
         [sys.executable, "scripts/generate_data.py", "--start", args.start, "--days", str(args.days)],
         "generate-data",

@@ -42,8 +42,6 @@ METRICS: dict[str, dict[str, bool]] = {
 UNIT_METRICS = {"roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "brier"}
 
 
-
-
 def _direction_hint(metric: str, higher: bool) -> str:
     """Why a gate key contradicts its metric, and the key to use instead."""
     if higher:
