@@ -132,7 +132,7 @@ def _minutes(rng: Any, f: dict[str, Any], concept: bool, noise: float) -> Any:
     return np.round(np.where(flipped, random_minutes, minutes), 1)
 
 
-def generate_day(
+def generate_delivery_day(
     day: dt.date | str,
     *,
     rows_per_day: int = 1500,
@@ -218,7 +218,7 @@ def write_delivery_data(
     total_minutes = 0.0
     for offset in range(days):
         day = start + dt.timedelta(days=offset)
-        features, labels = generate_day(day, **options)
+        features, labels = generate_delivery_day(day, **options)
         meta = {"generator": "include.dev.delivery_data", "snapshot_day": day.isoformat(), **meta_options}
         publish_frame(storage, Dataset.FEATURES, model, day, features, meta=meta)
         feature_rows += len(features)

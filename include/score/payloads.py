@@ -65,8 +65,19 @@ class ShadowStats(TypedDict):
     seconds: float
 
 
-class UnitStats(TypedDict):
-    """What one scored unit reports: counts, score histogram, its unpublished files."""
+class ScoreStats(TypedDict):
+    """A unit's (or a date's merged) score distribution, see include/score/summary.py."""
+
+    histogram: list[int]  # counts in SCORE_BINS equal bins over score_range
+    score_range: list[float]  # [low, high]: [0, 1], or a regressor's hold-out prediction range
+    score_underflow: int  # scores below / above the range
+    score_overflow: int
+    score_min: float | None  # exact, None before any score
+    score_max: float | None
+
+
+class UnitStats(ScoreStats):
+    """What one scored unit reports: counts, score distribution, its unpublished files."""
 
     ds: str
     index: int
@@ -75,12 +86,6 @@ class UnitStats(TypedDict):
     rows_quarantined: int
     reasons: dict[str, int]
     nulls: dict[str, int]
-    histogram: list[int]  # counts in SCORE_BINS equal bins over score_range (include/score/summary.py)
-    score_range: list[float]  # [low, high]: [0, 1], or a regressor's hold-out prediction range
-    score_underflow: int  # scores below / above the range
-    score_overflow: int
-    score_min: float | None  # exact, None before any score
-    score_max: float | None
     positives: int
     score_seconds: float
     shadow: ShadowStats | None

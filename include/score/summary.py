@@ -10,14 +10,13 @@ from typing import Any, cast
 
 from include.config import ModelConfig
 from include.errors import DataError
-from include.score.payloads import DateSummary, ShadowStats, ShadowSummary, UnitStats
+from include.score.payloads import DateSummary, ScoreStats, ShadowStats, ShadowSummary, UnitStats
 
 SCORE_BINS = 20  # equal bins over the score range: enough for quantiles and drift checks
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 # Scores outside the range are counted as underflow / overflow; with the exact min and max of
 # every unit, quantiles stay right whatever the range (they are interpolated inside a bin or
-# between the range and the exact min / max).
-SCORE_FIELDS = ("histogram", "score_range", "score_underflow", "score_overflow", "score_min", "score_max")
+# between the range and the exact min / max). The fields: payloads.ScoreStats.
 
 
 def score_range(config: ModelConfig, contract: dict[str, Any]) -> tuple[float, float]:
@@ -37,7 +36,7 @@ def score_range(config: ModelConfig, contract: dict[str, Any]) -> tuple[float, f
     return (low, high) if high > low else (low - 0.5, low + 0.5)
 
 
-def empty_score_stats(low: float, high: float) -> dict[str, Any]:
+def empty_score_stats(low: float, high: float) -> ScoreStats:
     """The score fields of a unit before any row was scored (the ``SCORE_FIELDS`` of UnitStats)."""
     return {
         "histogram": [0] * SCORE_BINS,
@@ -58,7 +57,7 @@ def score_histogram(scores: Any, low: float = 0.0, high: float = 1.0) -> list[in
     return counts.astype(int).tolist()
 
 
-def add_scores(stats: Any, scores: Any) -> None:
+def add_scores(stats: ScoreStats, scores: Any) -> None:
     """Add one chunk's scores to a unit's score fields (in place): histogram over the unit's
     ``score_range``, underflow / overflow counts, exact min and max."""
     import numpy as np
@@ -80,7 +79,7 @@ def add_histograms(first: list[int], second: list[int]) -> list[int]:
     return [a + b for a, b in zip(first, second, strict=True)]
 
 
-def merge_score_stats(stats: list[Any]) -> dict[str, Any]:
+def merge_score_stats(stats: list[UnitStats] | list[ScoreStats]) -> ScoreStats:
     """One date's score fields from its units': the histograms and counts summed (every unit
     bins on the same range, the champion's), min of the minima, max of the maxima."""
     ranges = {tuple(s["score_range"]) for s in stats}
@@ -91,9 +90,10 @@ def merge_score_stats(stats: list[Any]) -> dict[str, Any]:
         merged["histogram"] = add_histograms(merged["histogram"], s["histogram"])
         merged["score_underflow"] += s["score_underflow"]
         merged["score_overflow"] += s["score_overflow"]
-        for key, pick in (("score_min", min), ("score_max", max)):
-            if s[key] is not None:
-                merged[key] = s[key] if merged[key] is None else pick(merged[key], s[key])
+        low, high = s["score_min"], s["score_max"]
+        if low is not None and high is not None:
+            merged["score_min"] = low if merged["score_min"] is None else min(merged["score_min"], low)
+            merged["score_max"] = high if merged["score_max"] is None else max(merged["score_max"], high)
     return merged
 
 
@@ -136,10 +136,15 @@ def score_quantiles(
     return out
 
 
-def score_fields(merged: dict[str, Any]) -> dict[str, Any]:
+def score_fields(merged: ScoreStats) -> dict[str, Any]:
     """The date summary's score fields, in their stored order: histogram, range, under/overflow,
     exact min / max and the quantiles (min, max and quantiles absent when nothing was scored)."""
-    fields = {k: merged[k] for k in ("histogram", "score_range", "score_underflow", "score_overflow")}
+    fields: dict[str, Any] = {
+        "histogram": merged["histogram"],
+        "score_range": merged["score_range"],
+        "score_underflow": merged["score_underflow"],
+        "score_overflow": merged["score_overflow"],
+    }
     if merged["score_min"] is not None:
         fields |= {"score_min": merged["score_min"], "score_max": merged["score_max"]}
     low, high = merged["score_range"]

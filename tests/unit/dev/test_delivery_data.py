@@ -25,7 +25,7 @@ def test_columns_match_the_model_config():
     config = load_config(PROJECT / "include" / "models" / "delivery_time.yaml")
     assert (config.entity_id, config.timestamp, config.target) == (dd.ENTITY_ID, dd.TIMESTAMP, dd.TARGET)
     assert config.features.numeric == dd.NUMERIC and config.features.categorical == dd.CATEGORICAL
-    features, labels = dd.generate_day(START, rows_per_day=500)
+    features, labels = dd.generate_delivery_day(START, rows_per_day=500)
     assert list(features.columns) == dd.FEATURE_COLUMNS and list(labels.columns) == dd.LABEL_COLUMNS
     assert str(features[dd.TIMESTAMP].dtype) == "datetime64[ns, UTC]"
     assert all(features[c].dtype == "float64" for c in dd.NUMERIC)
@@ -39,25 +39,25 @@ def test_columns_match_the_model_config():
 
 
 def test_a_pure_function_of_seed_and_day():
-    first = dd.generate_day("2026-01-05", rows_per_day=300)
-    again = dd.generate_day("2026-01-05", rows_per_day=300)
+    first = dd.generate_delivery_day("2026-01-05", rows_per_day=300)
+    again = dd.generate_delivery_day("2026-01-05", rows_per_day=300)
     for a, b in zip(first, again, strict=True):
         pd.testing.assert_frame_equal(a, b)
-    other_seed = dd.generate_day("2026-01-05", rows_per_day=300, seed=8)[1]
+    other_seed = dd.generate_delivery_day("2026-01-05", rows_per_day=300, seed=8)[1]
     assert not other_seed[dd.TARGET].equals(first[1][dd.TARGET])
 
 
 def test_drift_options_move_only_what_they_say():
     day = "2026-01-10"
-    features, labels = dd.generate_day(day, rows_per_day=2000)
-    before = dd.generate_day(day, rows_per_day=2000, concept_drift_from="2026-01-11")
+    features, labels = dd.generate_delivery_day(day, rows_per_day=2000)
+    before = dd.generate_delivery_day(day, rows_per_day=2000, concept_drift_from="2026-01-11")
     pd.testing.assert_frame_equal(before[1], labels)  # not active yet: the clean day
-    concept_f, concept_l = dd.generate_day(day, rows_per_day=2000, concept_drift_from=day)
+    concept_f, concept_l = dd.generate_delivery_day(day, rows_per_day=2000, concept_drift_from=day)
     pd.testing.assert_frame_equal(concept_f, features)  # features unchanged
     assert concept_l[dd.TARGET].mean() > labels[dd.TARGET].mean() + 5  # slower deliveries
-    covariate_f, _ = dd.generate_day(day, rows_per_day=2000, covariate_drift_from=day)
+    covariate_f, _ = dd.generate_delivery_day(day, rows_per_day=2000, covariate_drift_from=day)
     assert covariate_f["distance_km"].mean() > 1.3 * features["distance_km"].mean()
-    noisy = dd.generate_day(day, rows_per_day=2000, label_noise_from=day, label_noise=0.5)[1]
+    noisy = dd.generate_delivery_day(day, rows_per_day=2000, label_noise_from=day, label_noise=0.5)[1]
     changed = (noisy[dd.TARGET] != labels[dd.TARGET]).mean()
     assert 0.4 < changed < 0.6
 
@@ -79,9 +79,9 @@ def test_labels_arrive_after_the_delay(tmp_path):
 
 def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(ValueError, match="rows_per_day"):
-        dd.generate_day(START, rows_per_day=0)
+        dd.generate_delivery_day(START, rows_per_day=0)
     with pytest.raises(ValueError, match="label_noise"):
-        dd.generate_day(START, label_noise=2.0)
+        dd.generate_delivery_day(START, label_noise=2.0)
     with pytest.raises(ValueError, match="days"):
         dd.write_delivery_data(LocalStorage(tmp_path), start=START, days=0)
 

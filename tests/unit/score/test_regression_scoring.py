@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from include.config import load_config
-from include.dev.delivery_data import generate_day
+from include.dev.delivery_data import generate_delivery_day
 from include.ml.contract import scoring_contract
 from include.ml.evaluation import predict_scores
 from include.ml.training import fit, split_holdout
@@ -39,7 +39,7 @@ def config():
 
 @pytest.fixture(scope="module")
 def trained(config):
-    days = [generate_day(f"2026-01-{d:02d}", rows_per_day=300) for d in range(1, 8)]
+    days = [generate_delivery_day(f"2026-01-{d:02d}", rows_per_day=300) for d in range(1, 8)]
     features = pd.concat([f for f, _ in days], ignore_index=True)
     labels = pd.concat([lab for _, lab in days], ignore_index=True)
     frame = features.merge(labels, on=[config.entity_id, config.timestamp])
@@ -56,7 +56,7 @@ def test_the_contract_stores_the_holdout_prediction_range(config, trained):
 def test_manifest_quantiles_lie_in_the_real_prediction_range(tmp_path, config, trained):
     model, contract = trained
     storage = LocalStorage(tmp_path)
-    P.publish_frame(storage, "features", config.name, DS, generate_day(DS, rows_per_day=900)[0])
+    P.publish_frame(storage, "features", config.name, DS, generate_delivery_day(DS, rows_per_day=900)[0])
     units = plan(storage, config, [DS])
     stats = [score_unit(storage, config, u, (CHAMPION, model), contract, run_id="manual__r") for u in units]
     result = publish(storage, config, units, stats, contract, CHAMPION, run_id="manual__r")
@@ -87,7 +87,7 @@ class _Scaled:
 
 def test_shadow_agreement_is_the_share_within_the_relative_tolerance(tmp_path, config, trained):
     model, _ = trained
-    rows = generate_day(DS, rows_per_day=200)[0]
+    rows = generate_delivery_day(DS, rows_per_day=200)[0]
     champion_scores = predict_scores(config, model, rows)
     # 100 rows 5% above the champion (agree at tolerance 0.1), 60 rows 20% below, 40 rows 9.9% below
     factors = np.array([1.05] * 100 + [0.8] * 60 + [0.901] * 40)
