@@ -60,7 +60,9 @@ def main() -> None:
     step("Airflow under .local/airflow: metadata database (SQLite), deploy pool, DAGs serialised")
     run([str(PROJECT / "scripts" / "init_airflow.sh")], "airflow-init")
 
-    step(f"Sample data: {args.days} days of '{model}' features and delayed labels")
+    # Every sample model's data (churn and the regression model delivery_time); the demo runs
+    # the pipelines of --model only.
+    step(f"Sample data: {args.days} days of features and delayed labels for every sample model")
     run(
         [sys.executable, "scripts/generate_data.py", "--start", args.start, "--days", str(args.days)],
         "generate-data",

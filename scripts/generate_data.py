@@ -1,12 +1,15 @@
-"""Write synthetic churn data (features and delayed labels) to the data root.
+"""Write the sample models' synthetic data (features and delayed labels) to the data root.
 
-    python scripts/generate_data.py --days 60
+    python scripts/generate_data.py --days 60                    # every sample model
+    python scripts/generate_data.py --model delivery_time --days 30
     python scripts/generate_data.py --data-root s3://bucket/prefix --covariate-drift-from 2026-02-15
 
-Publishes ``features/<model>/ds=D`` for each generated day and ``labels/<model>/ds=D+delay``
-(labels that would arrive after the last day are left out). Partitions are replaced whole, so
-re-running with the same arguments reproduces the same data. Run from the project root with
-``scripts/env.sh`` sourced (it sets ``MLOPS_DATA_ROOT`` and ``PYTHONPATH``).
+The sample models: ``churn`` (classification, include/dev/sample_data.py) and ``delivery_time``
+(regression, include/dev/delivery_data.py). For each, publishes ``features/<model>/ds=D`` for
+each generated day and ``labels/<model>/ds=D+delay`` (labels that would arrive after the last
+day are left out). Partitions are replaced whole, so re-running with the same arguments
+reproduces the same data. Run from the project root with ``scripts/env.sh`` sourced (it sets
+``MLOPS_DATA_ROOT`` and ``PYTHONPATH``).
 """
 
 from __future__ import annotations
@@ -61,31 +64,46 @@ def _non_negative(value: str) -> int:
     return number
 
 
+# Sample model -> its label delay when --label-delay-days is not given.
+MODELS = {"churn": 7, "delivery_time": 2}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Generate synthetic customer-churn features and delayed labels as daily partitions.",
+        description="Generate the sample models' synthetic features and delayed labels as daily partitions.",
     )
     parser.add_argument(
         "--data-root",
         default=os.environ.get("MLOPS_DATA_ROOT"),
         help="local directory or s3://bucket/prefix (default: $MLOPS_DATA_ROOT)",
     )
-    parser.add_argument("--model", default="churn", help="model name in the partition paths (default: churn)")
+    parser.add_argument(
+        "--model",
+        choices=["all", *MODELS],
+        default="all",
+        help="the sample model whose data to write (default: all of them)",
+    )
     parser.add_argument("--start", type=_date, default=dt.date(2026, 1, 1), help="first day (default: 2026-01-01)")
     parser.add_argument("--days", type=_positive, default=60, help="number of days (default: 60)")
     parser.add_argument("--rows-per-day", type=_positive, default=1500, help="snapshots per day (default: 1500)")
-    parser.add_argument("--customers", type=_positive, default=5000, help="customer pool size (default: 5000)")
+    parser.add_argument("--customers", type=_positive, default=5000, help="churn's customer pool (default: 5000)")
     parser.add_argument(
-        "--label-delay-days", type=_non_negative, default=7, help="days until a label arrives (default: 7)"
+        "--label-delay-days",
+        type=_non_negative,
+        help="days until a label arrives (default: 7 for churn, 2 for delivery_time)",
     )
     parser.add_argument("--covariate-drift-from", type=_date, help="feature distributions shift from this day")
-    parser.add_argument("--concept-drift-from", type=_date, help="the feature -> churn relation changes from this day")
+    parser.add_argument("--concept-drift-from", type=_date, help="the feature -> target relation changes from this day")
     parser.add_argument(
         "--label-noise-from", type=_date, help="flip --label-noise of the labels from this day (default: --start)"
     )
-    parser.add_argument("--label-noise", type=_fraction, default=0.0, help="share of labels flipped (default: 0)")
+    parser.add_argument(
+        "--label-noise", type=_fraction, default=0.0, help="share of labels flipped or replaced (default: 0)"
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON instead of prose")
+    parser.add_argument(
+        "--json", action="store_true", help="print the summaries as JSON (model -> summary) instead of prose"
+    )
     return parser
 
 
@@ -96,32 +114,41 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no data root: pass --data-root or set MLOPS_DATA_ROOT (source scripts/env.sh)")
     if args.label_noise > 0 and args.label_noise_from is None:
         args.label_noise_from = args.start
-    if args.rows_per_day > args.customers:
+    if args.model in ("all", "churn") and args.rows_per_day > args.customers:
         parser.error(f"--rows-per-day ({args.rows_per_day}) cannot exceed --customers ({args.customers})")
 
-    from include.dev.sample_data import write_sample_data
     from include.platform.storage import get_storage
 
     storage = get_storage(args.data_root)
-    summary = write_sample_data(
-        storage,
-        start=args.start,
-        days=args.days,
-        rows_per_day=args.rows_per_day,
-        customers=args.customers,
-        label_delay_days=args.label_delay_days,
-        covariate_drift_from=args.covariate_drift_from,
-        concept_drift_from=args.concept_drift_from,
-        label_noise_from=args.label_noise_from,
-        label_noise=args.label_noise,
-        seed=args.seed,
-        model=args.model,
-    )
+    models = list(MODELS) if args.model == "all" else [args.model]
+    summaries = {model: write_model_data(storage, model, args) for model in models}
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summaries, indent=2))
         return 0
-    print(describe(summary))
+    print("\n".join(describe(summary) for summary in summaries.values()))
     return 0
+
+
+def write_model_data(storage: object, model: str, args: argparse.Namespace) -> dict:
+    """One sample model's partitions, with the options that apply to it; its summary."""
+    options = {
+        "start": args.start,
+        "days": args.days,
+        "rows_per_day": args.rows_per_day,
+        "label_delay_days": MODELS[model] if args.label_delay_days is None else args.label_delay_days,
+        "covariate_drift_from": args.covariate_drift_from,
+        "concept_drift_from": args.concept_drift_from,
+        "label_noise_from": args.label_noise_from,
+        "label_noise": args.label_noise,
+        "seed": args.seed,
+    }
+    if model == "churn":
+        from include.dev.sample_data import write_sample_data
+
+        return write_sample_data(storage, customers=args.customers, **options)
+    from include.dev.delivery_data import write_delivery_data
+
+    return write_delivery_data(storage, **options)
 
 
 def describe(summary: dict) -> str:
@@ -132,10 +159,13 @@ def describe(summary: dict) -> str:
         f"ds={summary['feature_days'][0]}..{summary['feature_days'][-1]}) to {root}/features/{model}/"
     )
     if summary["label_partitions"]:
-        rate = summary["positive_rate"]
+        if summary.get("positive_rate") is not None:
+            target = f"{summary['positive_rate']:.1%} churned"
+        else:
+            target = f"mean {summary['mean_target']:.1f} minutes"
         text += (
             f" and {summary['label_partitions']} label partitions ({summary['label_rows']:,} rows, "
-            f"ds={summary['label_days'][0]}..{summary['label_days'][-1]}, {rate:.1%} churned) "
+            f"ds={summary['label_days'][0]}..{summary['label_days'][-1]}, {target}) "
             f"to {root}/labels/{model}/"
         )
     else:
@@ -148,7 +178,8 @@ def describe(summary: dict) -> str:
     ]
     if options.get("label_noise"):
         extras.append(f"{options['label_noise']:.0%} of labels flipped from {options['label_noise_from']}")
-    text += f". Seed {options['seed']}, {options['customers']:,} customers"
+    text += f". Seed {options['seed']}"
+    text += f", {options['customers']:,} customers" if "customers" in options else ""
     text += f"; {', '.join(extras)}" if extras else "; no drift"
     text += f". Took {summary['seconds']} s; partitions are replaced whole, so re-running is safe."
     return text

@@ -18,6 +18,7 @@ RETRAIN_TRIGGERS = ("dataset_drift", "performance_drop", "concept_drift", "new_l
 DEFAULT_TRIGGERS = tuple(t for t in RETRAIN_TRIGGERS if t != "concept_drift")
 # Concept drift detectors of include/monitor/drift/concept.py (DETECTORS; a test keeps them equal).
 CONCEPT_DETECTORS = ("adwin", "page_hinkley", "ddm")
+PERFORMANCE_DROP_MODES = ("absolute", "relative")
 STATTESTS_DIR = Path(__file__).resolve().parents[1] / "monitor" / "drift" / "stattests"
 _NOT_STATTESTS = {"registry"}
 
@@ -44,7 +45,12 @@ class MonitoringConfig:
     trailing_partitions: int = 7
     # Performance on delayed labels over this many days of predictions.
     performance_window_days: int = 14
+    # How much worse than the champion's hold-out the live primary metric may get, in its own
+    # direction: "absolute" in the metric's units (0.05 of roc_auc, 1.5 minutes of rmse),
+    # "relative" as a share of the hold-out value (0.2: 20% worse). From 0 to 1 when relative or
+    # when the metric itself lies in [0, 1].
     max_performance_drop: float = 0.05
+    performance_drop_mode: str = "absolute"
     concept_detector: str = "adwin"
     min_new_labels: int = 20000
     max_model_age_days: int = 30
@@ -58,8 +64,13 @@ class MonitoringConfig:
         # A very large age switches the model_age trigger off in effect; 100 years still fits dates.
         check_ints(self, ("max_model_age_days",), maximum=10 * MAX_DAYS)
         check_ints(self, ("min_new_labels", "report_sample_rows"))
-        check_fractions(self, ("drift_share", "null_rate_margin", "max_performance_drop"))
-        check_non_negative(self, ("row_count_tolerance",))
+        check_fractions(self, ("drift_share", "null_rate_margin"))
+        check_non_negative(self, ("row_count_tolerance", "max_performance_drop"))
+        if self.performance_drop_mode not in PERFORMANCE_DROP_MODES:
+            fail(
+                f"{w}.performance_drop_mode",
+                f"must be one of {list(PERFORMANCE_DROP_MODES)}, got {self.performance_drop_mode!r}",
+            )
         if self.concept_detector not in CONCEPT_DETECTORS:
             fail(f"{w}.concept_detector", f"must be one of {list(CONCEPT_DETECTORS)}, got {self.concept_detector!r}")
         if not isinstance(self.triggers, list) or not all(isinstance(t, str) for t in self.triggers):
@@ -94,11 +105,15 @@ class DeployConfig:
     min_shadow_batches: int = 3
     min_shadow_rows: int = 1000
     min_shadow_hours: float = 48.0
+    # Share of shadow rows where the challenger agrees with the champion: the same class for a
+    # classifier; for a regressor a score within agreement_tolerance (relative) of the champion's,
+    # |challenger - champion| <= agreement_tolerance * |champion|.
     min_agreement: float = 0.8
+    agreement_tolerance: float = 0.1
     max_error_rate: float = 0.0
     max_latency_ms_per_1k: float = 500.0
     # Where labels have arrived: challenger's live primary metric may trail the champion's by
-    # at most this much.
+    # at most this much, in the metric's units and direction (roc_auc below, rmse above).
     max_live_regression: float = 0.02
     # A challenger still in shadow after this many days is rejected.
     reject_after_days: int = 30
@@ -118,7 +133,9 @@ class DeployConfig:
         check_ints(self, ("reject_after_days",), minimum=0, maximum=MAX_DAYS)
         check_fractions(self, ("min_agreement", "max_error_rate"))
         check_non_negative(self, ("min_shadow_hours", "approval_timeout_hours"), maximum=24 * MAX_DAYS)
-        check_non_negative(self, ("max_latency_ms_per_1k", "max_live_regression", "health_tolerance"))
+        check_non_negative(
+            self, ("max_latency_ms_per_1k", "max_live_regression", "health_tolerance", "agreement_tolerance")
+        )
         bad = [d for d in self.freeze_weekdays if d not in WEEKDAYS]
         if bad:
             fail(f"{w}.freeze_weekdays", f"unknown weekday(s) {bad}; use {list(WEEKDAYS)}")

@@ -42,6 +42,13 @@ METRICS: dict[str, dict[str, bool]] = {
 UNIT_METRICS = {"roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "brier"}
 
 
+def _direction_hint(metric: str, higher: bool) -> str:
+    """Why a gate key contradicts its metric, and the key to use instead."""
+    if higher:
+        return f"{metric} is higher-is-better: put it under gates.min_metrics (a floor)"
+    return f"{metric} is lower-is-better: put it under gates.max_metrics (a ceiling)"
+
+
 @dataclass
 class ModelConfig:
     name: str
@@ -89,6 +96,7 @@ class ModelConfig:
             fail(f"{s}: features", f"{sorted(clash)} is the entity, timestamp or target column")
         self._check_evaluation()
         self._check_gates()
+        self._check_monitoring()
         for column in self.monitoring.stattests:
             if column not in self.features.all:
                 fail(f"{s}: monitoring.stattests.{column}", "is not a feature column")
@@ -116,19 +124,17 @@ class ModelConfig:
 
     def _check_gates(self) -> None:
         s, g = self.source, self.gates
-        for metric, threshold in check_mapping(f"{s}: gates.min_metrics", g.min_metrics).items():
-            where = f"{s}: gates.min_metrics.{metric}"
-            if metric not in self.evaluation.metrics:
-                fail(where, f"is not in evaluation.metrics {self.evaluation.metrics}")
-            self._check_threshold(where, metric, threshold)
+        for key, higher in (("min_metrics", True), ("max_metrics", False)):
+            for metric, threshold in check_mapping(f"{s}: gates.{key}", getattr(g, key)).items():
+                where = f"{s}: gates.{key}.{metric}"
+                if metric not in self.evaluation.metrics:
+                    fail(where, f"is not in evaluation.metrics {self.evaluation.metrics}")
+                self._check_threshold(where, metric, threshold)
+                if self.higher_is_better[metric] != higher:
+                    fail(where, _direction_hint(metric, self.higher_is_better[metric]))
         if not is_number(g.max_regression) or g.max_regression < 0:
             fail(f"{s}: gates.max_regression", f"must be a finite number >= 0, got {g.max_regression!r}")
-        if g.min_slice_metric is not None:
-            primary = self.evaluation.primary_metric
-            where = f"{s}: gates.min_slice_metric"
-            if not is_number(g.min_slice_metric):
-                fail(where, f"must be a finite number or null, got {g.min_slice_metric!r}")
-            self._check_threshold(where, primary, g.min_slice_metric)
+        self._check_slice_threshold()
         for name in ("max_latency_ms_per_1k", "max_model_size_mb"):
             value = getattr(g, name)
             if not is_number(value) or value <= 0:
@@ -136,6 +142,45 @@ class ModelConfig:
         rows = g.min_slice_rows
         if not isinstance(rows, int) or isinstance(rows, bool) or not 1 <= rows <= MAX_COUNT:
             fail(f"{s}: gates.min_slice_rows", f"must be an integer from 1 to {MAX_COUNT}, got {rows!r}")
+
+    def _check_slice_threshold(self) -> None:
+        """``slice_metric_threshold`` (either direction) or its older name ``min_slice_metric``
+        (a floor: refused for a lower-is-better primary metric), not both."""
+        s, g = self.source, self.gates
+        primary = self.evaluation.primary_metric
+        if g.min_slice_metric is not None and g.slice_metric_threshold is not None:
+            fail(f"{s}: gates.min_slice_metric", "set only one of min_slice_metric and slice_metric_threshold")
+        for key in ("slice_metric_threshold", "min_slice_metric"):
+            value = getattr(g, key)
+            if value is None:
+                continue
+            where = f"{s}: gates.{key}"
+            if not is_number(value):
+                fail(where, f"must be a finite number or null, got {value!r}")
+            self._check_threshold(where, primary, value)
+            if key == "min_slice_metric" and not self.higher_is_better[primary]:
+                fail(
+                    where,
+                    f"the primary metric {primary} is lower-is-better, so a slice threshold is a maximum: "
+                    "put it under gates.slice_metric_threshold",
+                )
+
+    def _check_monitoring(self) -> None:
+        """``max_performance_drop`` from 0 to 1 when it is relative or the primary metric is bounded;
+        a concept drift detector that suits the task's errors."""
+        m, primary = self.monitoring, self.evaluation.primary_metric
+        if self.task == "regression" and m.concept_detector == "ddm":
+            fail(
+                f"{self.source}: monitoring.concept_detector",
+                "ddm needs 0/1 errors and a regressor's errors are distances: use adwin or page_hinkley",
+            )
+        bounded = m.performance_drop_mode == "relative" or primary in UNIT_METRICS
+        if bounded and m.max_performance_drop > 1:
+            why = "a relative drop" if m.performance_drop_mode == "relative" else f"{primary} lies between 0 and 1"
+            fail(
+                f"{self.source}: monitoring.max_performance_drop",
+                f"must be a number from 0 to 1 ({why}), got {m.max_performance_drop!r}",
+            )
 
     @staticmethod
     def _check_threshold(where: str, metric: str, threshold: Any) -> None:

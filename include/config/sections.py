@@ -122,17 +122,29 @@ class EvaluationConfig:
 
 @dataclass
 class GatesConfig:
-    # Absolute thresholds: {metric: threshold}; direction comes from the metric.
+    # Absolute thresholds, each in the direction of its metric (ModelConfig.higher_is_better):
+    # min_metrics for higher-is-better metrics (roc_auc >= 0.7), max_metrics for lower-is-better
+    # ones (rmse <= 6). A metric under the key of the other direction is refused by name.
     min_metrics: dict[str, float] = field(default_factory=dict)
-    # Challenger may be at most this much worse than the champion on the primary metric.
+    max_metrics: dict[str, float] = field(default_factory=dict)
+    # Challenger may be at most this much worse than the champion on the primary metric, in the
+    # metric's own units and direction (0.01 of roc_auc below, or 0.5 of rmse above, the champion).
     max_regression: float = 0.01
-    # Every slice must reach this on the primary metric (when a slice column is set).
+    # Every slice (when a slice column is set) must be at least this good on the primary metric,
+    # in its direction: a floor for roc_auc, a ceiling for rmse. ``min_slice_metric`` is the older
+    # name, kept for higher-is-better primary metrics only (for rmse it would read as a floor).
+    slice_metric_threshold: float | None = None
     min_slice_metric: float | None = None
     # Slices with fewer hold-out rows than this are reported but not gated.
     min_slice_rows: int = 50
     max_latency_ms_per_1k: float = 500.0
     max_model_size_mb: float = 50.0
     _where: str = field(default="gates", repr=False, compare=False)
+
+    @property
+    def slice_threshold(self) -> float | None:
+        """The slice gate's threshold, whichever key set it (ModelConfig refuses both at once)."""
+        return self.slice_metric_threshold if self.slice_metric_threshold is not None else self.min_slice_metric
 
 
 @dataclass

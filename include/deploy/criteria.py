@@ -111,7 +111,7 @@ def shadow_criteria(config: ModelConfig, evidence: ShadowEvidencePayload | dict[
             agreement,
             d.min_agreement,
             agreement is not None and agreement >= d.min_agreement,
-            f"agreement {_fmt(agreement)} with the champion, needs {d.min_agreement}",
+            f"agreement {_fmt(agreement)} with the champion{_agreement_rule(config)}, needs {d.min_agreement}",
         ),
         _criterion(
             "max_error_rate",
@@ -137,7 +137,8 @@ def live_metric_criterion(config: ModelConfig, live: LiveMetricsPayload | dict[s
         return None
     metric = config.evaluation.primary_metric
     challenger, champion = live["challenger"], live["champion"]
-    gap = (champion - challenger) if config.higher_is_better[metric] else (challenger - champion)
+    higher = config.higher_is_better[metric]
+    gap = (champion - challenger) if higher else (challenger - champion)
     allowed = config.deploy.max_live_regression
     return _criterion(
         "live_metric",
@@ -145,8 +146,16 @@ def live_metric_criterion(config: ModelConfig, live: LiveMetricsPayload | dict[s
         champion,
         gap <= allowed,
         f"live {metric} {_fmt(challenger)} vs champion {_fmt(champion)} on "
-        f"{live.get('rows', '?')} labelled rows; allowed regression {allowed}",
+        f"{live.get('rows', '?')} labelled rows ({'higher' if higher else 'lower'} is better); "
+        f"allowed regression {allowed}",
     )
+
+
+def _agreement_rule(config: ModelConfig) -> str:
+    """What "agree" means for a regressor (a classifier's rows agree on the class)."""
+    if config.task == "classification":
+        return ""
+    return f" (score within {config.deploy.agreement_tolerance:.0%} of the champion's)"
 
 
 def _criterion(name: str, value: Any, threshold: Any, ok: bool, detail: str) -> Criterion:

@@ -16,8 +16,14 @@ from include.platform.registry import ModelRef
 _MAX_CATEGORIES = 1000
 
 
-def scoring_contract(config: ModelConfig, frame: Any) -> dict:
-    """What training data looked like, for batch scoring to check its inputs against."""
+def scoring_contract(config: ModelConfig, frame: Any, holdout_scores: Any = None) -> dict:
+    """What training data looked like, for batch scoring to check its inputs against.
+
+    With ``holdout_scores`` (the model's predictions on its hold-out) the contract also holds
+    ``score_min`` / ``score_max``, the range they covered: batch scoring bins a regressor's
+    score histogram over it (include/score/summary.py).
+    """
+    import numpy as np
     import pandas as pd
 
     columns = [config.entity_id, config.timestamp, *config.features.all]
@@ -47,12 +53,18 @@ def scoring_contract(config: ModelConfig, frame: Any) -> dict:
             spec["categories"] = sorted(counts.index[:_MAX_CATEGORIES])
             spec["n_categories"] = len(counts)
         features[column] = spec
-    return {
+    contract: dict[str, Any] = {
         "model": config.name,
         "row_count": len(frame),
         "columns": columns,
         "features": features,
     }
+    if holdout_scores is not None:
+        scores = np.asarray(holdout_scores, dtype="float64")
+        scores = scores[np.isfinite(scores)]
+        if len(scores):
+            contract |= {"score_min": float(scores.min()), "score_max": float(scores.max())}
+    return contract
 
 
 def load_contract(registry: Any, ref: ModelRef) -> dict[str, Any]:

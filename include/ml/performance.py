@@ -238,21 +238,38 @@ def trailing_performance(joined: Any, config: ModelConfig, metric: str | None = 
     return result
 
 
+PERFORMANCE_DROP_MODES = ("absolute", "relative")
+
+
+def _unknown(message: str) -> dict[str, Any]:
+    return {"drop": None, "relative_drop": None, "flagged": False, "status": "unknown", "message": message}
+
+
 def performance_drop(
-    current: float | None, reference: float | None, metric: str, config: ModelConfig, margin: float
+    current: float | None,
+    reference: float | None,
+    metric: str,
+    config: ModelConfig,
+    margin: float,
+    mode: str = "absolute",
 ) -> dict[str, Any]:
     """How much worse ``current`` is than ``reference``, whichever way the metric points.
 
-    ``drop`` is positive when performance got worse: ``reference - current`` for a metric where
-    higher is better (ROC AUC), ``current - reference`` where lower is better (log loss).
-    ``flagged`` when ``drop > margin``; never flagged when either value is missing (NaN/None),
-    with ``status`` "unknown" then.
+    ``drop`` is positive when performance got worse, in the metric's units: ``reference -
+    current`` for a metric where higher is better (ROC AUC), ``current - reference`` where lower
+    is better (log loss, RMSE). ``relative_drop`` is ``drop / |reference|``. ``mode`` says which
+    of the two ``margin`` bounds: "absolute" (``drop > margin``: e.g. 1.5 minutes of RMSE) or
+    "relative" (``relative_drop > margin``: e.g. 0.2, 20% worse). Never flagged when either
+    value is missing (NaN/None), nor in relative mode on a reference of 0; ``status`` is
+    "unknown" then.
     """
     known = METRICS[config.task]
     if metric not in known:
         raise PerformanceError(f"unknown {config.task} metric {metric!r}; known: {sorted(known)}")
     if not isinstance(margin, (int, float)) or isinstance(margin, bool) or margin < 0:
         raise PerformanceError(f"margin must be a number >= 0, got {margin!r}")
+    if mode not in PERFORMANCE_DROP_MODES:
+        raise PerformanceError(f"mode must be one of {list(PERFORMANCE_DROP_MODES)}, got {mode!r}")
     higher = known[metric]
     current_v, reference_v = _clean(current), _clean(reference)
     out: dict[str, Any] = {
@@ -261,29 +278,28 @@ def performance_drop(
         "current": current_v,
         "reference": reference_v,
         "margin": float(margin),
+        "mode": mode,
     }
     if current_v is None or reference_v is None:
         missing = "current" if current_v is None else "reference"
-        out.update(
-            {
-                "drop": None,
-                "relative_drop": None,
-                "flagged": False,
-                "status": "unknown",
-                "message": f"{metric}: no {missing} value to compare (too few labelled rows?)",
-            }
-        )
-        return out
+        return out | _unknown(f"{metric}: no {missing} value to compare (too few labelled rows?)")
     drop = reference_v - current_v if higher else current_v - reference_v
-    flagged = drop > margin
+    relative = drop / abs(reference_v) if reference_v else None
+    if mode == "relative" and relative is None:
+        message = f"{metric}: a drop relative to a reference of 0 is undefined (use performance_drop_mode: absolute)"
+        return out | _unknown(message) | {"drop": float(drop)}
+    measured = drop if mode == "absolute" else relative
+    flagged = measured is not None and measured > margin
+    said = f"{drop:+.4f}" if mode == "absolute" else f"{drop:+.4f} ({measured:+.1%} relative)"
+    limit = f"{margin:.4f}" if mode == "absolute" else f"{margin:.1%} (relative)"
     message = (
         f"{metric} ({'higher' if higher else 'lower'} is better) went from {reference_v:.4f} (reference) "
-        f"to {current_v:.4f}: drop {drop:+.4f} {'exceeds' if flagged else 'within'} margin {margin:.4f}"
+        f"to {current_v:.4f}: drop {said} {'exceeds' if flagged else 'within'} margin {limit}"
     )
     out.update(
         {
             "drop": float(drop),
-            "relative_drop": float(drop / abs(reference_v)) if reference_v else None,
+            "relative_drop": float(relative) if relative is not None else None,
             "flagged": bool(flagged),
             "status": "degraded" if flagged else "ok",
             "message": message,

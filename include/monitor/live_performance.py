@@ -41,7 +41,12 @@ def check_performance(
         }
     current = trailing_performance(joined, config)
     drop = performance_drop(
-        current["value"], reference["holdout_metrics"].get(metric), metric, config, m.max_performance_drop
+        current["value"],
+        reference["holdout_metrics"].get(metric),
+        metric,
+        config,
+        m.max_performance_drop,
+        m.performance_drop_mode,
     )
     concept = detect_concept_drift(error_stream(joined, config), m.concept_detector)
     result: PerformanceResult = {

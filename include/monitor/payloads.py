@@ -92,6 +92,7 @@ class PerformanceResult(TypedDict, total=False):
     current: float | None
     reference: float | None
     margin: float
+    mode: str  # monitoring.performance_drop_mode: what margin bounds, "absolute" or "relative"
     drop: float | None
     relative_drop: float | None
     flagged: bool

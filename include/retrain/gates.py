@@ -110,32 +110,45 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
 
 
+def _direction(higher: bool) -> str:
+    return "higher is better" if higher else "lower is better"
+
+
+def _compare(metric: str, value: float, threshold: float, higher: bool, passed: bool) -> str:
+    """``rmse 5.2000 <= 6 (lower is better)`` or ``rmse 7.1000, must be <= 6 (lower is better)``."""
+    op = ">=" if higher else "<="
+    said = f"{op} {threshold}" if passed else f"must be {op} {threshold}"
+    return f"{metric} {_fmt(value)}{'' if passed else ','} {said} ({_direction(higher)})"
+
+
 @register_gate("min_metrics")
 def absolute_gates(config: ModelConfig, evaluation: Evaluation) -> list[GateResult]:
-    """Every metric in ``gates.min_metrics`` at its threshold (either direction)."""
+    """Every metric of ``gates.min_metrics`` (floors, higher-is-better metrics) and
+    ``gates.max_metrics`` (ceilings, lower-is-better metrics) at its threshold."""
     metrics = evaluation["metrics"]
     results = []
-    for metric, threshold in config.gates.min_metrics.items():
-        value = metrics.get(metric, float("nan"))
-        higher = config.higher_is_better[metric]
-        passed = not math.isnan(value) and _better_or_equal(value, threshold, higher)
-        op = ">=" if higher else "<="
-        results.append(
-            GateResult(
-                name=f"min_{metric}",
-                kind="absolute",
-                passed=passed,
-                value=value,
-                threshold=threshold,
-                detail=f"{metric} {_fmt(value)} must be {op} {threshold}",
+    for key, thresholds in (("min", config.gates.min_metrics), ("max", config.gates.max_metrics)):
+        for metric, threshold in thresholds.items():
+            value = metrics.get(metric, float("nan"))
+            higher = config.higher_is_better[metric]
+            passed = not math.isnan(value) and _better_or_equal(value, threshold, higher)
+            results.append(
+                GateResult(
+                    name=f"{key}_{metric}",
+                    kind="absolute",
+                    passed=passed,
+                    value=value,
+                    threshold=threshold,
+                    detail=_compare(metric, value, threshold, higher, passed),
+                )
             )
-        )
     return results
 
 
 @register_gate("no_regression")
 def regression_gate(config: ModelConfig, evaluation: Evaluation) -> GateResult:
-    """Challenger vs champion on the same hold-out, primary metric, within max_regression."""
+    """Challenger vs champion on the same hold-out, primary metric, within max_regression
+    (in the metric's units, in its direction: below the champion's roc_auc, above its rmse)."""
     metric = config.evaluation.primary_metric
     margin = config.gates.max_regression
     champion = evaluation.get("champion")
@@ -154,14 +167,18 @@ def regression_gate(config: ModelConfig, evaluation: Evaluation) -> GateResult:
         passed=passed,
         value=value,
         threshold=threshold,
-        detail=(f"{metric} {_fmt(value)} vs champion {_fmt(before)} (delta {delta:+.4f}); allowed regression {margin}"),
+        detail=(
+            f"{metric} {_fmt(value)} vs champion {_fmt(before)} (delta {delta:+.4f}, {_direction(higher)}); "
+            f"allowed regression {margin}"
+        ),
     )
 
 
 @register_gate("slices")
 def slice_gates(config: ModelConfig, evaluation: Evaluation) -> list[GateResult]:
-    """The primary metric on every slice with at least ``min_slice_rows`` rows."""
-    threshold = config.gates.min_slice_metric
+    """The primary metric on every slice with at least ``min_slice_rows`` rows, at least as good
+    as ``slice_metric_threshold`` in the metric's direction (a floor for roc_auc, a ceiling for rmse)."""
+    threshold = config.gates.slice_threshold
     slices = evaluation.get("slices") or {}
     if threshold is None or not slices:
         return []
@@ -180,11 +197,8 @@ def slice_gates(config: ModelConfig, evaluation: Evaluation) -> list[GateResult]
             )
             continue
         passed = not math.isnan(value) and _better_or_equal(value, threshold, higher)
-        results.append(
-            GateResult(
-                name, "slice", passed, value, threshold, f"{metric} {_fmt(value)} on {rows} rows, needs {threshold}"
-            )
-        )
+        detail = f"{_compare(metric, value, threshold, higher, passed)} on {rows} rows"
+        results.append(GateResult(name, "slice", passed, value, threshold, detail))
     return results
 
 

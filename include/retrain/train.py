@@ -160,7 +160,8 @@ def _train_new(
         client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
         client.log_dict(run_id, config.to_dict(), Artifact.MODEL_CONFIG)
         client.log_dict(run_id, dict(pulled), Artifact.PULL_STATS)
-        client.log_dict(run_id, scoring_contract(config, train_part), Artifact.SCORING_CONTRACT)
+        contract = scoring_contract(config, train_part, predict_scores(config, model, holdout))
+        client.log_dict(run_id, contract, Artifact.SCORING_CONTRACT)
         # Monitoring compares current data with this, never re-reading the training data.
         profile = build_profile(train_part, config.features.numeric, config.features.categorical)
         client.log_dict(run_id, profile, Artifact.REFERENCE_PROFILE)

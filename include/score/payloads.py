@@ -65,8 +65,19 @@ class ShadowStats(TypedDict):
     seconds: float
 
 
-class UnitStats(TypedDict):
-    """What one scored unit reports: counts, score histogram, its unpublished files."""
+class ScoreStats(TypedDict):
+    """A unit's (or a date's merged) score distribution, see include/score/summary.py."""
+
+    histogram: list[int]  # counts in SCORE_BINS equal bins over score_range
+    score_range: list[float]  # [low, high]: [0, 1], or a regressor's hold-out prediction range
+    score_underflow: int  # scores below / above the range
+    score_overflow: int
+    score_min: float | None  # exact, None before any score
+    score_max: float | None
+
+
+class UnitStats(ScoreStats):
+    """What one scored unit reports: counts, score distribution, its unpublished files."""
 
     ds: str
     index: int
@@ -75,7 +86,6 @@ class UnitStats(TypedDict):
     rows_quarantined: int
     reasons: dict[str, int]
     nulls: dict[str, int]
-    histogram: list[int]
     positives: int
     score_seconds: float
     shadow: ShadowStats | None
@@ -104,6 +114,11 @@ class DateSummary(TypedDict):
     reasons: dict[str, int]
     null_rates: dict[str, float]
     histogram: list[int]
+    score_range: list[float]
+    score_underflow: int
+    score_overflow: int
+    score_min: NotRequired[float]  # exact; absent, as the quantiles, when nothing was scored
+    score_max: NotRequired[float]
     score_p10: NotRequired[float]  # the quantiles: absent when nothing was scored
     score_p25: NotRequired[float]
     score_p50: NotRequired[float]

@@ -21,7 +21,7 @@ from include.score.checks import REASON, RowChecks, quarantine_schema
 from include.score.payloads import PinnedModels, PlannedUnit, ShadowStats, UnitStats
 from include.score.pinning import load_pinned
 from include.score.plan import open_parquet, unit_parts
-from include.score.summary import SCORE_BINS, add_histograms, score_histogram
+from include.score.summary import add_scores, empty_score_stats, score_range
 from include.score.writer import PREDICTIONS, QUARANTINE, SHADOW, PartWriter, run_token
 
 log = logging.getLogger(__name__)
@@ -89,12 +89,15 @@ def shadow_chunk(
     labels = _labels(config, scores)
     if config.task == "classification":
         shadow["agree"] += int((labels == (champion_scores >= DECISION_THRESHOLD)).sum())
+    else:  # within deploy.agreement_tolerance of the champion's score, relatively
+        tolerance = config.deploy.agreement_tolerance * np.abs(champion_scores)
+        shadow["agree"] += int((np.abs(scores - champion_scores) <= tolerance).sum())
     shadow["rows"] += len(rows)
     shadow["abs_diff"] += float(np.abs(scores - champion_scores).sum())
     writer.write(output_frame(config, rows, labels, scores, ref, run_id))
 
 
-def _new_stats(config: ModelConfig, unit: PlannedUnit) -> UnitStats:
+def _new_stats(config: ModelConfig, unit: PlannedUnit, scores: tuple[float, float]) -> UnitStats:
     return {
         "ds": unit["ds"],
         "index": unit["index"],
@@ -103,7 +106,7 @@ def _new_stats(config: ModelConfig, unit: PlannedUnit) -> UnitStats:
         "rows_quarantined": 0,
         "reasons": {},
         "nulls": dict.fromkeys(config.features.all, 0),
-        "histogram": [0] * SCORE_BINS,
+        **empty_score_stats(*scores),
         "positives": 0,
         "score_seconds": 0.0,
         "shadow": None,
@@ -170,7 +173,7 @@ class _UnitScoring:
         labels = _labels(self.config, scores)
         self.writers[PREDICTIONS].write(output_frame(self.config, good, labels, scores, ref, self.run_id))
         stats["rows_scored"] += len(good)
-        stats["histogram"] = add_histograms(stats["histogram"], score_histogram(scores))
+        add_scores(stats, scores)
         stats["positives"] += int(labels.sum()) if self.config.task == "classification" else 0
         if self.challenger and self.shadow is not None:
             shadow_chunk(self.config, self.challenger, good, scores, self.writers[SHADOW], self.shadow, self.run_id)
@@ -221,7 +224,7 @@ def score_unit(
     """Score one unit chunk by chunk; returns the unit's counts and its (unpublished) files."""
     writers = _unit_writers(storage, config, unit, run_id, shadow=challenger is not None)
     checks = RowChecks(config, contract)
-    stats = _new_stats(config, unit)
+    stats = _new_stats(config, unit, score_range(config, contract))
     scoring = _UnitScoring(config, writers, champion, challenger, run_id)
     started = time.perf_counter()
     try:

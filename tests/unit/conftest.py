@@ -10,6 +10,8 @@ import yaml
 
 CHURN_YAML = Path(__file__).resolve().parents[2] / "include" / "models" / "churn.yaml"
 CHURN = yaml.safe_load(CHURN_YAML.read_text())
+# The regression sample model (include/dev/delivery_data.py generates its data).
+DELIVERY_YAML = CHURN_YAML.parent / "delivery_time.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -118,6 +118,39 @@ BAD_CONFIGS: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ("gate_not_a_number", _set("gates.min_metrics.roc_auc", "high"), ["gates.min_metrics.roc_auc", "high"]),
     ("gate_metric_not_evaluated", _set("gates.min_metrics.accuracy", 0.5), ["gates.min_metrics.accuracy"]),
     ("negative_max_regression", _set("gates.max_regression", -0.01), ["gates.max_regression", "-0.01"]),
+    # metric direction (issue 11): a key whose direction contradicts its metric is refused by name
+    (
+        "floor_on_lower_is_better",
+        _set("gates.min_metrics.log_loss", 0.5),
+        ["gates.min_metrics.log_loss", "log_loss is lower-is-better: put it under gates.max_metrics"],
+    ),
+    (
+        "ceiling_on_higher_is_better",
+        _set("gates.max_metrics", {"roc_auc": 0.9}),
+        ["gates.max_metrics.roc_auc", "roc_auc is higher-is-better: put it under gates.min_metrics"],
+    ),
+    (
+        "min_slice_metric_on_lower_is_better",
+        _set("evaluation.primary_metric", "log_loss"),
+        ["gates.min_slice_metric", "log_loss is lower-is-better", "gates.slice_metric_threshold"],
+    ),
+    (
+        "both_slice_thresholds",
+        _set("gates.slice_metric_threshold", 0.6),
+        ["gates.min_slice_metric", "only one of min_slice_metric and slice_metric_threshold"],
+    ),
+    (
+        "relative_drop_above_1",
+        lambda d: d["monitoring"].update(performance_drop_mode="relative", max_performance_drop=1.5),
+        ["monitoring.max_performance_drop", "from 0 to 1", "relative"],
+    ),
+    (
+        "absolute_auc_drop_above_1",
+        _set("monitoring.max_performance_drop", 2.0),
+        ["monitoring.max_performance_drop", "from 0 to 1", "roc_auc lies between 0 and 1"],
+    ),
+    ("drop_mode_unknown", _set("monitoring.performance_drop_mode", "percent"), ["performance_drop_mode", "percent"]),
+    ("negative_agreement_tolerance", _set("deploy.agreement_tolerance", -0.1), ["deploy.agreement_tolerance"]),
     ("zero_latency_limit", _set("gates.max_latency_ms_per_1k", 0), ["gates.max_latency_ms_per_1k"]),
     ("ranges_reversed", _set("features.ranges.tenure_months", [5, 1]), ["features.ranges.tenure_months", "[5, 1]"]),
     ("ranges_on_categorical", _set("features.ranges.region", [0, 1]), ["features.ranges.region"]),
@@ -250,3 +283,45 @@ def test_to_dict_is_a_copy():
     data = config.to_dict()
     data["features"]["numeric"].append("extra")
     assert "extra" not in config.features.numeric
+
+
+# -- metric direction for a regression model (issue 11) ---------------------------------------------
+
+DELIVERY_YAML = CHURN_YAML.parent / "delivery_time.yaml"
+
+
+def test_regression_sample_config_reads_directions_and_units():
+    config = load_config(DELIVERY_YAML)
+    assert config.task == "regression" and config.higher_is_better == {"rmse": False, "mae": False, "r2": True}
+    assert config.gates.max_metrics == {"rmse": 6.0, "mae": 4.5} and config.gates.min_metrics == {"r2": 0.7}
+    assert config.gates.slice_threshold == 7.0
+    # rmse is in minutes: a drop of 2 (absolute) is allowed, beyond the [0, 1] of a bounded metric
+    assert (config.monitoring.max_performance_drop, config.monitoring.performance_drop_mode) == (2.0, "absolute")
+    assert config.deploy.agreement_tolerance == 0.1
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            _set("gates.min_metrics.rmse", 6),
+            ["gates.min_metrics.rmse", "rmse is lower-is-better: put it under gates.max_metrics"],
+        ),
+        (
+            lambda d: d["gates"].update(slice_metric_threshold=None, min_slice_metric=7.0),
+            ["gates.min_slice_metric", "rmse is lower-is-better", "gates.slice_metric_threshold"],
+        ),
+        (_set("monitoring.concept_detector", "ddm"), ["monitoring.concept_detector", "ddm"]),
+    ],
+    ids=["min_metrics_rmse", "min_slice_metric_rmse", "ddm_on_regression"],
+)
+def test_regression_direction_errors_name_file_and_field(tmp_path, mutate, expected):
+    data = yaml.safe_load(DELIVERY_YAML.read_text())
+    mutate(data)
+    path = write_config(tmp_path, data, stem="delivery_time")
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    message = str(excinfo.value)
+    assert message.startswith(str(path)), message
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"

@@ -16,7 +16,8 @@ def churn_config(**deploy: Any):
 
 def churn_config_scored_on(primary_metric: str):
     """churn.yaml with another primary metric (e.g. ``log_loss``, where lower is better)."""
-    return small_churn_config(evaluation={"primary_metric": primary_metric})
+    # (churn's min_slice_metric is a floor: refused for a lower-is-better primary metric)
+    return small_churn_config(evaluation={"primary_metric": primary_metric}, gates={"min_slice_metric": None})
 
 
 def good_evidence(**changes: Any) -> ShadowEvidencePayload:

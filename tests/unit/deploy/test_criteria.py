@@ -150,7 +150,8 @@ def test_live_metric_higher_is_better(config, challenger, champion, passed):
     assert criterion.passed is passed
     assert (criterion.value, criterion.threshold) == (challenger, champion)
     assert criterion.detail == (
-        f"live roc_auc {challenger:.4f} vs champion {champion:.4f} on 1200 labelled rows; allowed regression 0.02"
+        f"live roc_auc {challenger:.4f} vs champion {champion:.4f} on 1200 labelled rows (higher is better); "
+        "allowed regression 0.02"
     )
 
 
@@ -165,7 +166,9 @@ def test_live_metric_lower_is_better(challenger, champion, passed):
     criterion = live_criterion(config, challenger, champion)
 
     assert criterion.passed is passed
-    assert criterion.detail.startswith(f"live log_loss {challenger:.4f} vs champion {champion:.4f} on ? labelled rows")
+    assert criterion.detail.startswith(
+        f"live log_loss {challenger:.4f} vs champion {champion:.4f} on ? labelled rows (lower is better)"
+    )
 
 
 def test_the_metric_direction_decides(config):
@@ -204,3 +207,21 @@ def test_to_dict_is_the_json_payload(config):
         "threshold": 3,
         "detail": "1 shadow batches, needs 3",
     }
+
+
+# -- a regression model (issue 11): agreement within a tolerance, live rmse in minutes -------------
+def test_regression_agreement_names_its_tolerance_and_live_rmse_is_a_ceiling():
+    from include.config import load_config
+    from tests.unit.conftest import DELIVERY_YAML
+
+    delivery = load_config(DELIVERY_YAML)  # min_agreement 0.8, agreement_tolerance 0.1, max_live_regression 1.0
+    verdict = evaluate_promotion(
+        delivery, "2", "1", good_evidence(agreement=0.93), {"challenger": 4.9, "champion": 4.0}
+    )
+    criteria = by_name(verdict)
+    assert criteria["min_agreement"].detail == (
+        "agreement 0.9300 with the champion (score within 10% of the champion's), needs 0.8"
+    )
+    assert criteria["live_metric"].passed  # 0.9 minutes worse, 1.0 allowed
+    worse = evaluate_promotion(delivery, "2", "1", good_evidence(), {"challenger": 5.1, "champion": 4.0})
+    assert worse.failed == ["live_metric"] and "(lower is better)" in by_name(worse)["live_metric"].detail

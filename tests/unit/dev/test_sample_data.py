@@ -332,23 +332,39 @@ def test_cli_writes_and_summarises(tmp_path, capsys):
     cli = _cli()
     argv = ["--data-root", str(tmp_path), "--start", "2026-02-01", "--days", "4", "--label-delay-days", "2"]
     argv += ["--rows-per-day", "300", "--customers", "900", "--concept-drift-from", "2026-02-03"]
-    assert cli.main(argv) == 0
+    assert cli.main([*argv, "--model", "churn"]) == 0
     out = capsys.readouterr().out
     assert "4 feature partitions" in out and "2 label partitions" in out and str(tmp_path) in out
-    assert "concept drift from 2026-02-03" in out
+    assert "concept drift from 2026-02-03" in out and "churned" in out
     storage = LocalStorage(tmp_path)
     assert list_partitions(storage, "labels", "churn") == ["2026-02-03", "2026-02-04"]
-    assert cli.main([*argv, "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    assert list_partitions(storage, "labels", "delivery_time") == []
+    assert cli.main([*argv, "--model", "churn", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["churn"]
     assert summary["label_rows"] == 600 and summary["options"]["concept_drift_from"] == "2026-02-03"
+
+
+def test_cli_writes_every_sample_model_by_default(tmp_path, capsys):
+    cli = _cli()
+    argv = ["--data-root", str(tmp_path), "--start", "2026-02-01", "--days", "5", "--rows-per-day", "200"]
+    assert cli.main([*argv, "--customers", "400", "--json"]) == 0
+    summaries = json.loads(capsys.readouterr().out)
+    assert sorted(summaries) == ["churn", "delivery_time"]
+    storage = LocalStorage(tmp_path)
+    # Each model's own label delay: churn 7 days (none arrived in 5 days), delivery_time 2.
+    assert list_partitions(storage, "labels", "churn") == []
+    assert list_partitions(storage, "labels", "delivery_time") == ["2026-02-03", "2026-02-04", "2026-02-05"]
+    assert summaries["delivery_time"]["label_rows"] == 600 and summaries["delivery_time"]["mean_target"] > 10
+    assert cli.main([*argv, "--customers", "400", "--model", "delivery_time"]) == 0
+    assert "mean" in capsys.readouterr().out
 
 
 def test_cli_label_noise_defaults_to_the_start_day(tmp_path, capsys):
     cli = _cli()
     argv = ["--data-root", str(tmp_path), "--days", "2", "--rows-per-day", "100", "--customers", "200"]
     assert cli.main([*argv, "--label-delay-days", "0", "--label-noise", "0.3", "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["options"]["label_noise_from"] == "2026-01-01"
+    summaries = json.loads(capsys.readouterr().out)
+    assert {s["options"]["label_noise_from"] for s in summaries.values()} == {"2026-01-01"}
     with pytest.raises(SystemExit):
         cli.main([*argv, "--start", "2026-13-01"])
 

@@ -91,3 +91,23 @@ def test_scoring_contract_caps_categories_and_handles_empty_numeric():
     }
     with pytest.raises(ValueError, match="missing column"):
         scoring_contract(config, frame.drop(columns=["c"]))
+
+
+def test_the_holdout_prediction_range_is_stored_when_given():
+    """Batch scoring bins a regressor's scores over this range (include/score/summary.py)."""
+    config = parse_config(
+        {
+            "name": "tiny",
+            "task": "regression",
+            "entity_id": "id",
+            "timestamp": "ts",
+            "target": "y",
+            "features": {"numeric": ["x"]},
+            "evaluation": {"metrics": ["rmse"], "primary_metric": "rmse"},
+        }
+    )
+    frame = pd.DataFrame({"id": [1, 2], "ts": pd.date_range("2024-01-01", periods=2, tz="UTC"), "x": [1.0, 2.0]})
+    contract = scoring_contract(config, frame, np.array([12.5, np.nan, 40.25, 18.0]))
+    assert (contract["score_min"], contract["score_max"]) == (12.5, 40.25)  # NaN ignored
+    assert json.loads(json.dumps(contract, allow_nan=False)) == contract
+    assert "score_min" not in scoring_contract(config, frame)  # no scores: no range (scoring falls back)

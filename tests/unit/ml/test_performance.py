@@ -274,6 +274,29 @@ def test_performance_drop_follows_the_metric_direction():
     assert within["relative_drop"] == pytest.approx(0.025)
 
 
+def test_regression_drop_is_in_the_metrics_units_or_relative():
+    """Issue 11: rmse in minutes. Absolute: 1.5 minutes worse is within a margin of 2 (the [0, 1]
+    bound of a bounded metric does not apply); relative: 1.5 on 4.0 is 37.5% worse."""
+    from include.config import load_config
+    from tests.unit.conftest import DELIVERY_YAML
+
+    delivery = load_config(DELIVERY_YAML)
+    absolute = performance_drop(5.5, 4.0, "rmse", delivery, margin=2.0)
+    assert (absolute["drop"], absolute["flagged"], absolute["mode"]) == (1.5, False, "absolute")
+    assert absolute["relative_drop"] == pytest.approx(0.375)
+    assert "lower is better" in absolute["message"] and "within margin 2.0000" in absolute["message"]
+    assert performance_drop(6.5, 4.0, "rmse", delivery, margin=2.0)["flagged"]
+    assert not performance_drop(2.0, 4.0, "rmse", delivery, margin=0.0)["flagged"]  # lower rmse: better
+    relative = performance_drop(5.5, 4.0, "rmse", delivery, margin=0.3, mode="relative")
+    assert relative["flagged"] and relative["status"] == "degraded"
+    assert "+37.5% relative" in relative["message"] and "margin 30.0% (relative)" in relative["message"]
+    assert not performance_drop(5.0, 4.0, "rmse", delivery, margin=0.3, mode="relative")["flagged"]
+    zero = performance_drop(0.1, 0.0, "rmse", delivery, margin=0.3, mode="relative")
+    assert zero["status"] == "unknown" and not zero["flagged"] and zero["drop"] == pytest.approx(0.1)
+    with pytest.raises(PerformanceError, match="mode"):
+        performance_drop(5.0, 4.0, "rmse", delivery, margin=0.3, mode="percent")
+
+
 def test_performance_drop_without_a_value_is_unknown_not_flagged():
     out = performance_drop(float("nan"), 0.8, "roc_auc", tiny_config(), margin=0.01)
     assert out["status"] == "unknown" and out["flagged"] is False and out["drop"] is None

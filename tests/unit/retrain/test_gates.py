@@ -26,6 +26,7 @@ from include.retrain.gates import (
 
 PROJECT = Path(__file__).resolve().parents[3]
 CHURN_YAML = PROJECT / "include" / "models" / "churn.yaml"
+DELIVERY_YAML = PROJECT / "include" / "models" / "delivery_time.yaml"
 NAN = float("nan")
 
 
@@ -87,11 +88,11 @@ def test_higher_is_better_threshold(churn, roc_auc, passed):
     ("log_loss", "passed"), [(0.5, True), (0.4999, True), (0.1, True), (0.5001, False), (2.0, False)]
 )
 def test_lower_is_better_threshold(log_loss, passed):
-    config = variant(gates={"min_metrics": {"log_loss": 0.5}})
+    config = variant(gates={"min_metrics": {}, "max_metrics": {"log_loss": 0.5}})
     [gate] = absolute_gates(config, ev({**GOOD, "log_loss": log_loss}))
-    assert gate.name == "min_log_loss"
+    assert gate.name == "max_log_loss"
     assert gate.passed is passed
-    assert "<= 0.5" in gate.detail
+    assert "<= 0.5 (lower is better)" in gate.detail
 
 
 def test_nan_or_missing_metric_fails(churn):
@@ -99,7 +100,7 @@ def test_nan_or_missing_metric_fails(churn):
     assert not results["min_roc_auc"].passed
     assert "n/a" in results["min_roc_auc"].detail
     assert not results["min_average_precision"].passed  # not measured at all
-    lower = variant(gates={"min_metrics": {"log_loss": 0.5}})
+    lower = variant(gates={"min_metrics": {}, "max_metrics": {"log_loss": 0.5}})
     assert not absolute_gates(lower, ev({"log_loss": NAN}))[0].passed
 
 
@@ -134,7 +135,8 @@ def test_regression_margin_boundary_is_inclusive():
 
 
 def test_regression_on_a_lower_is_better_primary_metric():
-    config = variant(evaluation={"primary_metric": "log_loss"})
+    # (a slice threshold on log_loss is a ceiling: slice_metric_threshold, min_slice_metric is refused)
+    config = variant(evaluation={"primary_metric": "log_loss"}, gates={"min_slice_metric": None})
     assert not regression_gate(config, ev({"log_loss": 0.45}, {"log_loss": 0.40})).passed
     assert regression_gate(config, ev({"log_loss": 0.405}, {"log_loss": 0.40})).passed
     assert regression_gate(config, ev({"log_loss": 0.30}, {"log_loss": 0.40})).passed
@@ -345,3 +347,53 @@ def test_safe_name_is_accepted_by_mlflow(text):
 def test_safe_name_keeps_ordinary_names():
     for name in ("slice:region:north", "holdout_roc_auc", "slice.plan_tier.premium.rows", "a-b c"):
         assert metric_key(name) == name
+
+
+# -- a regression model: rmse and mae are lower-is-better (issue 11) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def delivery():
+    # rmse <= 6, mae <= 4.5, r2 >= 0.7, max_regression 0.5 (minutes), every zone's rmse <= 7.
+    return load_config(DELIVERY_YAML)
+
+
+REG_GOOD = {"rmse": 4.0, "mae": 3.0, "r2": 0.9}
+
+
+@pytest.mark.parametrize(("rmse", "passed"), [(5.2, True), (6.0, True), (6.01, False), (20.0, False)])
+def test_regression_absolute_gates_are_ceilings_for_rmse(delivery, rmse, passed):
+    results = by_name(absolute_gates(delivery, ev({**REG_GOOD, "rmse": rmse})))
+    assert set(results) == {"max_rmse", "max_mae", "min_r2"}
+    gate = results["max_rmse"]
+    assert gate.passed is passed and gate.threshold == 6.0
+    expected = f"rmse {rmse:.4f} <= 6.0 (lower is better)" if passed else f"rmse {rmse:.4f}, must be <= 6.0"
+    assert gate.detail.startswith(expected)
+    assert results["min_r2"].passed and results["min_r2"].detail == "r2 0.9000 >= 0.7 (higher is better)"
+
+
+def test_regression_vs_champion_allows_max_regression_minutes_above(delivery):
+    within = regression_gate(delivery, ev({**REG_GOOD, "rmse": 4.5}, {**REG_GOOD, "rmse": 4.0}))
+    assert within.passed and within.threshold == pytest.approx(4.5)
+    assert "lower is better" in within.detail
+    worse = regression_gate(delivery, ev({**REG_GOOD, "rmse": 4.51}, {**REG_GOOD, "rmse": 4.0}))
+    assert not worse.passed
+    better = regression_gate(delivery, ev({**REG_GOOD, "rmse": 2.0}, {**REG_GOOD, "rmse": 4.0}))
+    assert better.passed  # a lower rmse is an improvement, however large
+
+
+def test_regression_slice_threshold_is_a_ceiling(delivery):
+    slices = {"centre": {"rows": 300.0, "rmse": 6.9}, "suburb": {"rows": 300.0, "rmse": 7.5}}
+    results = by_name(slice_gates(delivery, ev(REG_GOOD, slices=slices)))
+    assert results["slice:zone:centre"].passed
+    suburb = results["slice:zone:suburb"]
+    assert not suburb.passed
+    assert suburb.detail == "rmse 7.5000, must be <= 7.0 (lower is better) on 300 rows"
+
+
+def test_min_slice_metric_is_still_read_for_a_higher_is_better_metric(churn):
+    assert churn.gates.min_slice_metric == 0.65 and churn.gates.slice_threshold == 0.65
+    renamed = variant(gates={"min_slice_metric": None, "slice_metric_threshold": 0.65})
+    assert [g.passed for g in slice_gates(renamed, ev(GOOD, slices=SLICES))] == [
+        g.passed for g in slice_gates(churn, ev(GOOD, slices=SLICES))
+    ]

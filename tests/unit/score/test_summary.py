@@ -5,10 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from include.score.summary import SCORE_BINS, score_histogram, score_quantiles, summarize_date
+from include.config import load_config
+from include.errors import DataError
+from include.score.summary import (
+    SCORE_BINS,
+    add_scores,
+    empty_score_stats,
+    merge_score_stats,
+    score_fields,
+    score_histogram,
+    score_quantiles,
+    score_range,
+    summarize_date,
+)
+from tests.unit.conftest import DELIVERY_YAML
 from tests.unit.score.helpers import make_config
 
 CONFIG = make_config(max_quarantine_fraction=0.05, max_null_increase=0.3)
+REGRESSION = load_config(DELIVERY_YAML)
 FEATURES = CONFIG.features.all
 
 
@@ -29,6 +43,11 @@ def stats(ds="2026-02-02", index=0, rows_in=100, quarantined=0, reasons=None, nu
         "reasons": reasons or {},
         "nulls": {c: 0 for c in FEATURES} | (nulls or {}),
         "histogram": histogram,
+        "score_range": [0.0, 1.0],
+        "score_underflow": 0,
+        "score_overflow": 0,
+        "score_min": 0.2 if scored else None,
+        "score_max": 0.2499 if scored else None,
         "positives": more.get("positives", 0),
         "score_seconds": more.get("score_seconds", 0.5),
         "shadow": shadow,
@@ -37,23 +56,79 @@ def stats(ds="2026-02-02", index=0, rows_in=100, quarantined=0, reasons=None, nu
     }
 
 
-def test_histogram_clips_scores_into_the_bins():
-    counts = score_histogram(np.array([-0.5, 0.0, 0.049, 0.05, 0.5, 0.999, 1.0, 7.0]))
-    assert len(counts) == SCORE_BINS and sum(counts) == 8
-    assert counts[0] == 3 and counts[1] == 1 and counts[10] == 1 and counts[-1] == 3
+def test_histogram_counts_scores_outside_the_range_apart():
+    stats = empty_score_stats(0.0, 1.0)
+    add_scores(stats, np.array([-0.5, 0.0, 0.049, 0.05, 0.5, 0.999, 1.0, 7.0, np.nan]))
+    counts = stats["histogram"]
+    assert len(counts) == SCORE_BINS and sum(counts) == 6  # -0.5 and 7.0 are out of range, NaN is no score
+    assert counts[0] == 2 and counts[1] == 1 and counts[10] == 1 and counts[-1] == 2
+    assert (stats["score_underflow"], stats["score_overflow"]) == (1, 1)
+    assert (stats["score_min"], stats["score_max"]) == (-0.5, 7.0)
+    assert score_histogram(np.array([2.0, 3.0, 4.0]), 2.0, 4.0)[0] == 1
 
 
-def test_quantiles_are_bin_middles_and_absent_without_scores():
+def test_quantiles_are_interpolated_inside_their_bin_and_absent_without_scores():
     histogram = [0] * SCORE_BINS
     histogram[2], histogram[10], histogram[19] = 10, 80, 10
-    assert score_quantiles(histogram) == {
-        "score_p10": 0.125,
-        "score_p25": 0.525,
-        "score_p50": 0.525,
-        "score_p75": 0.525,
-        "score_p90": 0.525,
-    }
+    assert score_quantiles(histogram) == pytest.approx(
+        {
+            "score_p10": 0.15,  # the 10th of 100 scores: the top of bin 2, [0.10, 0.15)
+            "score_p25": 0.5 + 0.05 * 15 / 80,
+            "score_p50": 0.5 + 0.05 * 40 / 80,
+            "score_p75": 0.5 + 0.05 * 65 / 80,
+            "score_p90": 0.55,
+        }
+    )
     assert score_quantiles([0] * SCORE_BINS) == {}
+
+
+def test_regression_quantiles_are_right_on_the_real_range():
+    """Issue 11: predictions between 1.25 and 20.4 had every quantile at 0.975 (clipped to [0, 1])."""
+    rng = np.random.default_rng(3)
+    scores = rng.uniform(1.25, 20.4, 10_000)
+    low, high = score_range(REGRESSION, {"score_min": 1.25, "score_max": 20.4})
+    assert (low, high) == (1.25, 20.4)
+    stats = empty_score_stats(low, high)
+    add_scores(stats, scores)
+    fields = score_fields(merge_score_stats([stats]))
+    width = (high - low) / SCORE_BINS
+    for q in (10, 25, 50, 75, 90):
+        assert fields[f"score_p{q}"] == pytest.approx(np.quantile(scores, q / 100), abs=width)
+    assert 1.25 <= fields["score_p10"] < fields["score_p50"] < fields["score_p90"] <= 20.4
+    assert (fields["score_min"], fields["score_max"]) == (scores.min(), scores.max())
+
+
+def test_scores_beyond_the_range_keep_quantiles_between_the_exact_min_and_max():
+    """A live range wider than the hold-out's (or an old contract's [0, 1] fallback): the
+    quantiles fall in the under/overflow stretch, interpolated up to the exact min / max."""
+    scores = np.linspace(30.0, 60.0, 301)
+    stats = empty_score_stats(0.0, 1.0)  # every score overflows
+    add_scores(stats, scores)
+    fields = score_fields(merge_score_stats([stats]))
+    assert stats["score_overflow"] == 301 and sum(stats["histogram"]) == 0
+    assert fields["score_p50"] == pytest.approx(45.0)
+    assert 30.0 <= fields["score_p10"] < fields["score_p90"] <= 60.0
+
+
+def test_score_range_per_task_and_fallbacks():
+    churn = CONFIG
+    assert score_range(churn, {"score_min": 3.0, "score_max": 9.0}) == (0.0, 1.0)  # probabilities
+    regression = REGRESSION
+    assert score_range(regression, {"score_min": 3.0, "score_max": 9.0}) == (3.0, 9.0)
+    assert score_range(regression, {}) == (0.0, 1.0)  # a contract written before the range was stored
+    assert score_range(regression, {"score_min": 5.0, "score_max": 5.0}) == (4.5, 5.5)  # a constant model
+
+
+def test_unit_histograms_merge_as_a_sum():
+    first, second = empty_score_stats(2.0, 12.0), empty_score_stats(2.0, 12.0)
+    add_scores(first, np.array([1.0, 2.5, 7.0]))
+    add_scores(second, np.array([7.1, 11.9, 13.0]))
+    merged = merge_score_stats([first, second])
+    assert merged["histogram"] == [a + b for a, b in zip(first["histogram"], second["histogram"], strict=True)]
+    assert (merged["score_underflow"], merged["score_overflow"]) == (1, 1)
+    assert (merged["score_min"], merged["score_max"]) == (1.0, 13.0)
+    with pytest.raises(DataError, match="different ranges"):
+        merge_score_stats([first, empty_score_stats(0.0, 1.0)])
 
 
 def test_units_are_merged_in_the_stored_key_order():
@@ -73,6 +148,11 @@ def test_units_are_merged_in_the_stored_key_order():
         "reasons",
         "null_rates",
         "histogram",
+        "score_range",
+        "score_underflow",
+        "score_overflow",
+        "score_min",
+        "score_max",
         "score_p10",
         "score_p25",
         "score_p50",
