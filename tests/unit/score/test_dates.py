@@ -180,3 +180,14 @@ def test_a_dry_run_with_a_failed_date_publishes_nothing_and_fails_at_the_end(sto
     assert not output_files(storage) and folders(storage, DS) == folders(storage, DS2) == []
     with pytest.raises(ScoringInputError, match=r"^churn: dry run, nothing published; 1 of 2 date\(s\) failed"):
         check_dates(MODEL, result)
+
+
+def test_a_unit_whose_file_is_gone_since_plan_reports_it_instead_of_raising(storage, config, model, contract):
+    publish_features(storage, DS, day_features(), rows_per_file=400)
+    units = plan_dates(storage, config, [DS])["units"]
+    gone = units[0]["parts"][0][0]
+    storage.delete([gone])
+    stats = score_unit(storage, config, units[0], (CHAMPION, model), contract, run_id="scheduled__gone")
+    assert stats["error"].startswith(f"{storage.uri(gone)} is not a readable parquet file: ")
+    assert stats["files"] == {}
+    assert not output_files(storage)  # the unit's writers wrote nothing and left no temporary file
