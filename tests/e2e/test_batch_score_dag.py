@@ -172,7 +172,7 @@ def test_each_date_of_a_range_publishes_or_fails_on_its_own(airflow_project, dep
         assert _scoring_runs(registry, ds) == []
         for dataset in ("predictions", "quarantine", "shadow_predictions"):
             assert storage.list(partition_prefix(dataset, MODEL, ds)) == [], (dataset, ds)
-    assert f"churn: 2 of 4 date(s) published, 2 failed and published nothing:" in run.log
+    assert "churn: 2 of 4 date(s) published, 2 failed and published nothing:" in run.log
     assert f"published: {good}, {last}" in run.log
     assert (
         f"- ds={uncommitted} failed at plan: {storage.uri(partition_prefix('features', MODEL, uncommitted))} "
