@@ -3,25 +3,43 @@
 
 One DAG per model config in `include/models/*.yaml`.
 
-`resolve_models` -> `plan` -> `score` (mapped) -> `publish` -> `record` -> `notify`
+`resolve_models` -> `plan` -> `score` (mapped) -> `publish` -> `record` -> `notify` -> `check_dates`
+
+Each date of a run stands alone: it is published, or it fails and publishes nothing, whatever
+the other dates do. A run with a failed date still publishes, records and notifies the good
+ones, then fails at `check_dates`, listing the published dates and each failed date with its
+stage and reason (not retried: fix the data and score the failed dates again).
 
 * **resolve_models**: `models:/<name>@champion` (and `@challenger`) resolved once; the
   versions are pinned for the whole run, so a promotion during the run cannot mix models.
   `@champion` must be the audit trail's champion: an alias moved outside the pipeline (MLflow
   UI or API) fails the run at once; `reconcile_<name>` (restore_aliases) puts it back.
 * **plan**: every input file's parquet footer is checked (readable, model columns present,
-  compatible types) and the row groups are cut into at most `scoring.max_parallel` units.
-* **score**: one mapped task per unit, chunked (`scoring.chunk_rows`), so memory does not grow
+  compatible types). A date whose partition is not committed, unreadable, of the wrong schema
+  or empty fails here (the others go on). The row groups are cut into units of about
+  `total rows / scoring.max_parallel` rows, one date each (at least one unit per date), so a
+  range may hold any number of dates up to Airflow's cap of 1,024 mapped tasks per task
+  (about 1,000 days); a longer range fails at once: split it, or run
+  `airflow backfill create --dag-id batch_score_<model> --from-date ... --to-date ...`
+  (one run per day).
+* **score**: one mapped task per unit, `scoring.max_parallel` of them at once
+  (`max_active_tis_per_dagrun`), chunked (`scoring.chunk_rows`), so memory does not grow
   with the partition. Rows failing hard checks against the training data (null key, value far
   out of the training range, unseen category) are quarantined with the reason. A challenger
-  scores the same rows into `shadow_predictions/` only.
-* **publish**: the partition fails as a whole (nothing published) when too many rows were
-  quarantined or a column is far more null than in training; otherwise
-  `predictions/<model>/ds=YYYY-MM-DD/` is replaced atomically with a manifest (row counts, input
-  files and hashes, model version, schema). Reruns never append duplicates.
-* **record**: prediction distribution and counts to MLflow and the manifest; shadow agreement,
-  score difference, error rate and latency to MLflow for the challenger version; Asset event
-  `predictions/<model>`.
+  scores the same rows into `shadow_predictions/` only. A unit whose input cannot be read
+  (corrupt file, file gone since plan) reports it and fails its date, not the task; storage
+  outages fail the task, which Airflow retries.
+* **publish**: a date fails as a whole (nothing published for it) when too many of its rows
+  were quarantined or a column is far more null than in training; its files from this run are
+  removed (no empty `ds=` folders left). Every other date's
+  `predictions/<model>/ds=YYYY-MM-DD/` is replaced atomically with a manifest (row counts,
+  input files and hashes, model version, schema). Reruns never append duplicates. When no
+  date passes, nothing is published and the task fails.
+* **record**: prediction distribution and counts of the published dates to MLflow and the
+  manifest; shadow agreement, score difference, error rate and latency to MLflow for the
+  challenger version; Asset event `predictions/<model>`.
+* **notify**: the published and the failed dates (event `failure` when a date failed).
+* **check_dates**: fails the run when a date failed, after the good dates are published.
 
 Params: `ds` (first date to score; default: the run's data interval start), `ds_end` (last
 date, inclusive, for a range), `dry_run` (score and check, publish nothing).
@@ -65,13 +83,21 @@ def build(config: ModelConfig) -> DAG:
             )
 
         @task(multiple_outputs=False)
-        def plan(pinned: dict) -> list:
-            from include.score.plan import plan as plan_units
+        def plan(pinned: dict, ti=None) -> list:
+            from include.score.plan import plan_dates
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
-            return plan_units(MlopsStorageHook().get_conn(), config, pinned["dates"])
+            planned = plan_dates(MlopsStorageHook().get_conn(), config, pinned["dates"])
+            # The units are the return value (mapped over: Airflow maps only return values);
+            # the dates that failed at plan go to publish under their own key.
+            ti.xcom_push(key="failed", value=planned["failed"])
+            return planned["units"]
 
-        @task(multiple_outputs=False, map_index_template="{{ unit_label }}")
+        @task(
+            multiple_outputs=False,
+            map_index_template="{{ unit_label }}",
+            max_active_tis_per_dagrun=config.scoring.max_parallel,
+        )
         def score(unit: dict, pinned: dict, run_id=None) -> dict:
             from airflow.sdk import get_current_context
 
@@ -85,14 +111,16 @@ def build(config: ModelConfig) -> DAG:
             return score_pinned_unit(registry, storage, config, unit, pinned, run_id=run_id)
 
         @task(multiple_outputs=False)
-        def publish(pinned: dict, units: list, scored: list, params=None, run_id=None) -> dict:
+        def publish(pinned: dict, units: list, scored: list, failed: dict, params=None, run_id=None) -> dict:
             from include.score.publish import publish_pinned
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             registry, storage = MlflowHook().get_conn(), MlopsStorageHook().get_conn()
             dry_run = bool(params.get("dry_run"))
-            return publish_pinned(registry, storage, config, pinned, units, scored, run_id=run_id, dry_run=dry_run)
+            return publish_pinned(
+                registry, storage, config, pinned, units, scored, run_id=run_id, dry_run=dry_run, failed=failed
+            )
 
         @task(multiple_outputs=False, outlets=[predictions_asset(name)])
         def record(pinned: dict, published: dict, run_id=None, outlet_events=None) -> dict:
@@ -113,11 +141,17 @@ def build(config: ModelConfig) -> DAG:
             note = scoring_notification(name, pinned, published)
             return {"subject": note.subject, "notifications": send(config, note, resolve=connection_dict)}
 
+        @task(multiple_outputs=False)
+        def check_dates(published: dict) -> None:
+            from include.score.publish import check_dates as check
+
+            check(name, published)  # ScoringInputError listing published and failed dates
+
         pinned = resolve_models()
         planned = plan(pinned)
         scored = score.partial(pinned=pinned).expand(unit=planned)
-        published = publish(pinned, planned, scored)
-        record(pinned, published) >> notify(pinned, published)
+        published = publish(pinned, planned, scored, planned["failed"])
+        record(pinned, published) >> notify(pinned, published) >> check_dates(published)
     return dag
 
 

@@ -151,7 +151,8 @@ class GatesConfig:
 class ScoringConfig:
     # Rows per chunk read, validated and scored at a time: bounds memory whatever the input size.
     chunk_rows: int = 100_000
-    # Upper bound on mapped scoring tasks per run (Airflow caps mapping at 1,024 by default).
+    # Mapped score tasks of one run that execute at once (max_active_tis_per_dagrun); the units
+    # are cut to about total rows / max_parallel rows. Not a limit on the dates of a run.
     max_parallel: int = 8
     # A partition with more quarantined rows than this share fails and publishes nothing.
     max_quarantine_fraction: float = 0.05

@@ -1,8 +1,9 @@
 """What the batch-scoring tasks pass to each other (XCom): plain dicts at runtime, typed here.
 
-``pin_models`` -> :class:`PinnedModels`; ``plan`` -> a list of :class:`PlannedUnit`;
-``score_unit`` -> :class:`UnitStats` per unit; ``publish`` -> :class:`PublishResult` (a
-:class:`DateSummary` per date); ``record_scoring_runs`` -> :class:`RecordResult`.
+``pin_models`` -> :class:`PinnedModels`; ``plan`` -> :class:`ScoringPlan` (a list of
+:class:`PlannedUnit` and the dates that failed at plan); ``score_unit`` -> :class:`UnitStats` per
+unit; ``publish`` -> :class:`PublishResult` (a :class:`DateSummary` per published date, a
+:class:`DateFailure` per failed date); ``record_scoring_runs`` -> :class:`RecordResult`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,20 @@ class PlannedUnit(TypedDict):
     rows: int
     index: int
     inputs: list[InputFile]
+
+
+class DateFailure(TypedDict):
+    """Why one date of a run published nothing: the stage it failed at and the reasons."""
+
+    stage: str  # "plan", "score" or "publish"
+    reasons: list[str]
+
+
+class ScoringPlan(TypedDict):
+    """The ``plan`` task: the units to score (one mapped task each) and the dates that failed."""
+
+    units: list[PlannedUnit]
+    failed: dict[str, DateFailure]
 
 
 class PartFile(TypedDict):
@@ -91,6 +106,7 @@ class UnitStats(ScoreStats):
     shadow: ShadowStats | None
     files: dict[str, PartFile | None]  # dataset -> file (None: nothing written)
     seconds: float
+    error: NotRequired[str]  # the unit's input could not be read: its date fails at publish
 
 
 class ShadowSummary(TypedDict):
@@ -131,10 +147,13 @@ class DateSummary(TypedDict):
 
 
 class PublishResult(TypedDict):
-    """Every date's summary; ``token`` names the committed files (absent in a dry run)."""
+    """Every published date's summary (in a dry run: every date that passed its checks), and
+    the dates that failed with their reasons; ``token`` names the committed files (absent in a
+    dry run)."""
 
     dates: dict[str, DateSummary]
     dry_run: bool
+    failed: NotRequired[dict[str, DateFailure]]  # per date that published nothing: stage, reasons
     token: NotRequired[str]
     replaced: NotRequired[dict[str, str | None]]  # per date: the run id of the replaced manifest
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from include.config import ModelConfig
+from include.errors import DataError, ScoringInputError, StorageError
 from include.platform.partitions import partition_prefix
 from include.platform.registry import ModelRef
 from include.platform.storage import Storage
@@ -191,10 +192,25 @@ def _unit_frames(storage: Storage, config: ModelConfig, unit: PlannedUnit, quara
         )
         while True:
             with storage.guard("reading", key):  # a local file is streamed: the disk can fail here
-                batch = next(batches, None)
+                batch = _next_batch(storage, key, batches)
             if batch is None:
                 break
             yield batch.to_pandas()
+
+
+def _next_batch(storage: Storage, key: str, batches: Iterator[Any]) -> Any:
+    """The next record batch; ScoringInputError when the file's bytes cannot be decoded (a
+    corrupt page: the same on every try). Disk and network outages still raise as outages."""
+    import pyarrow as pa
+
+    try:
+        return next(batches, None)
+    except StorageError:
+        raise
+    except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # the storage guard names an outage (disk full, I/O error)
+        raise ScoringInputError(f"{storage.uri(key)} cannot be read: {' '.join(str(exc).split())}") from exc
 
 
 def _unit_writers(
@@ -234,6 +250,12 @@ def score_unit(
             rate = stats["rows_in"] / max(time.perf_counter() - started, 1e-9)
             log.info("unit %s: %s/%s rows done, %.0f rows/s", unit["index"], stats["rows_in"], unit["rows"], rate)
         stats["files"] = {name: writer.close() for name, writer in writers.items()}
+    except DataError as exc:  # this unit's input cannot be used: its date fails at publish, not this task
+        for writer in writers.values():
+            writer.abort()
+        log.warning("unit %s of %s cannot be scored: %s", unit["index"], unit["ds"], exc)
+        stats["error"] = str(exc)
+        stats["files"] = {}
     except BaseException:
         for writer in writers.values():
             writer.abort()

@@ -189,3 +189,16 @@ def test_reconcile_dag_is_manual_and_needs_no_params(dagbag):
     params = copy.deepcopy(dag.params)
     params.validate()  # every Param has a default: the form triggers as it is
     assert dict(params) == {"repair": True, "restore_aliases": False, "stale_after_seconds": int(STALE_AFTER)}
+
+
+def test_batch_score_runs_max_parallel_units_at_once_and_judges_the_dates_last(dagbag):
+    """scoring.max_parallel is the number of score tasks running at once (not a cap on the
+    range); check_dates fails the run only after the good dates are recorded and notified."""
+    from include.config import load_valid
+
+    config = next(c for c in load_valid().configs if c.name == "churn")
+    dag = dagbag.dags["batch_score_churn"]
+    assert dag.get_task("score").max_active_tis_per_dagrun == config.scoring.max_parallel
+    assert dag.get_task("check_dates").upstream_task_ids == {"notify", "publish"}
+    assert dag.get_task("notify").upstream_task_ids == {"record", "publish", "resolve_models"}
+    assert [t.task_id for t in dag.tasks if not t.downstream_task_ids] == ["check_dates"]

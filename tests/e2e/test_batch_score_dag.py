@@ -1,5 +1,8 @@
 """batch_score_churn end to end through Airflow: a champion trained by retrain_churn, data in
-S3 (moto server) through the Airflow AWS connection, a real MLflow server of its own."""
+S3 (moto server) through the Airflow AWS connection, a real MLflow server of its own.
+
+The model config is churn.yaml with ``scoring.max_parallel: 2`` (MLOPS_CONFIG_DIR), so the
+date ranges below are longer than max_parallel (issue 11, finding 3)."""
 
 from __future__ import annotations
 
@@ -7,13 +10,27 @@ import datetime as dt
 
 import pytest
 
+from include.config.loading import config_dir
 from include.platform.partitions import partition_prefix, read_manifest, read_partition
 from include.platform.registry import ModelRegistry
-from tests.e2e.conftest import aws_connection_env, isolated_state_env
+from tests.e2e.conftest import PROJECT, aws_connection_env, isolated_state_env
 from tests.fixtures.services import start_mlflow
 
 MODEL = "churn"
 DAY = "2026-02-12"
+MAX_PARALLEL = 2
+
+
+def small_parallel_configs(directory):
+    """The project's model configs with scoring.max_parallel set to MAX_PARALLEL."""
+    source = config_dir()
+    assert source.is_relative_to(PROJECT), "MLOPS_CONFIG_DIR set in the test environment"
+    for path in source.glob("*.yaml"):
+        text = path.read_text()
+        changed = text.replace("  max_parallel: 8\n", f"  max_parallel: {MAX_PARALLEL}\n")
+        assert changed != text, f"{path}: no scoring.max_parallel: 8 to change"
+        (directory / path.name).write_text(changed)
+    return str(directory)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +52,7 @@ def deployment(airflow_project, mlflow_own, moto_server, tmp_path_factory):
     env = {
         "MLOPS_DATA_ROOT": storage.root,
         "MLFLOW_TRACKING_URI": mlflow_own.tracking_uri,
+        "MLOPS_CONFIG_DIR": small_parallel_configs(tmp_path_factory.mktemp("configs")),
         **aws_connection_env(moto_server),
         **isolated_state_env(tmp_path_factory.mktemp("state")),
     }
@@ -94,14 +112,18 @@ def test_rescoring_a_day_replaces_it_whole(airflow_project, deployment):
     assert after.equals(before)
     names = [k.rsplit("/", 1)[-1] for k in storage.list(partition_prefix("predictions", MODEL, DAY))]
     assert sorted(names)[0] == "_manifest.json" and len(names) == 2  # old part file gone
-    registry = deployment["registry"]
-    runs = registry.client.search_runs(
-        [registry.experiment_id(MODEL)], filter_string=f"tags.`mlops.kind` = 'scoring' and tags.`mlops.ds` = '{DAY}'"
-    )
+    runs = _scoring_runs(deployment["registry"], DAY)
     assert len(runs) == 1  # evidence is updated, not counted twice
 
 
+def _scoring_runs(registry, ds: str) -> list:
+    return registry.client.search_runs(
+        [registry.experiment_id(MODEL)], filter_string=f"tags.`mlops.kind` = 'scoring' and tags.`mlops.ds` = '{ds}'"
+    )
+
+
 def test_a_date_range_gives_one_partition_per_day(airflow_project, deployment):
+    """Three days with max_parallel 2: a range longer than max_parallel is scored (finding 3)."""
     run = _score(airflow_project, deployment, ds="2026-02-13", ds_end="2026-02-15")
     assert run.succeeded, run.tail()
     storage = deployment["storage"]
@@ -109,6 +131,76 @@ def test_a_date_range_gives_one_partition_per_day(airflow_project, deployment):
         frame = read_partition(storage, "predictions", MODEL, ds)
         assert len(frame) == 600
         assert set(frame["model_version"]) == {"1"}
+
+
+def _corrupt_page(frame) -> bytes:
+    """Parquet bytes with a sound footer (plan passes) and a garbage first page header."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
+    data = bytearray(buffer.getvalue())
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(0).column(0)
+    offset = column.dictionary_page_offset or column.data_page_offset
+    data[offset : offset + 40] = b"\xff" * 40
+    return bytes(data)
+
+
+def test_each_date_of_a_range_publishes_or_fails_on_its_own(airflow_project, deployment):
+    """Finding 2: in 02-16..02-19, 02-17 is not committed (no manifest) and 02-18 has a corrupt
+    page: the good days are published and recorded, the run fails naming the bad ones."""
+    from include.dev.sample_data import generate_day
+    from include.platform.partitions import MANIFEST, publish_files
+
+    storage, registry = deployment["storage"], deployment["registry"]
+    good, uncommitted, corrupt, last = "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19"
+    storage.delete([f"{partition_prefix('features', MODEL, uncommitted)}/{MANIFEST}"])
+    features, _ = generate_day(corrupt, rows_per_day=600, customers=2000)
+    publish_files(storage, "features", MODEL, corrupt, [(_corrupt_page(features), len(features))])
+
+    run = _score(airflow_project, deployment, ds=good, ds_end=last)
+
+    assert not run.succeeded
+    for ds in (good, last):
+        assert read_manifest(storage, "predictions", MODEL, ds).rows == 600
+        assert len(read_partition(storage, "predictions", MODEL, ds)) == 600
+        assert len(_scoring_runs(registry, ds)) == 1
+    for ds in (uncommitted, corrupt):
+        assert _scoring_runs(registry, ds) == []
+        for dataset in ("predictions", "quarantine", "shadow_predictions"):
+            assert storage.list(partition_prefix(dataset, MODEL, ds)) == [], (dataset, ds)
+    assert "churn: 2 of 4 date(s) published, 2 failed and published nothing:" in run.log
+    assert f"published: {good}, {last}" in run.log
+    assert (
+        f"- ds={uncommitted} failed at plan: {storage.uri(partition_prefix('features', MODEL, uncommitted))} "
+        "is not committed (no _manifest.json or _SUCCESS)"
+    ) in run.log
+    assert f"- ds={corrupt} failed at score: " in run.log and "Deserializing page header failed" in run.log
+    # Only the last task failed: the unit that could not read its input reported it instead of
+    # failing its mapped task, and the good days were recorded and notified first.
+    states = _task_states(airflow_project, deployment, run)
+    assert states.pop("check_dates") == ["failed"]
+    assert states.pop("score") == ["success"] * 3  # 02-16, 02-18, 02-19: one unit each
+    assert set(states) == {"resolve_models", "plan", "publish", "record", "notify"}
+    assert all(s == ["success"] for s in states.values()), states
+
+
+def _task_states(airflow_project, deployment, run) -> dict[str, list[str]]:
+    """Each task's states (one per map index) in the run of ``airflow dags test`` ``run``."""
+    import json
+    import re
+
+    run_id = re.search(r"DagRun Finished: .*?run_id=([^,\s]+)", run.log).group(1)
+    out = airflow_project.cli(
+        "tasks", "states-for-dag-run", f"batch_score_{MODEL}", run_id, "-o", "json", extra_env=deployment["env"]
+    )
+    states: dict[str, list[str]] = {}
+    for row in json.loads(out[out.index("[") :]):
+        states.setdefault(row["task_id"], []).append(row["state"])
+    return states
 
 
 def test_challenger_shadow_scores_without_touching_published_output(airflow_project, deployment):

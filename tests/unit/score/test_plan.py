@@ -6,6 +6,7 @@ Real parquet partitions on a LocalStorage under tmp_path; nothing is mocked.
 from __future__ import annotations
 
 import collections
+import datetime
 import itertools
 import random
 import re
@@ -18,7 +19,8 @@ import pytest
 from include.errors import NotRetryable, ScoringInputError
 from include.platform import partitions as P
 from include.platform.storage import LocalStorage
-from include.score.plan import plan, unit_label, unit_parts
+from include.score import plan as plan_module
+from include.score.plan import MAX_MAPPED_UNITS, plan, plan_dates, unit_label, unit_parts
 from include.score.writer import PREDICTIONS
 from tests.unit.score.helpers import (
     DS,
@@ -36,9 +38,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def check_plan(storage, config, dates: list[str], units: list[dict[str, Any]]) -> None:
-    """The plan invariants: at most max_parallel units, at least one per date, one date per
-    unit, every row group exactly once, lineage with hashes."""
-    assert len(dates) <= len(units) <= config.scoring.max_parallel
+    """The plan invariants: at least one unit per date, one date per unit, at most
+    max_parallel units for one date, none larger than total rows / max_parallel by a row group
+    or more, every row group exactly once, lineage with hashes."""
+    max_parallel = config.scoring.max_parallel
+    assert len(dates) <= len(units) <= max_parallel + len(dates) - 1
     assert {u["ds"] for u in units} == set(dates), "a date without a unit"
     assert [u["index"] for u in units] == list(range(len(units)))
     truth: dict[str, list[int]] = {}  # key -> rows per row group, from the committed partitions
@@ -67,6 +71,10 @@ def check_plan(storage, config, dates: list[str], units: list[dict[str, Any]]) -
             assert item["rows"] == sum(truth[item["key"]])
             assert item["sha256"] == P.sha256(storage.read_bytes(item["key"]))
     assert max(seen.values()) == 1, "a row group is in two units"
+    total = sum(sum(g) for g in truth.values())
+    largest_group = max(n for groups in truth.values() for n in groups)
+    for unit in units:  # about equal rows: never a whole row group over the run's share
+        assert unit["rows"] < -(-total // max_parallel) + largest_group, (unit["rows"], total, max_parallel)
     non_empty = {(key, g) for key, groups in truth.items() for g, n in enumerate(groups) if n}
     assert non_empty <= set(seen), f"row groups left out: {sorted(non_empty - set(seen))[:5]}"
     assert sum(u["rows"] for u in units) == sum(sum(g) for g in truth.values())
@@ -120,12 +128,87 @@ def test_plan_invariants_on_random_shapes(tmp_path):
             raise AssertionError(f"case {case}: max_parallel={config.scoring.max_parallel}, shape={shape}") from exc
 
 
-def test_plan_refuses_more_dates_than_max_parallel(storage):
+def test_a_range_of_more_dates_than_max_parallel_is_planned_one_unit_per_date(storage):
+    """Finding 3: max_parallel is how many units run at once, not a cap on the range."""
+    config = make_config(max_parallel=8)
+    dates = [f"2026-03-{day:02d}" for day in range(1, 31)]
+    base = day_features(DS, 1500)
+    for ds in dates:
+        P.publish_files(storage, "features", MODEL, ds, [(parquet_file(base.iloc[:60], 20), 60)])
+    units = plan(storage, config, dates)
+    check_plan(storage, config, dates, units)
+    assert [u["ds"] for u in units] == dates  # 30 units, one per date (8 run at once)
+    assert {u["rows"] for u in units} == {60}
+
+
+def test_one_date_is_cut_into_max_parallel_units_of_about_equal_rows(storage):
+    config = make_config(max_parallel=4)
+    publish_features(storage, DS, day_features(DS, 1500), rows_per_file=1500, row_group_rows=50)
+    units = plan(storage, config, [DS])
+    assert [u["rows"] for u in units] == [400, 400, 400, 300]  # share 375: whole row groups of 50
+
+
+def test_a_range_beyond_airflows_mapping_cap_fails_at_once_naming_the_way_out(storage):
     config = make_config(max_parallel=2)
+    first = datetime.date(2026, 1, 1)
+    dates = [(first + datetime.timedelta(days=i)).isoformat() for i in range(MAX_MAPPED_UNITS + 1)]
+    with pytest.raises(NotRetryable) as caught:
+        plan_dates(storage, config, dates)  # no partition exists: refused before reading any
+    message = str(caught.value)
+    assert f"{MAX_MAPPED_UNITS + 1} dates (2026-01-01..{dates[-1]})" in message
+    assert f"Airflow's limit of {MAX_MAPPED_UNITS} mapped score tasks" in message
+    assert "airflow backfill create --dag-id batch_score_churn --from-date" in message
+
+
+def test_more_units_than_the_mapping_cap_fail_at_once(storage, monkeypatch):
+    monkeypatch.setattr(plan_module, "MAX_MAPPED_UNITS", 5)  # instead of 1,024 partitions
+    config = make_config(max_parallel=4)
     for ds in (DS, DS2, DS3):
-        publish_features(storage, ds, day_features(DS, 1500).iloc[:100])
-    with pytest.raises(ScoringInputError, match=r"3 dates in one run exceed scoring.max_parallel=2"):
-        plan(storage, config, [DS, DS2, DS3])
+        publish_features(storage, ds, day_features(ds, 300), rows_per_file=300, row_group_rows=10)
+    assert len(plan(storage, make_config(max_parallel=1), [DS, DS2, DS3])) == 3
+    with pytest.raises(ScoringInputError, match=r"6 units for 3 dates exceed Airflow's limit of 5 mapped"):
+        plan_dates(storage, config, [DS, DS2, DS3])
+
+
+def test_each_date_fails_at_plan_on_its_own(storage, config):
+    """Finding 2 at plan: a broken date is set aside with its reason, the others are planned."""
+    good = day_features(DS, 600)
+    dates = ["2026-02-01", "2026-02-02", "2026-02-03", "2026-02-04", "2026-02-05", "2026-02-06"]
+    for ds in dates:
+        publish_features(storage, ds, good)
+    prefix = {ds: P.partition_prefix("features", MODEL, ds) for ds in dates}
+    storage.delete([f"{prefix[dates[1]]}/{P.MANIFEST}"])  # not committed
+    first = P.read_manifest(storage, "features", MODEL, dates[2]).files[0]["name"]
+    storage.write_bytes(f"{prefix[dates[2]]}/{first}", b"not parquet")  # unreadable
+    P.publish_frame(storage, "features", MODEL, dates[3], good.drop(columns=["region"]))  # schema
+    P.publish_frame(storage, "features", MODEL, dates[4], good.iloc[:0])  # no rows
+
+    planned = plan_dates(storage, config, dates)
+
+    assert {u["ds"] for u in planned["units"]} == {dates[0], dates[5]}
+    check_plan(storage, config, [dates[0], dates[5]], planned["units"])
+    failed = planned["failed"]
+    assert sorted(failed) == dates[1:5]
+    assert {f["stage"] for f in failed.values()} == {"plan"}
+    assert failed[dates[1]]["reasons"] == [
+        f"{storage.uri(prefix[dates[1]])} is not committed (no _manifest.json or _SUCCESS)"
+    ]
+    assert failed[dates[2]]["reasons"][0].startswith(f"{storage.uri(prefix[dates[2]])}/{first} is not a readable")
+    assert "missing column(s) ['region']" in failed[dates[3]]["reasons"][0]
+    assert failed[dates[4]]["reasons"] == [f"{storage.uri(prefix[dates[4]])} has no rows to score"]
+    # plan() (every date must be scorable) names every failed date.
+    with pytest.raises(ScoringInputError) as caught:
+        plan(storage, config, dates)
+    for ds in dates[1:5]:
+        assert f"- ds={ds} failed at plan: " in str(caught.value)
+
+
+def test_when_no_date_can_be_scored_plan_fails(storage, config):
+    with pytest.raises(NotRetryable) as caught:
+        plan_dates(storage, config, [DS, DS2])
+    message = str(caught.value)
+    assert message.startswith("churn: nothing published; 2 of 2 date(s) failed:\n")
+    assert f"- ds={DS} failed at plan: " in message and f"- ds={DS2} failed at plan: " in message
 
 
 def test_plan_reads_success_marker_partitions_and_hashes_their_files(storage, config):
@@ -178,7 +261,8 @@ def test_plan_names_a_wrong_type(storage, config, column, convert, expected):
 
 def test_an_empty_partition_fails_plan(storage, config):
     P.publish_frame(storage, "features", MODEL, DS, day_features().iloc[:0])
-    with pytest.raises(ScoringInputError, match=rf"no rows to score in feature partition\(s\) \['{DS}'\] of 'churn'"):
+    prefix = storage.uri(P.partition_prefix("features", MODEL, DS))
+    with pytest.raises(ScoringInputError, match=rf"^{re.escape(prefix)} has no rows to score$"):
         plan(storage, config, [DS])
 
 
@@ -205,15 +289,6 @@ def test_an_uncommitted_partition_fails_plan(storage, config, written):
         match=rf"^{re.escape(storage.uri(prefix))} is not committed \(no _manifest.json or _SUCCESS\)",
     ):
         plan(storage, config, [DS])
-
-
-def test_too_many_dates_fail_without_retries(storage):
-    """A run over more dates than scoring.max_parallel fails the same way on every try."""
-    config = make_config(max_parallel=1)
-    for ds in (DS, DS2):
-        publish_features(storage, ds, day_features(DS, 1500).iloc[:50])
-    with pytest.raises(NotRetryable, match=r"2 dates in one run exceed scoring.max_parallel=1"):
-        plan(storage, config, [DS, DS2])
 
 
 def test_unit_label_names_date_index_and_rows(storage):

@@ -148,7 +148,7 @@ def test_unseen_categories_beyond_the_limit_publish_nothing(storage, config, mod
         publish(storage, config, units, stats, contract, CHAMPION, run_id="scheduled__bad")
     message = str(caught.value)
     assert "nothing published" in message
-    assert f"ds={DS}: 300 of 1500 rows (20.0%) failed hard checks, limit 5.0%" in message
+    assert f"ds={DS} failed at publish: 300 of 1500 rows (20.0%) failed hard checks, limit 5.0%" in message
     assert "unseen category: contract_type (300)" in message
 
     assert manifest_text(storage) == before_text
