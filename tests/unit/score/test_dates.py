@@ -117,7 +117,7 @@ def test_a_failing_date_among_good_ones_publishes_nothing_and_leaves_nothing(
         + errors[0]["error"].split(" cannot be read: ", 1)[1]
     ]
     assert "Deserializing page header failed" in failed[DS3]["reasons"][0]
-    assert failed[UNCOMMITTED]["reasons"][0].endswith("is not committed (no _manifest.json or _SUCCESS)")
+    assert "is not committed (no _manifest.json or _SUCCESS); commit the files" in failed[UNCOMMITTED]["reasons"][0]
     assert manifest_text(storage, ds=DS2) == before_text  # the previous DS2 stays published
     assert {f for f in output_files(storage) if f"ds={DS2}" in f} == {f for f in before_files if f"ds={DS2}" in f}
     assert folders(storage, DS2) == [PREDICTIONS], "DS2's quarantine and shadow folders of this run are left"

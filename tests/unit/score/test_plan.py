@@ -190,9 +190,9 @@ def test_each_date_fails_at_plan_on_its_own(storage, config):
     failed = planned["failed"]
     assert sorted(failed) == dates[1:5]
     assert {f["stage"] for f in failed.values()} == {"plan"}
-    assert failed[dates[1]]["reasons"] == [
-        f"{storage.uri(prefix[dates[1]])} is not committed (no _manifest.json or _SUCCESS)"
-    ]
+    (reason,) = failed[dates[1]]["reasons"]
+    assert reason.startswith(f"{storage.uri(prefix[dates[1]])} is not committed (no _manifest.json or _SUCCESS)")
+    assert f"python -m include.platform.commit features {config.name} {dates[1]}" in reason  # how to commit
     assert failed[dates[2]]["reasons"][0].startswith(f"{storage.uri(prefix[dates[2]])}/{first} is not a readable")
     assert "missing column(s) ['region']" in failed[dates[3]]["reasons"][0]
     assert failed[dates[4]]["reasons"] == [f"{storage.uri(prefix[dates[4]])} has no rows to score"]
