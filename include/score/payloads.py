@@ -24,6 +24,8 @@ class PinnedModels(TypedDict):
     champion: ModelPin
     challenger: ModelPin | None
     dates: list[str]
+    # The run's time (ISO 8601, UTC): a row timestamped later is "in the future".
+    run_after: NotRequired[str]
 
 
 class InputFile(TypedDict):
@@ -43,6 +45,8 @@ class PlannedUnit(TypedDict):
     rows: int
     index: int
     inputs: list[InputFile]
+    # The date's dropped duplicate rows (include/score/duplicates.py); absent: no duplicates.
+    duplicates: NotRequired[str]
 
 
 class PartFile(TypedDict):
@@ -81,6 +85,9 @@ class UnitStats(TypedDict):
     shadow: ShadowStats | None
     files: dict[str, PartFile | None]  # dataset -> file (None: nothing written)
     seconds: float
+    rows_flagged: NotRequired[int]  # scored rows published with a flag
+    flags: NotRequired[dict[str, int]]  # rows per flag, e.g. "out_of_range:tenure_months"
+    kinds: NotRequired[dict[str, int]]  # rows per problem kind (checks.Problem), flagged or quarantined
 
 
 class ShadowSummary(TypedDict):
@@ -102,6 +109,18 @@ class DateSummary(TypedDict):
     rows_quarantined: int
     quarantine_share: float
     reasons: dict[str, int]
+    # Flagged rows: scored and published with a ``flags`` value; not counted as quarantined.
+    rows_flagged: NotRequired[int]
+    flagged_share: NotRequired[float]
+    flags: NotRequired[dict[str, int]]
+    # Rows per problem kind, flagged or quarantined: rows_null_key, rows_timestamp,
+    # rows_duplicate, rows_infinite, rows_out_of_range, rows_unseen_category.
+    rows_null_key: NotRequired[int]
+    rows_timestamp: NotRequired[int]
+    rows_duplicate: NotRequired[int]
+    rows_infinite: NotRequired[int]
+    rows_out_of_range: NotRequired[int]
+    rows_unseen_category: NotRequired[int]
     null_rates: dict[str, float]
     histogram: list[int]
     score_p10: NotRequired[float]  # the quantiles: absent when nothing was scored

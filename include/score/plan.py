@@ -15,6 +15,7 @@ from include.contracts import Dataset
 from include.errors import ScoringInputError, StorageError
 from include.platform.partitions import partition_prefix, read_manifest, sha256
 from include.platform.storage import Storage
+from include.score.duplicates import plan_duplicates
 from include.score.payloads import InputFile, PlannedUnit
 
 
@@ -105,6 +106,7 @@ def plan(storage: Storage, config: ModelConfig, dates: list[str]) -> list[Planne
     by_key = {f["key"]: InputFile(ds=f["ds"], key=f["key"], rows=f["rows"], sha256=f["sha256"]) for f in files}
     for unit in units:  # each unit carries its input files' lineage to publish
         unit["inputs"] = [by_key[key] for key in dict.fromkeys(key for key, _ in unit["parts"])]
+    plan_duplicates(storage, config, units)  # scoring.duplicates, over each date's whole partition
     return units
 
 

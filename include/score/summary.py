@@ -1,7 +1,8 @@
 """One date's summary from its units' stats: counts, null rates, score distribution, problems.
 
 The problems (too many quarantined rows, a column far more null than in training) fail the
-date at publish; the rest goes to the manifests and to MLflow.
+date at publish; the rest goes to the manifests and to MLflow. Flagged rows (scored, published
+with a flag) are counted apart and never count against ``scoring.max_quarantine_fraction``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from include.config import ModelConfig
+from include.score.checks import Problem
 from include.score.payloads import DateSummary, ShadowStats, ShadowSummary, UnitStats
 
 SCORE_BINS = 20  # histogram of scores in [0, 1]: enough for quantiles and drift checks
@@ -98,6 +100,22 @@ def _optional_fields(config: ModelConfig, stats: list[UnitStats], scored: int) -
     return fields
 
 
+def _row_policy_fields(stats: list[UnitStats], rows_in: int) -> dict[str, Any]:
+    """Flagged rows, their flags, and the rows per problem kind (flagged or quarantined)."""
+    flagged = sum(s.get("rows_flagged", 0) for s in stats)
+    flags: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    for s in stats:
+        _add_counts(flags, s.get("flags") or {})
+        _add_counts(kinds, s.get("kinds") or {})
+    return {
+        "rows_flagged": flagged,
+        "flagged_share": flagged / rows_in if rows_in else 0.0,
+        "flags": flags,
+        **{f"rows_{kind}": kinds.get(kind, 0) for kind in Problem.ALL},
+    }
+
+
 def summarize_date(config: ModelConfig, stats: list[UnitStats], contract: dict[str, Any]) -> DateSummary:
     """Merge one date's unit stats and check them against the training contract."""
     rows_in = sum(s["rows_in"] for s in stats)
@@ -120,6 +138,7 @@ def summarize_date(config: ModelConfig, stats: list[UnitStats], contract: dict[s
         "rows_quarantined": quarantined,
         "quarantine_share": quarantined / rows_in if rows_in else 0.0,
         "reasons": reasons,
+        **_row_policy_fields(stats, rows_in),
         "null_rates": {c: (n / rows_in if rows_in else 0.0) for c, n in nulls.items()},
         "histogram": histogram,
         **score_quantiles(histogram),

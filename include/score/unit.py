@@ -1,9 +1,11 @@
 """Score one planned unit chunk by chunk, with bounded memory.
 
 The unit's row groups are streamed in chunks of ``scoring.chunk_rows``: rows that fail a hard
-check go to a quarantine file with the reason; the others are scored by the pinned champion
-(and by the challenger, into a separate shadow output). Output files are written under a
-token unique to the run and are invisible until published.
+check (include/score/checks.py), or that the date's duplicate plan drops
+(include/score/duplicates.py), go to a quarantine file with the reason; the others are scored
+by the pinned champion (and by the challenger, into a separate shadow output), flagged rows
+with their ``flags``. Output files are written under a token unique to the run and are
+invisible until published.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from include.config import ModelConfig
+from include.contracts import Column
 from include.platform.partitions import partition_prefix
 from include.platform.registry import ModelRef
 from include.platform.storage import Storage
-from include.score.checks import REASON, RowChecks, quarantine_schema
+from include.score.checks import FLAG_SEPARATOR, REASON, RowChecks, problem_kind, quarantine_schema
+from include.score.duplicates import chunk_drops, unit_drops
 from include.score.payloads import PinnedModels, PlannedUnit, ShadowStats, UnitStats
 from include.score.pinning import load_pinned
 from include.score.plan import open_parquet, unit_parts
@@ -29,8 +33,10 @@ log = logging.getLogger(__name__)
 Scorer = tuple[ModelRef, Any]  # a pinned version and its loaded model
 
 
-def output_frame(config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: ModelRef, run_id: str) -> Any:
-    """The published columns: key, prediction, score, model name and version, run id."""
+def output_frame(
+    config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: ModelRef, run_id: str, flags: Any = None
+) -> Any:
+    """The published columns: key, prediction, score, model name and version, run id, flags."""
     import pandas as pd
 
     return pd.DataFrame(
@@ -38,11 +44,12 @@ def output_frame(config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: 
             # .array keeps tz-aware timestamps vectorised (.to_numpy() makes Timestamp objects).
             config.entity_id: rows[config.entity_id].array,
             config.timestamp: rows[config.timestamp].array,
-            "prediction": labels,
-            "score": scores.astype("float64"),
-            "model_name": ref.name,
-            "model_version": ref.version,
-            "run_id": run_id,
+            Column.PREDICTION: labels,
+            Column.SCORE: scores.astype("float64"),
+            Column.MODEL_NAME: ref.name,
+            Column.MODEL_VERSION: ref.version,
+            Column.RUN_ID: run_id,
+            Column.FLAGS: pd.array([""] * len(rows) if flags is None else list(flags), dtype="string"),
         }
     )
 
@@ -71,6 +78,7 @@ def shadow_chunk(
     writer: PartWriter,
     shadow: ShadowStats,
     run_id: str,
+    flags: Any = None,
 ) -> None:
     """Score the same rows with the challenger; its failures never touch the champion path."""
     import numpy as np
@@ -91,7 +99,7 @@ def shadow_chunk(
         shadow["agree"] += int((labels == (champion_scores >= DECISION_THRESHOLD)).sum())
     shadow["rows"] += len(rows)
     shadow["abs_diff"] += float(np.abs(scores - champion_scores).sum())
-    writer.write(output_frame(config, rows, labels, scores, ref, run_id))
+    writer.write(output_frame(config, rows, labels, scores, ref, run_id, flags))
 
 
 def _new_stats(config: ModelConfig, unit: PlannedUnit) -> UnitStats:
@@ -109,7 +117,18 @@ def _new_stats(config: ModelConfig, unit: PlannedUnit) -> UnitStats:
         "shadow": None,
         "files": {},
         "seconds": 0.0,
+        "rows_flagged": 0,
+        "flags": {},
+        "kinds": {},
     }
+
+
+def _count(counts: dict[str, int], values: Any) -> None:
+    """Add the rows per distinct value of ``values`` (strings) to ``counts``."""
+    import numpy as np
+
+    for value, count in zip(*np.unique(values, return_counts=True), strict=True):
+        counts[str(value)] = counts.get(str(value), 0) + int(count)
 
 
 class _UnitScoring:
@@ -131,15 +150,19 @@ class _UnitScoring:
             self.shadow = {"version": version, "rows": 0, "agree": 0, "abs_diff": 0.0, "errors": 0, "seconds": 0.0}
         self.warmed = False
 
-    def chunk(self, frame: Any, checks: RowChecks, stats: UnitStats) -> bool:
-        """Count, check, quarantine and score one chunk of input rows; False: no row passed."""
+    def chunk(self, frame: Any, checks: RowChecks, stats: UnitStats, dropped: Any = None) -> bool:
+        """Count, check, quarantine and score one chunk of input rows; False: no row passed.
+
+        :param dropped: per row, the duplicate plan's reason ('' when kept); None: no duplicates.
+        """
         stats["rows_in"] += len(frame)
         for column in self.config.features.all:
             stats["nulls"][column] += int(frame[column].isna().sum())
-        good = self._quarantine(frame, checks.reasons(frame), stats)
+        reasons, flags = checks.verdicts(frame, dropped)
+        good = self._quarantine(frame, reasons, stats)
         if good.empty:
             return False
-        self._score(good, stats)
+        self._score(good, flags[reasons == ""], stats)
         return True
 
     def _quarantine(self, frame: Any, reasons: Any, stats: UnitStats) -> Any:
@@ -153,11 +176,22 @@ class _UnitScoring:
         quarantined[REASON] = reasons[bad]
         self.writers[QUARANTINE].write(quarantined)
         stats["rows_quarantined"] += int(bad.sum())
-        for reason, count in zip(*np.unique(reasons[bad], return_counts=True), strict=True):
-            stats["reasons"][reason] = stats["reasons"].get(reason, 0) + int(count)
+        _count(stats["reasons"], reasons[bad])
+        kinds = np.array([problem_kind(r) or "other" for r in reasons[bad]], dtype=object)
+        _count(stats.setdefault("kinds", {}), kinds)
         return frame[~bad]
 
-    def _score(self, good: Any, stats: UnitStats) -> None:
+    def _count_flags(self, flags: Any, stats: UnitStats) -> None:
+        flagged = flags[flags != ""]
+        if not len(flagged):
+            return
+        stats["rows_flagged"] = stats.get("rows_flagged", 0) + len(flagged)
+        each = [flag for row in flagged for flag in row.split(FLAG_SEPARATOR)]
+        _count(stats.setdefault("flags", {}), each)
+        per_row_kinds = [kind for row in flagged for kind in {problem_kind(flag) for flag in row.split(FLAG_SEPARATOR)}]
+        _count(stats.setdefault("kinds", {}), per_row_kinds)
+
+    def _score(self, good: Any, flags: Any, stats: UnitStats) -> None:
         from include.ml.evaluation import predict_scores
 
         ref, model = self.champion
@@ -168,21 +202,27 @@ class _UnitScoring:
         scores = predict_scores(self.config, model, good)
         stats["score_seconds"] += time.perf_counter() - tick
         labels = _labels(self.config, scores)
-        self.writers[PREDICTIONS].write(output_frame(self.config, good, labels, scores, ref, self.run_id))
+        self.writers[PREDICTIONS].write(output_frame(self.config, good, labels, scores, ref, self.run_id, flags))
+        self._count_flags(flags, stats)
         stats["rows_scored"] += len(good)
         stats["histogram"] = add_histograms(stats["histogram"], score_histogram(scores))
         stats["positives"] += int(labels.sum()) if self.config.task == "classification" else 0
         if self.challenger and self.shadow is not None:
-            shadow_chunk(self.config, self.challenger, good, scores, self.writers[SHADOW], self.shadow, self.run_id)
+            writer = self.writers[SHADOW]
+            shadow_chunk(self.config, self.challenger, good, scores, writer, self.shadow, self.run_id, flags)
 
 
-def _unit_frames(storage: Storage, config: ModelConfig, unit: PlannedUnit, quarantine: PartWriter) -> Iterator[Any]:
-    """The unit's input rows as pandas chunks; the quarantine file takes the first file's types."""
+def _unit_frames(
+    storage: Storage, config: ModelConfig, unit: PlannedUnit, quarantine: PartWriter
+) -> Iterator[tuple[str, int, Any]]:
+    """The unit's input rows as pandas chunks: ``(file key, row number of the chunk's first row
+    in the file, frame)``; the quarantine file takes the first file's types."""
     columns = [config.entity_id, config.timestamp, *config.features.all]
     for key, (first, last) in unit_parts(unit):
         parquet = open_parquet(storage, key)
         if quarantine.schema is None:
             quarantine.schema = quarantine_schema(config, parquet.schema_arrow)
+        row = sum(parquet.metadata.row_group(i).num_rows for i in range(first))
         batches = parquet.iter_batches(
             batch_size=config.scoring.chunk_rows, row_groups=list(range(first, last)), columns=columns
         )
@@ -191,7 +231,8 @@ def _unit_frames(storage: Storage, config: ModelConfig, unit: PlannedUnit, quara
                 batch = next(batches, None)
             if batch is None:
                 break
-            yield batch.to_pandas()
+            yield key, row, batch.to_pandas()
+            row += batch.num_rows
 
 
 def _unit_writers(
@@ -217,16 +258,21 @@ def score_unit(
     *,
     run_id: str,
     challenger: Scorer | None = None,
+    now: Any = None,
 ) -> UnitStats:
-    """Score one unit chunk by chunk; returns the unit's counts and its (unpublished) files."""
+    """Score one unit chunk by chunk; returns the unit's counts and its (unpublished) files.
+
+    :param now: the run's time: a row timestamped later is quarantined (None: not checked).
+    """
     writers = _unit_writers(storage, config, unit, run_id, shadow=challenger is not None)
-    checks = RowChecks(config, contract)
+    checks = RowChecks(config, contract, ds=unit["ds"], now=now)
+    drops = unit_drops(storage, unit)
     stats = _new_stats(config, unit)
     scoring = _UnitScoring(config, writers, champion, challenger, run_id)
     started = time.perf_counter()
     try:
-        for frame in _unit_frames(storage, config, unit, writers[QUARANTINE]):
-            if not scoring.chunk(frame, checks, stats):
+        for key, first_row, frame in _unit_frames(storage, config, unit, writers[QUARANTINE]):
+            if not scoring.chunk(frame, checks, stats, chunk_drops(drops, key, first_row, len(frame))):
                 continue
             rate = stats["rows_in"] / max(time.perf_counter() - started, 1e-9)
             log.info("unit %s: %s/%s rows done, %.0f rows/s", unit["index"], stats["rows_in"], unit["rows"], rate)
@@ -243,8 +289,16 @@ def score_unit(
 def score_pinned_unit(
     registry: Any, storage: Storage, config: ModelConfig, unit: PlannedUnit, pinned: PinnedModels, *, run_id: str
 ) -> UnitStats:
-    """The mapped ``score`` task: load the pinned models and the training contract, score ``unit``."""
+    """The mapped ``score`` task: load the pinned models and the training contract, score ``unit``
+    (a row timestamped after the pinned ``run_after`` is "in the future")."""
     models = load_pinned(registry, config, pinned)
     return score_unit(
-        storage, config, unit, models.champion, models.contract, run_id=run_id, challenger=models.challenger
+        storage,
+        config,
+        unit,
+        models.champion,
+        models.contract,
+        run_id=run_id,
+        challenger=models.challenger,
+        now=pinned.get("run_after"),
     )
