@@ -84,6 +84,10 @@ def utc_timestamps(values: Any) -> Any:
 
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return values.dt.tz_localize("UTC")
+    if pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype):
+        return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
     return pd.to_datetime(values, utc=True, errors="coerce")
 
 
