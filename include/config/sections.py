@@ -173,11 +173,21 @@ class ScoringConfig:
                 fail(f"{w}.{name}", f"must be one of {list(choices)}, got {getattr(self, name)!r}")
 
 
+class RowPolicy:
+    """The values of the scoring row policies (``scoring.out_of_range`` ... ``scoring.duplicates``)."""
+
+    FLAG = "flag"
+    # A policy, not the dataset folder.
+    QUARANTINE = "quarantine"  # noqa: contract
+    KEEP_LATEST = "keep_latest"
+    FAIL = "fail"
+
+
 # Row policies of scoring: the allowed values of each key, the default first.
 SCORING_POLICIES: dict[str, tuple[str, ...]] = {
-    "out_of_range": ("flag", "quarantine"),
-    "unseen_category": ("flag", "quarantine"),
-    "duplicates": ("keep_latest", "quarantine", "fail"),
+    "out_of_range": (RowPolicy.FLAG, RowPolicy.QUARANTINE),
+    "unseen_category": (RowPolicy.FLAG, RowPolicy.QUARANTINE),
+    "duplicates": (RowPolicy.KEEP_LATEST, RowPolicy.QUARANTINE, RowPolicy.FAIL),
 }
 
 

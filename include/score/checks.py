@@ -25,6 +25,7 @@ import datetime as dt
 from typing import Any, NamedTuple
 
 from include.config import ModelConfig
+from include.config.sections import RowPolicy
 from include.contracts import Column
 
 REASON = Column.QUARANTINE_REASON
@@ -120,8 +121,8 @@ class RowChecks:
             # Only a complete category list can call a value unseen.
             if spec["kind"] == "categorical" and spec.get("n_categories", 0) <= len(spec.get("categories", [])):
                 self.categories[column] = set(spec["categories"])
-        self.quarantine_out_of_range = scoring.out_of_range == "quarantine"
-        self.quarantine_unseen = scoring.unseen_category == "quarantine"
+        self.quarantine_out_of_range = scoring.out_of_range == RowPolicy.QUARANTINE
+        self.quarantine_unseen = scoring.unseen_category == RowPolicy.QUARANTINE
         self.window = day_window(ds, scoring.timestamp_tolerance_hours) if ds else None
         self.window_reason = outside_day_reason(ds, scoring.timestamp_tolerance_hours) if ds else ""
         self.now = None if now is None else pd.Timestamp(now)
@@ -156,13 +157,25 @@ class RowChecks:
         flags = np.full(len(frame), "", dtype=object)
         for column, (low, high) in self.bounds.items():
             values = _floats(frame[column])
-            self._policy(reasons, flags, (values < low) | (values > high), self.quarantine_out_of_range,
-                         f"out of range: {column}", f"{Problem.OUT_OF_RANGE}:{column}")
+            self._policy(
+                reasons,
+                flags,
+                (values < low) | (values > high),
+                self.quarantine_out_of_range,
+                f"out of range: {column}",
+                f"{Problem.OUT_OF_RANGE}:{column}",
+            )
         for column, allowed in self.categories.items():
             values = frame[column]
             unseen = (values.notna() & ~values.isin(allowed)).to_numpy()
-            self._policy(reasons, flags, unseen, self.quarantine_unseen,
-                         f"unseen category: {column}", f"{Problem.UNSEEN_CATEGORY}:{column}")
+            self._policy(
+                reasons,
+                flags,
+                unseen,
+                self.quarantine_unseen,
+                f"unseen category: {column}",
+                f"{Problem.UNSEEN_CATEGORY}:{column}",
+            )
         flags[reasons != ""] = ""  # a quarantined row is not published: no flag
         return Verdicts(reasons, flags)
 

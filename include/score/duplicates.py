@@ -26,6 +26,7 @@ import io
 from typing import Any
 
 from include.config import ModelConfig
+from include.config.sections import RowPolicy
 from include.contracts import Dataset
 from include.errors import ScoringInputError
 from include.platform.partitions import partition_prefix, sweep
@@ -73,7 +74,7 @@ def dropped_rows(config: ModelConfig, ds: str, rows: Any) -> Any:
     policy = config.scoring.duplicates
     if repeated.empty:
         return repeated[[FILE, ROW]].assign(**{WHY: ""})
-    if policy == "fail":
+    if policy == RowPolicy.FAIL:
         ids = repeated["id"].drop_duplicates()
         examples = ", ".join(repr(i) for i in ids.iloc[:_EXAMPLES])
         raise ScoringInputError(
@@ -81,7 +82,7 @@ def dropped_rows(config: ModelConfig, ds: str, rows: Any) -> Any:
             f"{examples}; scoring.duplicates is 'fail': fix the feature partition, or set scoring.duplicates "
             f"to keep_latest or quarantine"
         )
-    if policy == "quarantine":
+    if policy == RowPolicy.QUARANTINE:
         return repeated[[FILE, ROW]].assign(**{WHY: DUPLICATE_REASON})
     # keep_latest: the stable sort keeps file order (files, then rows) among equal timestamps.
     order = repeated.assign(_file=repeated[FILE].map({k: i for i, k in enumerate(dict.fromkeys(rows[FILE]))}))
