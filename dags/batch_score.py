@@ -12,8 +12,10 @@ One DAG per model config in `include/models/*.yaml`.
 * **plan**: every input file's parquet footer is checked (readable, model columns present,
   compatible types) and the row groups are cut into at most `scoring.max_parallel` units.
 * **score**: one mapped task per unit, chunked (`scoring.chunk_rows`), so memory does not grow
-  with the partition. Rows failing hard checks against the training data (null key, value far
-  out of the training range, unseen category) are quarantined with the reason. A challenger
+  with the partition. Rows with a null key, a bad timestamp, an infinite value or a superseded
+  duplicate id are quarantined with the reason; out-of-range values and unseen categories are
+  scored and flagged (`flags` column) unless `scoring.out_of_range` / `unseen_category` say
+  `quarantine` (README "Row policies"). A challenger
   scores the same rows into `shadow_predictions/` only.
 * **publish**: the partition fails as a whole (nothing published) when too many rows were
   quarantined or a column is far more null than in training; otherwise

@@ -123,12 +123,23 @@ def _new_stats(config: ModelConfig, unit: PlannedUnit) -> UnitStats:
     }
 
 
-def _count(counts: dict[str, int], values: Any) -> None:
-    """Add the rows per distinct value of ``values`` (strings) to ``counts``."""
-    import numpy as np
+def _add(counts: dict[str, int], name: str, count: int) -> None:
+    counts[name] = counts.get(name, 0) + int(count)
 
-    for value, count in zip(*np.unique(values, return_counts=True), strict=True):
-        counts[str(value)] = counts.get(str(value), 0) + int(count)
+
+def _count_rows(stats: UnitStats, field: str, values: Any, separator: str | None = None) -> None:
+    """Rows per distinct value of ``values`` into ``stats[field]``, and rows per problem kind
+    into ``stats["kinds"]`` (a row counts once per kind); with ``separator``, a value lists
+    several names (flags). Counted over distinct values: a burst of one flag costs one lookup."""
+    import pandas as pd
+
+    counts, kinds = stats.setdefault(field, {}), stats.setdefault("kinds", {})  # type: ignore[misc]
+    for value, count in pd.Series(values, dtype=object).value_counts(sort=False).items():
+        names = str(value).split(separator) if separator else [str(value)]
+        for name in names:
+            _add(counts, name, count)
+        for kind in dict.fromkeys(problem_kind(name) or "other" for name in names):
+            _add(kinds, kind, count)
 
 
 class _UnitScoring:
@@ -167,7 +178,6 @@ class _UnitScoring:
 
     def _quarantine(self, frame: Any, reasons: Any, stats: UnitStats) -> Any:
         """Write the failing rows with their reason; the rows that passed."""
-        import numpy as np
 
         bad = reasons != ""
         if not bad.any():
@@ -176,9 +186,7 @@ class _UnitScoring:
         quarantined[REASON] = reasons[bad]
         self.writers[QUARANTINE].write(quarantined)
         stats["rows_quarantined"] += int(bad.sum())
-        _count(stats["reasons"], reasons[bad])
-        kinds = np.array([problem_kind(r) or "other" for r in reasons[bad]], dtype=object)
-        _count(stats.setdefault("kinds", {}), kinds)
+        _count_rows(stats, "reasons", reasons[bad])
         return frame[~bad]
 
     def _count_flags(self, flags: Any, stats: UnitStats) -> None:
@@ -186,10 +194,7 @@ class _UnitScoring:
         if not len(flagged):
             return
         stats["rows_flagged"] = stats.get("rows_flagged", 0) + len(flagged)
-        each = [flag for row in flagged for flag in row.split(FLAG_SEPARATOR)]
-        _count(stats.setdefault("flags", {}), each)
-        per_row_kinds = [kind for row in flagged for kind in {problem_kind(flag) for flag in row.split(FLAG_SEPARATOR)}]
-        _count(stats.setdefault("kinds", {}), per_row_kinds)
+        _count_rows(stats, "flags", flagged, FLAG_SEPARATOR)
 
     def _score(self, good: Any, flags: Any, stats: UnitStats) -> None:
         from include.ml.evaluation import predict_scores

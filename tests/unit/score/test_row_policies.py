@@ -239,3 +239,21 @@ def test_the_scoring_run_records_flagged_and_per_kind_counts(tmp_path, storage, 
     assert metrics["rows_flagged"] == 100 and metrics["flagged_share"] == pytest.approx(100 / 1500)
     assert metrics["rows_out_of_range"] == 100 and metrics["rows_duplicate"] == 3
     assert metrics["rows_infinite"] == 1 and metrics["rows_quarantined"] == 4
+
+
+def test_a_later_run_with_duplicates_removes_day_old_duplicate_files(storage, config):
+    import os
+    import time
+
+    frame, _ = _with_duplicates(day_features())
+    publish_features(storage, DS, frame, rows_per_file=400)
+    first = plan(storage, config, [DS])[0]["duplicates"]
+    old = first.replace("duplicates-", "duplicates-old")
+    storage.write_bytes(old, storage.read_bytes(first))
+    day_ago = time.time() - 25 * 3600
+    os.utime(storage.local_path(old), (day_ago, day_ago))
+    frame.loc[1392, "customer_id"] = "someone-else"  # other duplicates: another file
+    publish_features(storage, DS, frame, rows_per_file=400)
+    second = plan(storage, config, [DS])[0]["duplicates"]
+    assert second != first
+    assert sorted(storage.list(second.rsplit("/", 1)[0])) == sorted([first, second])  # fresh: kept
