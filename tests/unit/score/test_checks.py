@@ -187,3 +187,8 @@ def test_quarantine_schema_keeps_input_types_and_types_all_null_columns():
         pa.string(),
         pa.string(),
     ]
+
+
+def test_an_unreadable_timestamp_is_quarantined_by_name():
+    rows = frame(ts=["2026-01-01T08:00:00+00:00", "soon"])
+    assert list(RowChecks(CONFIG, CONTRACT, ds=DS).reasons(rows)) == ["", "timestamp not readable as a date and time"]
