@@ -24,9 +24,11 @@ stage and reason (not retried: fix the data and score the failed dates again).
   (one run per day).
 * **score**: one mapped task per unit, `scoring.max_parallel` of them at once
   (`max_active_tis_per_dagrun`), chunked (`scoring.chunk_rows`), so memory does not grow
-  with the partition. Rows failing hard checks against the training data (null key, value far
-  out of the training range, unseen category) are quarantined with the reason. A challenger
-  scores the same rows into `shadow_predictions/` only. A unit whose input cannot be read
+  with the partition. Rows with a null key, a bad timestamp, an infinite value or a superseded
+  duplicate id are quarantined with the reason; out-of-range values and unseen categories are
+  scored and flagged (`flags` column) unless `scoring.out_of_range` / `unseen_category` say
+  `quarantine` (README "Row policies"). A challenger scores the same rows into
+  `shadow_predictions/` only. A unit whose input cannot be read
   (corrupt file, file gone since plan) reports it and fails its date, not the task; storage
   outages fail the task, which Airflow retries.
 * **publish**: a date fails as a whole (nothing published for it) when too many of its rows

@@ -38,6 +38,9 @@ class Dataset:
     PREDICTIONS: Final = "predictions"
     SHADOW_PREDICTIONS: Final = "shadow_predictions"
     QUARANTINE: Final = "quarantine"
+    # The rows a scoring run drops as duplicate entity ids, per date (written by plan, read by
+    # the scoring units; only when a date has duplicates).
+    SCORING_DUPLICATES: Final = "scoring_duplicates"
 
 
 def partition_prefix(dataset: str, model: str, ds: str | dt.date) -> str:
@@ -152,8 +155,17 @@ class Column:
     MODEL_VERSION: Final = "model_version"
     RUN_ID: Final = "run_id"
     QUARANTINE_REASON: Final = "_quarantine_reason"
+    # Why a published row is suspect but scored: "out_of_range:<col>;unseen_category:<col>", "" when none.
+    FLAGS: Final = "flags"
     # The health sample saved at training keeps the scores the model gave it then.
     EXPECTED_SCORE: Final = "__expected_score__"
 
 
-PREDICTION_COLUMNS: Final = (Column.PREDICTION, Column.SCORE, Column.MODEL_NAME, Column.MODEL_VERSION, Column.RUN_ID)
+PREDICTION_COLUMNS: Final = (
+    Column.PREDICTION,
+    Column.SCORE,
+    Column.MODEL_NAME,
+    Column.MODEL_VERSION,
+    Column.RUN_ID,
+    Column.FLAGS,
+)

@@ -157,10 +157,20 @@ class ScoringConfig:
     # A partition with more quarantined rows than this share fails and publishes nothing.
     max_quarantine_fraction: float = 0.05
     # Numeric values beyond the training [min, max] by more than this share of the span are
-    # quarantined as out of range.
+    # out of range.
     range_tolerance: float = 0.5
     # A feature whose null rate exceeds the training null rate by more than this fails the run.
     max_null_increase: float = 0.3
+    # Out-of-range rows: "flag" (scored, published with a flag) or "quarantine".
+    out_of_range: str = "flag"
+    # Categories training never saw (when it listed every category): "flag" (scored through the
+    # encoder's unknown handling, published with a flag) or "quarantine".
+    unseen_category: str = "flag"
+    # One entity id twice in a date's partition: "keep_latest" (the row with the latest
+    # timestamp is scored, the others quarantined), "quarantine" (every row of the id) or "fail".
+    duplicates: str = "keep_latest"
+    # Rows timestamped outside the partition's day by more than this are quarantined.
+    timestamp_tolerance_hours: float = 24.0
     _where: str = field(default="scoring", repr=False, compare=False)  # noqa: contract
 
     def __post_init__(self) -> None:
@@ -170,6 +180,28 @@ class ScoringConfig:
             fail(f"{w}.max_parallel", f"must be <= 512 (Airflow caps mapped tasks), got {self.max_parallel}")
         check_fractions(self, ("max_quarantine_fraction", "max_null_increase"))
         check_non_negative(self, ("range_tolerance",))
+        check_non_negative(self, ("timestamp_tolerance_hours",), maximum=MAX_DAYS * 24)
+        for name, choices in SCORING_POLICIES.items():
+            if getattr(self, name) not in choices:
+                fail(f"{w}.{name}", f"must be one of {list(choices)}, got {getattr(self, name)!r}")
+
+
+class RowPolicy:
+    """The values of the scoring row policies (``scoring.out_of_range`` ... ``scoring.duplicates``)."""
+
+    FLAG = "flag"
+    # A policy, not the dataset folder.
+    QUARANTINE = "quarantine"  # noqa: contract
+    KEEP_LATEST = "keep_latest"
+    FAIL = "fail"
+
+
+# Row policies of scoring: the allowed values of each key, the default first.
+SCORING_POLICIES: dict[str, tuple[str, ...]] = {
+    "out_of_range": (RowPolicy.FLAG, RowPolicy.QUARANTINE),
+    "unseen_category": (RowPolicy.FLAG, RowPolicy.QUARANTINE),
+    "duplicates": (RowPolicy.KEEP_LATEST, RowPolicy.QUARANTINE, RowPolicy.FAIL),
+}
 
 
 @dataclass

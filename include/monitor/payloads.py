@@ -127,6 +127,21 @@ class Decision(TypedDict):
     retrain_reason: str  # "monitor_<model> <ds>: <summary>", at most 500 characters
 
 
+class ScoringCounts(TypedDict):
+    """What the scoring run published for the monitored day (its predictions manifest's summary):
+    rows quarantined (not scored) and flagged (scored, published with a ``flags`` value)."""
+
+    model_version: str | None
+    rows_in: int
+    rows_scored: int
+    rows_quarantined: int
+    quarantine_share: float
+    rows_flagged: int
+    flagged_share: float
+    reasons: dict[str, int]  # quarantine reason -> rows
+    flags: dict[str, int]  # flag -> rows
+
+
 class ReportPaths(TypedDict):
     summary: str
     html: NotRequired[str]

@@ -1,5 +1,8 @@
 """What a monitor run leaves behind: ``summary.json`` and evidently's drift HTML under
-``reports/<model>/monitor/ds=<day>/``, and one MLflow run per day with its metrics."""
+``reports/<model>/monitor/ds=<day>/``, and one MLflow run per day with its metrics.
+
+The summary carries the flagged and quarantined counts of the day's published predictions
+(``scoring``, from their manifest; None when the day was not scored)."""
 
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ from include.monitor.payloads import (
     QualityResult,
     Reference,
     ReportPaths,
+    ScoringCounts,
 )
 from include.monitor.reference import window
-from include.platform.partitions import read_range
+from include.platform.partitions import read_manifest, read_range
 from include.platform.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -62,13 +66,41 @@ def html_report(storage: Storage, registry: Any, config: ModelConfig, reference:
         return path.read_text(encoding="utf-8")
 
 
+def scoring_counts(storage: Storage, config: ModelConfig, ds: str) -> ScoringCounts | None:
+    """The flagged and quarantined counts of the published predictions of ``ds`` (None: not scored)."""
+    manifest = read_manifest(storage, Dataset.PREDICTIONS, config.name, ds)
+    if manifest is None:
+        return None
+    summary = manifest.meta.get("summary") or {}
+    return {
+        "model_version": manifest.meta.get("model_version"),
+        "rows_in": int(summary.get("rows_in", manifest.rows)),
+        "rows_scored": int(summary.get("rows_scored", manifest.rows)),
+        "rows_quarantined": int(summary.get("rows_quarantined", 0)),
+        "quarantine_share": float(summary.get("quarantine_share", 0.0)),
+        "rows_flagged": int(summary.get("rows_flagged", 0)),  # 0 in partitions scored before flags existed
+        "flagged_share": float(summary.get("flagged_share", 0.0)),
+        "reasons": dict(summary.get("reasons") or {}),
+        "flags": dict(summary.get("flags") or {}),
+    }
+
+
 def metrics_for_mlflow(
-    quality: QualityResult, drift: DriftResult | None, performance: PerformanceResult | None, decision: Decision
+    quality: QualityResult,
+    drift: DriftResult | None,
+    performance: PerformanceResult | None,
+    decision: Decision,
+    scoring: ScoringCounts | None = None,
 ) -> dict[str, float]:
-    """The numbers to plot over time: issues, drift share and scores, live metric, retrain."""
+    """The numbers to plot over time: issues, drift share and scores, live metric, retrain, and
+    the scored day's flagged and quarantined rows."""
     from include.platform.registry import metric_key
 
     out: dict[str, float] = {"quality_issues": float(len(quality["issues"])), "retrain": float(decision["retrain"])}
+    if scoring:
+        out["scoring_rows_quarantined"] = float(scoring["rows_quarantined"])
+        out["scoring_rows_flagged"] = float(scoring["rows_flagged"])
+        out["scoring_flagged_share"] = float(scoring["flagged_share"])
     if drift:
         out["drift_share"] = float(drift["features"]["share_drifted"])
         out["dataset_drift"] = float(drift["features"]["dataset_drift"])
@@ -90,6 +122,7 @@ def monitor_summary(
     performance: PerformanceResult | None,
     decision: Decision,
     airflow_run_id: str | None,
+    scoring: ScoringCounts | None = None,
 ) -> dict[str, Any]:
     """Everything one monitor run found, as ``summary.json`` holds it."""
     return {
@@ -99,6 +132,7 @@ def monitor_summary(
         "quality": quality,
         "drift": drift,
         "performance": performance,
+        "scoring": scoring,
         "decision": decision,
         "airflow_run_id": airflow_run_id,
     }
@@ -119,8 +153,9 @@ def write_report(
     MLflow monitoring run (created once per day, updated by reruns) with its metrics."""
     ds = reference["ds"]
     prefix = report_prefix(config.name, PIPELINE, f"ds={ds}")
+    scoring = scoring_counts(storage, config, ds)
     summary_text = json.dumps(
-        monitor_summary(config, reference, quality, drift, performance, decision, airflow_run_id),
+        monitor_summary(config, reference, quality, drift, performance, decision, airflow_run_id, scoring),
         indent=2,
         default=str,
     )
@@ -129,7 +164,7 @@ def write_report(
     if html:
         storage.write_text(f"{prefix}/drift_report.html", html)
     tags = {Tag.KIND: RunKind.MONITOR, Tag.DS: ds, Tag.MODEL_VERSION: reference["version"]}
-    metrics = metrics_for_mlflow(quality, drift, performance, decision)
+    metrics = metrics_for_mlflow(quality, drift, performance, decision, scoring)
     run_id = registry.upsert_run(registry.experiment_id(config.name), f"monitor/{ds}", f"monitor {ds}", tags, metrics)
     registry.client.log_text(run_id, summary_text, Artifact.MONITOR_SUMMARY)
     paths: ReportPaths = {"summary": storage.uri(f"{prefix}/summary.json"), "mlflow_run_id": run_id}

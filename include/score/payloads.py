@@ -25,6 +25,8 @@ class PinnedModels(TypedDict):
     champion: ModelPin
     challenger: ModelPin | None
     dates: list[str]
+    # The run's time (ISO 8601, UTC): a row timestamped later is "in the future".
+    run_after: NotRequired[str]
 
 
 class InputFile(TypedDict):
@@ -44,6 +46,8 @@ class PlannedUnit(TypedDict):
     rows: int
     index: int
     inputs: list[InputFile]
+    # The date's dropped duplicate rows (include/score/duplicates.py); absent: no duplicates.
+    duplicates: NotRequired[str]
 
 
 class DateFailure(TypedDict):
@@ -107,6 +111,9 @@ class UnitStats(ScoreStats):
     files: dict[str, PartFile | None]  # dataset -> file (None: nothing written)
     seconds: float
     error: NotRequired[str]  # the unit's input could not be read: its date fails at publish
+    rows_flagged: NotRequired[int]  # scored rows published with a flag
+    flags: NotRequired[dict[str, int]]  # rows per flag, e.g. "out_of_range:tenure_months"
+    kinds: NotRequired[dict[str, int]]  # rows per problem kind (checks.Problem), flagged or quarantined
 
 
 class ShadowSummary(TypedDict):
@@ -128,6 +135,18 @@ class DateSummary(TypedDict):
     rows_quarantined: int
     quarantine_share: float
     reasons: dict[str, int]
+    # Flagged rows: scored and published with a ``flags`` value; not counted as quarantined.
+    rows_flagged: NotRequired[int]
+    flagged_share: NotRequired[float]
+    flags: NotRequired[dict[str, int]]
+    # Rows per problem kind, flagged or quarantined: rows_null_key, rows_timestamp,
+    # rows_duplicate, rows_infinite, rows_out_of_range, rows_unseen_category.
+    rows_null_key: NotRequired[int]
+    rows_timestamp: NotRequired[int]
+    rows_duplicate: NotRequired[int]
+    rows_infinite: NotRequired[int]
+    rows_out_of_range: NotRequired[int]
+    rows_unseen_category: NotRequired[int]
     null_rates: dict[str, float]
     histogram: list[int]
     score_range: list[float]

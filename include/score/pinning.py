@@ -47,7 +47,18 @@ def pin_models(
         "champion": _pin(config, champion),
         "challenger": _pin(config, challenger) if distinct else None,
         "dates": partition_dates(ds, ds_end, interval_start, run_after),
+        "run_after": _run_time(run_after),
     }
+
+
+def _run_time(run_after: Any) -> str:
+    """The run's time as ISO 8601 UTC (now when the run has none): later rows are "in the future"."""
+    import datetime as dt
+
+    moment = run_after or dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat()
 
 
 def check_champion_trusted(registry: Any, name: str, version: str) -> None:

@@ -19,6 +19,7 @@ from include.contracts import Dataset
 from include.errors import DataError, ScoringInputError, StorageError
 from include.platform.partitions import commit_hint, partition_prefix, read_manifest, sha256
 from include.platform.storage import Storage
+from include.score.duplicates import plan_duplicates
 from include.score.messages import dates_failed_message
 from include.score.payloads import DateFailure, InputFile, PlannedUnit, ScoringPlan
 
@@ -142,6 +143,12 @@ def _plan(storage: Storage, config: ModelConfig, dates: list[str]) -> ScoringPla
     by_key = {f["key"]: InputFile(ds=f["ds"], key=f["key"], rows=f["rows"], sha256=f["sha256"]) for f in files}
     for unit in units:  # each unit carries its input files' lineage to publish
         unit["inputs"] = [by_key[key] for key in dict.fromkeys(key for key, _ in unit["parts"])]
+    # scoring.duplicates, over each date's whole partition; "fail" fails that date only.
+    for ds, reason in plan_duplicates(storage, config, units).items():
+        failed[ds] = {"stage": "plan", "reasons": [reason]}
+    units = [unit for unit in units if unit["ds"] not in failed]
+    for index, unit in enumerate(units):
+        unit["index"] = index
     return {"units": units, "failed": failed}
 
 

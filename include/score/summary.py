@@ -1,7 +1,8 @@
 """One date's summary from its units' stats: counts, null rates, score distribution, problems.
 
 The problems (too many quarantined rows, a column far more null than in training) fail the
-date at publish; the rest goes to the manifests and to MLflow.
+date at publish; the rest goes to the manifests and to MLflow. Flagged rows (scored, published
+with a flag) are counted apart and never count against ``scoring.max_quarantine_fraction``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any, cast
 
 from include.config import ModelConfig
 from include.errors import DataError
+from include.score.checks import SUPERSEDED_REASON, Problem
 from include.score.payloads import DateSummary, ScoreStats, ShadowStats, ShadowSummary, UnitStats
 
 SCORE_BINS = 20  # equal bins over the score range: enough for quantiles and drift checks
@@ -166,10 +168,14 @@ def _add_counts(total: dict[str, int], counts: dict[str, int]) -> None:
 
 
 def _quarantine_problem(config: ModelConfig, rows_in: int, quarantined: int, reasons: dict[str, int]) -> str | None:
+    """Too many rows quarantined. Superseded duplicates (``duplicates: keep_latest``) do not
+    count: the entity was scored, with its latest row (a feed re-sending rows is not bad data)."""
+    quarantined -= reasons.get(SUPERSEDED_REASON, 0)
     share = quarantined / rows_in if rows_in else 0.0
     if share <= config.scoring.max_quarantine_fraction:
         return None
-    top = ", ".join(f"{r} ({c})" for r, c in sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
+    counted = {r: c for r, c in reasons.items() if r != SUPERSEDED_REASON}
+    top = ", ".join(f"{r} ({c})" for r, c in sorted(counted.items(), key=lambda kv: -kv[1])[:5])
     return (
         f"{quarantined} of {rows_in} rows ({share:.1%}) failed hard checks, limit "
         f"{config.scoring.max_quarantine_fraction:.1%}: {top}"
@@ -217,6 +223,22 @@ def _optional_fields(config: ModelConfig, stats: list[UnitStats], scored: int) -
     return fields
 
 
+def _row_policy_fields(stats: list[UnitStats], rows_in: int) -> dict[str, Any]:
+    """Flagged rows, their flags, and the rows per problem kind (flagged or quarantined)."""
+    flagged = sum(s.get("rows_flagged", 0) for s in stats)
+    flags: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    for s in stats:
+        _add_counts(flags, s.get("flags") or {})
+        _add_counts(kinds, s.get("kinds") or {})
+    return {
+        "rows_flagged": flagged,
+        "flagged_share": flagged / rows_in if rows_in else 0.0,
+        "flags": flags,
+        **{f"rows_{kind}": kinds.get(kind, 0) for kind in Problem.ALL},
+    }
+
+
 def summarize_date(config: ModelConfig, stats: list[UnitStats], contract: dict[str, Any]) -> DateSummary:
     """Merge one date's unit stats and check them against the training contract."""
     rows_in = sum(s["rows_in"] for s in stats)
@@ -237,6 +259,7 @@ def summarize_date(config: ModelConfig, stats: list[UnitStats], contract: dict[s
         "rows_quarantined": quarantined,
         "quarantine_share": quarantined / rows_in if rows_in else 0.0,
         "reasons": reasons,
+        **_row_policy_fields(stats, rows_in),
         "null_rates": {c: (n / rows_in if rows_in else 0.0) for c, n in nulls.items()},
         **score_fields(merge_score_stats(stats)),
         "problems": problems,

@@ -1,9 +1,11 @@
 """Score one planned unit chunk by chunk, with bounded memory.
 
 The unit's row groups are streamed in chunks of ``scoring.chunk_rows``: rows that fail a hard
-check go to a quarantine file with the reason; the others are scored by the pinned champion
-(and by the challenger, into a separate shadow output). Output files are written under a
-token unique to the run and are invisible until published.
+check (include/score/checks.py), or that the date's duplicate plan drops
+(include/score/duplicates.py), go to a quarantine file with the reason; the others are scored
+by the pinned champion (and by the challenger, into a separate shadow output), flagged rows
+with their ``flags``. Output files are written under a token unique to the run and are
+invisible until published.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from include.config import ModelConfig
+from include.contracts import Column
 from include.errors import DataError, ScoringInputError, StorageError
 from include.platform.partitions import partition_prefix
 from include.platform.registry import ModelRef
 from include.platform.storage import Storage
-from include.score.checks import REASON, RowChecks, quarantine_schema
+from include.score.checks import FLAG_SEPARATOR, REASON, RowChecks, problem_kind, quarantine_schema
+from include.score.duplicates import chunk_drops, unit_drops
 from include.score.payloads import PinnedModels, PlannedUnit, ShadowStats, UnitStats
 from include.score.pinning import load_pinned
 from include.score.plan import open_parquet, unit_parts
@@ -30,8 +34,10 @@ log = logging.getLogger(__name__)
 Scorer = tuple[ModelRef, Any]  # a pinned version and its loaded model
 
 
-def output_frame(config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: ModelRef, run_id: str) -> Any:
-    """The published columns: key, prediction, score, model name and version, run id."""
+def output_frame(
+    config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: ModelRef, run_id: str, flags: Any = None
+) -> Any:
+    """The published columns: key, prediction, score, model name and version, run id, flags."""
     import pandas as pd
 
     return pd.DataFrame(
@@ -39,11 +45,12 @@ def output_frame(config: ModelConfig, rows: Any, labels: Any, scores: Any, ref: 
             # .array keeps tz-aware timestamps vectorised (.to_numpy() makes Timestamp objects).
             config.entity_id: rows[config.entity_id].array,
             config.timestamp: rows[config.timestamp].array,
-            "prediction": labels,
-            "score": scores.astype("float64"),
-            "model_name": ref.name,
-            "model_version": ref.version,
-            "run_id": run_id,
+            Column.PREDICTION: labels,
+            Column.SCORE: scores.astype("float64"),
+            Column.MODEL_NAME: ref.name,
+            Column.MODEL_VERSION: ref.version,
+            Column.RUN_ID: run_id,
+            Column.FLAGS: pd.array([""] * len(rows) if flags is None else list(flags), dtype="string"),
         }
     )
 
@@ -72,6 +79,7 @@ def shadow_chunk(
     writer: PartWriter,
     shadow: ShadowStats,
     run_id: str,
+    flags: Any = None,
 ) -> None:
     """Score the same rows with the challenger; its failures never touch the champion path."""
     import numpy as np
@@ -95,7 +103,7 @@ def shadow_chunk(
         shadow["agree"] += int((np.abs(scores - champion_scores) <= tolerance).sum())
     shadow["rows"] += len(rows)
     shadow["abs_diff"] += float(np.abs(scores - champion_scores).sum())
-    writer.write(output_frame(config, rows, labels, scores, ref, run_id))
+    writer.write(output_frame(config, rows, labels, scores, ref, run_id, flags))
 
 
 def _new_stats(config: ModelConfig, unit: PlannedUnit, scores: tuple[float, float]) -> UnitStats:
@@ -113,7 +121,29 @@ def _new_stats(config: ModelConfig, unit: PlannedUnit, scores: tuple[float, floa
         "shadow": None,
         "files": {},
         "seconds": 0.0,
+        "rows_flagged": 0,
+        "flags": {},
+        "kinds": {},
     }
+
+
+def _add(counts: dict[str, int], name: str, count: int) -> None:
+    counts[name] = counts.get(name, 0) + int(count)
+
+
+def _count_rows(stats: UnitStats, field: str, values: Any, separator: str | None = None) -> None:
+    """Rows per distinct value of ``values`` into ``stats[field]``, and rows per problem kind
+    into ``stats["kinds"]`` (a row counts once per kind); with ``separator``, a value lists
+    several names (flags). Counted over distinct values: a burst of one flag costs one lookup."""
+    import pandas as pd
+
+    counts, kinds = stats.setdefault(field, {}), stats.setdefault("kinds", {})  # type: ignore[misc]
+    for value, count in pd.Series(values, dtype=object).value_counts(sort=False).items():
+        names = str(value).split(separator) if separator else [str(value)]
+        for name in names:
+            _add(counts, name, count)
+        for kind in dict.fromkeys(problem_kind(name) or "other" for name in names):
+            _add(kinds, kind, count)
 
 
 class _UnitScoring:
@@ -135,20 +165,23 @@ class _UnitScoring:
             self.shadow = {"version": version, "rows": 0, "agree": 0, "abs_diff": 0.0, "errors": 0, "seconds": 0.0}
         self.warmed = False
 
-    def chunk(self, frame: Any, checks: RowChecks, stats: UnitStats) -> bool:
-        """Count, check, quarantine and score one chunk of input rows; False: no row passed."""
+    def chunk(self, frame: Any, checks: RowChecks, stats: UnitStats, dropped: Any = None) -> bool:
+        """Count, check, quarantine and score one chunk of input rows; False: no row passed.
+
+        :param dropped: per row, the duplicate plan's reason ('' when kept); None: no duplicates.
+        """
         stats["rows_in"] += len(frame)
         for column in self.config.features.all:
             stats["nulls"][column] += int(frame[column].isna().sum())
-        good = self._quarantine(frame, checks.reasons(frame), stats)
+        reasons, flags = checks.verdicts(frame, dropped)
+        good = self._quarantine(frame, reasons, stats)
         if good.empty:
             return False
-        self._score(good, stats)
+        self._score(good, flags[reasons == ""], stats)
         return True
 
     def _quarantine(self, frame: Any, reasons: Any, stats: UnitStats) -> Any:
         """Write the failing rows with their reason; the rows that passed."""
-        import numpy as np
 
         bad = reasons != ""
         if not bad.any():
@@ -157,11 +190,17 @@ class _UnitScoring:
         quarantined[REASON] = reasons[bad]
         self.writers[QUARANTINE].write(quarantined)
         stats["rows_quarantined"] += int(bad.sum())
-        for reason, count in zip(*np.unique(reasons[bad], return_counts=True), strict=True):
-            stats["reasons"][reason] = stats["reasons"].get(reason, 0) + int(count)
+        _count_rows(stats, "reasons", reasons[bad])
         return frame[~bad]
 
-    def _score(self, good: Any, stats: UnitStats) -> None:
+    def _count_flags(self, flags: Any, stats: UnitStats) -> None:
+        flagged = flags[flags != ""]
+        if not len(flagged):
+            return
+        stats["rows_flagged"] = stats.get("rows_flagged", 0) + len(flagged)
+        _count_rows(stats, "flags", flagged, FLAG_SEPARATOR)
+
+    def _score(self, good: Any, flags: Any, stats: UnitStats) -> None:
         from include.ml.evaluation import predict_scores
 
         ref, model = self.champion
@@ -172,21 +211,27 @@ class _UnitScoring:
         scores = predict_scores(self.config, model, good)
         stats["score_seconds"] += time.perf_counter() - tick
         labels = _labels(self.config, scores)
-        self.writers[PREDICTIONS].write(output_frame(self.config, good, labels, scores, ref, self.run_id))
+        self.writers[PREDICTIONS].write(output_frame(self.config, good, labels, scores, ref, self.run_id, flags))
+        self._count_flags(flags, stats)
         stats["rows_scored"] += len(good)
         add_scores(stats, scores)
         stats["positives"] += int(labels.sum()) if self.config.task == "classification" else 0
         if self.challenger and self.shadow is not None:
-            shadow_chunk(self.config, self.challenger, good, scores, self.writers[SHADOW], self.shadow, self.run_id)
+            writer = self.writers[SHADOW]
+            shadow_chunk(self.config, self.challenger, good, scores, writer, self.shadow, self.run_id, flags)
 
 
-def _unit_frames(storage: Storage, config: ModelConfig, unit: PlannedUnit, quarantine: PartWriter) -> Iterator[Any]:
-    """The unit's input rows as pandas chunks; the quarantine file takes the first file's types."""
+def _unit_frames(
+    storage: Storage, config: ModelConfig, unit: PlannedUnit, quarantine: PartWriter
+) -> Iterator[tuple[str, int, Any]]:
+    """The unit's input rows as pandas chunks: ``(file key, row number of the chunk's first row
+    in the file, frame)``; the quarantine file takes the first file's types."""
     columns = [config.entity_id, config.timestamp, *config.features.all]
     for key, (first, last) in unit_parts(unit):
         parquet = open_parquet(storage, key)
         if quarantine.schema is None:
             quarantine.schema = quarantine_schema(config, parquet.schema_arrow)
+        row = sum(parquet.metadata.row_group(i).num_rows for i in range(first))
         batches = parquet.iter_batches(
             batch_size=config.scoring.chunk_rows, row_groups=list(range(first, last)), columns=columns
         )
@@ -195,7 +240,8 @@ def _unit_frames(storage: Storage, config: ModelConfig, unit: PlannedUnit, quara
                 batch = _next_batch(storage, key, batches)
             if batch is None:
                 break
-            yield batch.to_pandas()
+            yield key, row, batch.to_pandas()
+            row += batch.num_rows
 
 
 def _next_batch(storage: Storage, key: str, batches: Iterator[Any]) -> Any:
@@ -236,16 +282,21 @@ def score_unit(
     *,
     run_id: str,
     challenger: Scorer | None = None,
+    now: Any = None,
 ) -> UnitStats:
-    """Score one unit chunk by chunk; returns the unit's counts and its (unpublished) files."""
+    """Score one unit chunk by chunk; returns the unit's counts and its (unpublished) files.
+
+    :param now: the run's time: a row timestamped later is quarantined (None: not checked).
+    """
     writers = _unit_writers(storage, config, unit, run_id, shadow=challenger is not None)
-    checks = RowChecks(config, contract)
+    checks = RowChecks(config, contract, ds=unit["ds"], now=now)
+    drops = unit_drops(storage, unit)
     stats = _new_stats(config, unit, score_range(config, contract))
     scoring = _UnitScoring(config, writers, champion, challenger, run_id)
     started = time.perf_counter()
     try:
-        for frame in _unit_frames(storage, config, unit, writers[QUARANTINE]):
-            if not scoring.chunk(frame, checks, stats):
+        for key, first_row, frame in _unit_frames(storage, config, unit, writers[QUARANTINE]):
+            if not scoring.chunk(frame, checks, stats, chunk_drops(drops, key, first_row, len(frame))):
                 continue
             rate = stats["rows_in"] / max(time.perf_counter() - started, 1e-9)
             log.info("unit %s: %s/%s rows done, %.0f rows/s", unit["index"], stats["rows_in"], unit["rows"], rate)
@@ -268,8 +319,16 @@ def score_unit(
 def score_pinned_unit(
     registry: Any, storage: Storage, config: ModelConfig, unit: PlannedUnit, pinned: PinnedModels, *, run_id: str
 ) -> UnitStats:
-    """The mapped ``score`` task: load the pinned models and the training contract, score ``unit``."""
+    """The mapped ``score`` task: load the pinned models and the training contract, score ``unit``
+    (a row timestamped after the pinned ``run_after`` is "in the future")."""
     models = load_pinned(registry, config, pinned)
     return score_unit(
-        storage, config, unit, models.champion, models.contract, run_id=run_id, challenger=models.challenger
+        storage,
+        config,
+        unit,
+        models.champion,
+        models.contract,
+        run_id=run_id,
+        challenger=models.challenger,
+        now=pinned.get("run_after"),
     )

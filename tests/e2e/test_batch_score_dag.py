@@ -85,7 +85,9 @@ def test_scores_a_day_with_lineage(airflow_project, deployment):
         "model_name",
         "model_version",
         "run_id",
+        "flags",
     ]
+    assert set(predictions["flags"]) == {""}  # clean sample data: nothing flagged
     assert set(predictions["model_version"]) == {"1"} and set(predictions["model_name"]) == {MODEL}
     assert predictions["score"].between(0, 1).all()
     manifest = read_manifest(storage, "predictions", MODEL, DAY)
@@ -243,16 +245,75 @@ def test_missing_column_fails_clearly_and_publishes_nothing(airflow_project, dep
     assert read_manifest(storage, "predictions", MODEL, "2026-02-25") is None
 
 
-def test_unseen_categories_beyond_the_limit_fail_the_partition(airflow_project, deployment):
+def test_infinite_values_beyond_the_limit_fail_the_partition(airflow_project, deployment):
     from include.dev.sample_data import generate_day
     from include.platform.partitions import publish_frame
 
     storage = deployment["storage"]
     day = "2026-02-26"
-    features, _ = generate_day(day, rows_per_day=600, customers=2000, corrupt={"day": day, "kind": "bad_category"})
+    features, _ = generate_day(day, rows_per_day=600, customers=2000)
+    features.loc[features.index[:120], "monthly_charges"] = float("inf")  # 20%: always quarantined
     publish_frame(storage, "features", MODEL, day, features)
     run = _score(airflow_project, deployment, ds=day)
     assert not run.succeeded
-    assert "unseen category: contract_type" in run.log and "nothing published" in run.log
+    assert "infinite value: monthly_charges (120)" in run.log and "nothing published" in run.log
     assert read_manifest(storage, "predictions", MODEL, day) is None
     assert not [k for k in storage.list(partition_prefix("predictions", MODEL, day))]  # no leftovers
+
+
+def test_messy_day_publishes_with_flags_and_named_quarantine(airflow_project, deployment):
+    """Issue 11: one day with duplicate ids across two files, a row ten years ahead, an infinite
+    value, unseen categories and an out-of-range burst over most rows. The day publishes: the
+    drifted and unseen rows scored and flagged, the duplicate resolved by keep_latest, the
+    future and infinite rows quarantined with their reasons; counted in the manifest and MLflow."""
+    import pandas as pd
+
+    from include.dev.sample_data import generate_day
+    from include.platform.partitions import publish_frame
+
+    storage = deployment["storage"]
+    day = "2026-02-27"
+    features, _ = generate_day(day, rows_per_day=600, customers=2000)
+    start = pd.Timestamp(f"{day}T00:00:00Z")
+    features.loc[10, "event_ts"], features.loc[400, "event_ts"] = (
+        start + pd.Timedelta(hours=6),
+        start + pd.Timedelta(hours=9),
+    )
+    features.loc[400, "customer_id"] = features.at[10, "customer_id"]  # row 10 (file 1) superseded by row 400 (file 2)
+    features.loc[20, "event_ts"] = start + pd.DateOffset(years=10)
+    features.loc[30, "monthly_charges"] = float("inf")
+    features.loc[40:44, "contract_type"] = "lifetime"
+    special = [10, 20, 30, 400]
+    burst = [i for i in range(100, 590) if i not in special]  # 82% of the day beyond the training range
+    features.loc[burst, "tenure_months"] = 10_000.0
+    publish_frame(storage, "features", MODEL, day, features, rows_per_file=300)
+
+    run = _score(airflow_project, deployment, ds=day)
+    assert run.succeeded, run.tail()
+
+    predictions = read_partition(storage, "predictions", MODEL, day)
+    assert len(predictions) == 597 and not predictions["customer_id"].duplicated().any()
+    kept = predictions[predictions["customer_id"] == features.at[10, "customer_id"]]
+    assert list(kept["event_ts"]) == [features.at[400, "event_ts"]]
+    flags = predictions.set_index("customer_id")["flags"]
+    assert (flags[features.loc[burst, "customer_id"]] == "out_of_range:tenure_months").all()
+    assert (flags[features.loc[40:44, "customer_id"]] == "unseen_category:contract_type").all()
+    quarantine = read_partition(storage, "quarantine", MODEL, day).set_index("customer_id")["_quarantine_reason"]
+    assert quarantine.to_dict() == {
+        features.at[10, "customer_id"]: "duplicate entity_id: superseded by a later row",
+        features.at[20, "customer_id"]: "timestamp in the future",
+        features.at[30, "customer_id"]: "infinite value: monthly_charges",
+    }
+
+    summary = read_manifest(storage, "predictions", MODEL, day).meta["summary"]
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_quarantined"]) == (600, 597, 3)
+    assert summary["rows_flagged"] == len(burst) + 5
+    assert summary["flags"] == {"out_of_range:tenure_months": len(burst), "unseen_category:contract_type": 5}
+    registry = deployment["registry"]
+    (scoring,) = registry.client.search_runs(
+        [registry.experiment_id(MODEL)], filter_string=f"tags.`mlops.kind` = 'scoring' and tags.`mlops.ds` = '{day}'"
+    )
+    metrics = scoring.data.metrics
+    assert metrics["rows_flagged"] == len(burst) + 5 and metrics["rows_quarantined"] == 3
+    assert metrics["rows_out_of_range"] == len(burst) and metrics["rows_duplicate"] == 1
+    assert metrics["rows_timestamp"] == 1 and metrics["rows_infinite"] == 1

@@ -100,7 +100,7 @@ def test_score_publish_and_rerun_on_s3(s3_storage, trained, tmp_path, monkeypatc
     result = run_scoring(storage, config, model, contract, "scheduled__s3")
     first = read_sorted(storage)
     assert result["dates"][DS]["rows_scored"] == len(first) == 1500
-    assert list(first.columns) == [*KEY, "prediction", "score", "model_name", "model_version", "run_id"]
+    assert list(first.columns) == [*KEY, "prediction", "score", "model_name", "model_version", "run_id", "flags"]
     assert not first.duplicated(KEY).any()
     rows = frame.sort_values(KEY, kind="stable").reset_index(drop=True)
     expected = model.predict_proba(training.prepare_features(config, rows))[:, 1]
@@ -125,8 +125,9 @@ def test_score_publish_and_rerun_on_s3(s3_storage, trained, tmp_path, monkeypatc
     before_text, before_keys = manifest_text(storage), output_keys(storage)
     bad = generate_day(DS, customers=3000, rows_per_day=1500, corrupt={"day": DS, "kind": "bad_category"})[0]
     P.publish_frame(storage, "features", MODEL, DS, bad, rows_per_file=400)
+    strict = parse_config(config_data(unseen_category="quarantine"), source="test/churn.yaml")
     with pytest.raises(ScoringInputError, match="nothing published"):
-        run_scoring(storage, config, model, contract, "scheduled__s3_bad")
+        run_scoring(storage, strict, model, contract, "scheduled__s3_bad")
     assert manifest_text(storage) == before_text
     assert output_keys(storage) == before_keys
     pd.testing.assert_frame_equal(read_sorted(storage), second)

@@ -34,6 +34,13 @@ HOSTILE: list[tuple[str, Any, list[str]]] = [
     ("reject_after_days_huge", _set("deploy.reject_after_days", 10**6), ["deploy.reject_after_days"]),
     ("shadow_hours_inf", _set("deploy.min_shadow_hours", INF), ["deploy.min_shadow_hours"]),
     ("chunk_rows_huge", _set("scoring.chunk_rows", 10**15), ["scoring.chunk_rows"]),
+    # scoring row policies (issue 11): a word from the list, a bounded finite number of hours
+    ("out_of_range_typo", _set("scoring.out_of_range", "flagg"), ["scoring.out_of_range", "'flagg'", "'flag'"]),
+    ("unseen_category_bool", _set("scoring.unseen_category", True), ["scoring.unseen_category", "'quarantine'"]),
+    ("duplicates_unknown", _set("scoring.duplicates", "keep_first"), ["scoring.duplicates", "'keep_latest'", "'fail'"]),
+    ("timestamp_tolerance_nan", _set("scoring.timestamp_tolerance_hours", NAN), ["scoring.timestamp_tolerance_hours"]),
+    ("tolerance_negative", _set("scoring.timestamp_tolerance_hours", -1), ["scoring.timestamp_tolerance_hours"]),
+    ("tolerance_huge", _set("scoring.timestamp_tolerance_hours", 10**9), ["scoring.timestamp_tolerance_hours"]),
     ("seed_negative", _set("training.seed", -1), ["training.seed"]),
     ("range_bound_nan", _set("features.ranges.tenure_months", [0, NAN]), ["features.ranges.tenure_months"]),
     ("min_slice_metric_7", _set("gates.min_slice_metric", 7), ["gates.min_slice_metric", "from 0 to 1", "7"]),

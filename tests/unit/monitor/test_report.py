@@ -11,7 +11,7 @@ from include.monitor.decision import decide
 from include.monitor.drift_check import check_drift
 from include.monitor.quality import check_quality
 from include.monitor.reference import load_reference
-from include.monitor.report import metrics_for_mlflow, monitor_summary, write_report
+from include.monitor.report import metrics_for_mlflow, monitor_summary, scoring_counts, write_report
 from tests.unit.monitor.conftest import BROKEN_DS, DRIFT_DS, MODEL
 
 
@@ -84,3 +84,36 @@ def test_no_html_when_quality_failed(world) -> None:
     assert summary["decision"]["blocked_by"] == "data quality"
     (run,) = _runs(world, BROKEN_DS)
     assert run.data.metrics["quality_issues"] >= 1 and run.data.metrics["retrain"] == 0.0
+
+
+def test_the_report_shows_the_scored_days_flagged_and_quarantined_rows(world) -> None:
+    import pandas as pd
+
+    from include.contracts import Dataset
+    from include.platform.partitions import publish_frame
+
+    ds = "2026-02-20"  # a day of its own: predictions published, nothing else
+    reference, quality, drift, performance, decision = _day(world, DRIFT_DS)
+    reference = {**reference, "ds": ds}
+    summary = {
+        "rows_in": 100,
+        "rows_scored": 97,
+        "rows_quarantined": 3,
+        "quarantine_share": 0.03,
+        "reasons": {"infinite value: tenure_months": 1, "duplicate entity_id: superseded by a later row": 2},
+        "rows_flagged": 60,
+        "flagged_share": 0.6,
+        "flags": {"out_of_range:tenure_months": 60},
+    }
+    frame = pd.DataFrame({"customer_id": ["a"], "score": [0.5]})
+    publish_frame(world.storage, Dataset.PREDICTIONS, MODEL, ds, frame, meta={"model_version": "7", "summary": summary})
+
+    write_report(world.storage, world.registry, world.config, reference, quality, drift, performance, decision)
+
+    stored = json.loads(world.storage.read_text(f"reports/{MODEL}/monitor/ds={ds}/summary.json"))
+    assert stored["scoring"] == {"model_version": "7", **summary}
+    (run,) = _runs(world, ds)
+    assert run.data.metrics["scoring_rows_flagged"] == 60 and run.data.metrics["scoring_rows_quarantined"] == 3
+    assert run.data.metrics["scoring_flagged_share"] == 0.6
+    # a day that was not scored: no scoring counts
+    assert scoring_counts(world.storage, world.config, BROKEN_DS) is None

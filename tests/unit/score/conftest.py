@@ -28,6 +28,12 @@ def config():
 
 
 @pytest.fixture(scope="package")
+def strict_config():
+    """Out-of-range values and unseen categories quarantined (the default flags them)."""
+    return make_config(out_of_range="quarantine", unseen_category="quarantine")
+
+
+@pytest.fixture(scope="package")
 def train_frame():
     features, labels = generate_frames("2026-01-01", 8, customers=CUSTOMERS, rows_per_day=400)
     return features.assign(churned=labels["churned"])

@@ -27,7 +27,7 @@ from tests.unit.conftest import small_churn_config
 MODEL = "churn"
 DS, DS2, DS3 = "2026-02-02", "2026-02-03", "2026-02-04"
 KEY = ["customer_id", "event_ts"]
-OUTPUT_COLUMNS = [*KEY, "prediction", "score", "model_name", "model_version", "run_id"]
+OUTPUT_COLUMNS = [*KEY, "prediction", "score", "model_name", "model_version", "run_id", "flags"]
 CUSTOMERS = 3000  # the same customer pool as training: clean scoring days pass every hard check
 CHAMPION = ModelRef(MODEL, "3", "mlflow-run-champion")
 CHALLENGER = ModelRef(MODEL, "4", "mlflow-run-challenger")

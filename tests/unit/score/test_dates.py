@@ -52,11 +52,13 @@ PINNED = {
 }
 
 
-def corrupt_page_file(frame) -> bytes:
-    """A parquet file whose footer is fine (plan passes) but whose first page header is garbage:
-    only reading the rows finds it."""
+def corrupt_page_file(frame, column_name: str = "region") -> bytes:
+    """A parquet file whose footer is fine (plan passes) but whose first page of ``column_name``
+    is garbage: only reading the rows finds it (a feature column at score, a key column at plan,
+    which reads the keys for duplicates)."""
     data = bytearray(parquet_file(frame))
-    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(0).column(0)
+    metadata = pq.ParquetFile(io.BytesIO(bytes(data))).metadata
+    column = metadata.row_group(0).column(metadata.schema.names.index(column_name))
     offset = column.dictionary_page_offset or column.data_page_offset
     data[offset : offset + 40] = b"\xff" * 40
     return bytes(data)
@@ -71,7 +73,8 @@ def folders(storage, ds: str) -> list[str]:
 def test_a_failing_date_among_good_ones_publishes_nothing_and_leaves_nothing(
     tmp_path, storage, model, contract, challenger
 ):
-    config = make_config(max_parallel=8)  # two units per date: a failed unit's sibling wrote files
+    # Two units per date: a failed unit's sibling wrote files. Unseen categories quarantined.
+    config = make_config(max_parallel=8, unseen_category="quarantine")
     # DS2 was published before; this run's DS2 has a fifth of its rows of an unseen category.
     publish_features(storage, DS2, day_features(DS2), rows_per_file=400)
     run_scoring(storage, config, [DS2], "scheduled__before", model, contract)
@@ -150,7 +153,8 @@ def test_a_failing_date_among_good_ones_publishes_nothing_and_leaves_nothing(
     assert recorded["asset_extra"] == {"dates": [DS, LAST], "model_version": CHAMPION.version}
 
 
-def test_when_every_date_fails_nothing_is_published_and_publish_fails(storage, config, model, contract):
+def test_when_every_date_fails_nothing_is_published_and_publish_fails(storage, strict_config, model, contract):
+    config = strict_config  # unseen categories quarantined
     for ds in (DS, DS2):
         bad = generate_day(ds, customers=CUSTOMERS, rows_per_day=1500, corrupt={"day": ds, "kind": "bad_category"})
         publish_features(storage, ds, bad[0], rows_per_file=400)
@@ -171,7 +175,8 @@ def test_a_clean_date_leaves_no_empty_quarantine_folder(storage, config, model, 
     check_dates(MODEL, result)  # every date published: the run's last task passes
 
 
-def test_a_dry_run_with_a_failed_date_publishes_nothing_and_fails_at_the_end(storage, config, model, contract):
+def test_a_dry_run_with_a_failed_date_publishes_nothing_and_fails_at_the_end(storage, strict_config, model, contract):
+    config = strict_config  # unseen categories quarantined
     publish_features(storage, DS, day_features(), rows_per_file=400)
     bad = generate_day(DS2, customers=CUSTOMERS, rows_per_day=1500, corrupt={"day": DS2, "kind": "bad_category"})
     publish_features(storage, DS2, bad[0], rows_per_file=400)
@@ -191,3 +196,15 @@ def test_a_unit_whose_file_is_gone_since_plan_reports_it_instead_of_raising(stor
     assert stats["error"].startswith(f"{storage.uri(gone)} is not a readable parquet file: ")
     assert stats["files"] == {}
     assert not output_files(storage)  # the unit's writers wrote nothing and left no temporary file
+
+
+def test_a_corrupt_key_column_fails_its_date_at_plan(storage, config):
+    """plan reads the entity id and timestamp of every row (duplicates): a corrupt page there
+    fails that date at plan, naming the file; the other dates are planned."""
+    frame = day_features(DS2)
+    P.publish_files(storage, "features", MODEL, DS2, [(corrupt_page_file(frame, "customer_id"), len(frame))])
+    publish_features(storage, DS, day_features(), rows_per_file=400)
+    planned = plan_dates(storage, config, [DS, DS2])
+    assert {u["ds"] for u in planned["units"]} == {DS} and list(planned["failed"]) == [DS2]
+    (reason,) = planned["failed"][DS2]["reasons"]
+    assert " cannot be read: " in reason and f"ds={DS2}/" in reason

@@ -13,7 +13,8 @@ from include.score.pinning import load_pinned, pin_models, pinned_ref
 from tests.unit.score.helpers import StubRegistry, Version, make_config
 
 CONFIG = make_config()
-DATES = {"ds": "2026-02-02", "ds_end": "2026-02-04", "interval_start": None, "run_after": None}
+RUN_AFTER = dt.datetime(2026, 2, 5, 5, tzinfo=dt.UTC)
+DATES = {"ds": "2026-02-02", "ds_end": "2026-02-04", "interval_start": None, "run_after": RUN_AFTER}
 
 
 def test_champion_and_challenger_are_pinned_with_the_dates(tmp_path):
@@ -25,6 +26,7 @@ def test_champion_and_challenger_are_pinned_with_the_dates(tmp_path):
         "champion": {"name": "churn", "version": "3", "run_id": "run-3"},
         "challenger": {"name": "churn", "version": "4", "run_id": "run-4"},
         "dates": ["2026-02-02", "2026-02-03", "2026-02-04"],
+        "run_after": "2026-02-05T05:00:00+00:00",
     }
     assert registry.calls == [("alias_version", "churn", CHAMPION_ALIAS), ("alias_version", "churn", CHALLENGER_ALIAS)]
 
@@ -75,3 +77,13 @@ def test_load_pinned_loads_exactly_the_pinned_versions(tmp_path):
     assert registry.calls[-1] == ("download_artifact", "run-3", Artifact.SCORING_CONTRACT)
     assert pinned_ref(pinned["champion"]) == champion
     assert load_pinned(registry, CONFIG, {**pinned, "challenger": None}).challenger is None
+
+
+def test_the_runs_time_is_pinned_in_utc_and_now_without_one(tmp_path):
+    registry = StubRegistry(tmp_path, aliases={CHAMPION_ALIAS: Version(3, "run-3")})
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    local = pin_models(registry, CONFIG, **{**DATES, "run_after": dt.datetime(2026, 2, 5, 6, tzinfo=berlin)})
+    assert local["run_after"] == "2026-02-05T05:00:00+00:00"
+    before = dt.datetime.now(dt.UTC)
+    pinned = dt.datetime.fromisoformat(pin_models(registry, CONFIG, **{**DATES, "run_after": None})["run_after"])
+    assert before <= pinned <= dt.datetime.now(dt.UTC)

@@ -133,7 +133,8 @@ def test_rerun_with_a_new_run_id_replaces_the_partition(storage, config, model, 
     assert all(f"part-{new}-" in f["name"] for f in manifest.files)
 
 
-def test_unseen_categories_beyond_the_limit_publish_nothing(storage, config, model, contract):
+def test_unseen_categories_beyond_the_limit_publish_nothing(storage, strict_config, model, contract):
+    config = strict_config  # unseen categories and out-of-range values quarantined
     publish_features(storage, DS, day_features(), rows_per_file=400)
     run_scoring(storage, config, [DS], "scheduled__good", model, contract)
     before, before_text, before_files = read_sorted(storage, PREDICTIONS), manifest_text(storage), output_files(storage)
@@ -178,7 +179,8 @@ def _with_bad_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[in
     return frame, rows
 
 
-def test_unseen_categories_under_the_limit_are_quarantined(storage, config, model, contract):
+def test_unseen_categories_under_the_limit_are_quarantined(storage, strict_config, model, contract):
+    config = strict_config  # unseen categories and out-of-range values quarantined
     frame, bad_rows = _with_bad_rows(day_features())
     publish_features(storage, DS, frame, rows_per_file=400)
     result = run_scoring(storage, config, [DS], "scheduled__q", model, contract)
@@ -235,7 +237,8 @@ def test_an_all_null_column_fails_publish_naming_column_and_rates(storage, confi
     assert not output_files(storage)
 
 
-def test_a_dry_run_publishes_nothing_and_leaves_no_files(storage, config, model, contract, challenger):
+def test_a_dry_run_publishes_nothing_and_leaves_no_files(storage, strict_config, model, contract, challenger):
+    config = strict_config  # unseen categories and out-of-range values quarantined
     publish_features(storage, DS, day_features(), rows_per_file=400)
     run_scoring(storage, config, [DS], "scheduled__published", model, contract)
     before_text, before_files = manifest_text(storage), output_files(storage)
@@ -258,7 +261,8 @@ def test_a_dry_run_publishes_nothing_and_leaves_no_files(storage, config, model,
     assert P.read_manifest(storage, SHADOW, MODEL, DS) is None
 
 
-def test_clearing_a_published_run_keeps_its_partition_when_the_rerun_fails(storage, config, model, contract):
+def test_clearing_a_published_run_keeps_its_partition_when_the_rerun_fails(storage, strict_config, model, contract):
+    config = strict_config  # unseen categories and out-of-range values quarantined
     publish_features(storage, DS, day_features(), rows_per_file=400)
     run_id = "scheduled__2026-02-03T05:00:00+00:00"
     run_scoring(storage, config, [DS], run_id, model, contract)
@@ -293,7 +297,8 @@ def test_publish_pinned_checks_against_the_pinned_champions_contract(tmp_path, s
     assert (meta["model_version"], meta["model_run_id"]) == (CHAMPION.version, CHAMPION.run_id)
 
 
-def test_a_partition_failing_validation_is_not_retried(storage, config, model, contract):
+def test_a_partition_failing_validation_is_not_retried(storage, strict_config, model, contract):
+    config = strict_config  # unseen categories and out-of-range values quarantined
     bad = generate_day(DS, customers=CUSTOMERS, rows_per_day=1500, corrupt={"day": DS, "kind": "bad_category"})[0]
     publish_features(storage, DS, bad, rows_per_file=400)
     units, stats = score_all(storage, config, [DS], "scheduled__bad", model, contract)

@@ -146,6 +146,15 @@ def test_units_are_merged_in_the_stored_key_order():
         "rows_quarantined",
         "quarantine_share",
         "reasons",
+        "rows_flagged",
+        "flagged_share",
+        "flags",
+        "rows_null_key",
+        "rows_timestamp",
+        "rows_duplicate",
+        "rows_infinite",
+        "rows_out_of_range",
+        "rows_unseen_category",
         "null_rates",
         "histogram",
         "score_range",
@@ -181,6 +190,18 @@ def test_problems_name_the_quarantine_share_and_the_null_rates():
         "20 of 200 rows (10.0%) failed hard checks, limit 5.0%: b (15), a (5)",
         f"column {column!r} is 50.0% null (training 10.0%, allowed 40.0%)",
     ]
+
+
+def test_superseded_duplicates_do_not_count_against_the_quarantine_limit():
+    """A feed that re-sends rows: keep_latest scored each entity once; the day publishes."""
+    from include.score.checks import SUPERSEDED_REASON
+
+    resent = summarize_date(CONFIG, [stats(rows_in=200, quarantined=60, reasons={SUPERSEDED_REASON: 60})], contract())
+    assert resent["problems"] == [] and resent["rows_quarantined"] == 60
+    mixed = summarize_date(
+        CONFIG, [stats(rows_in=200, quarantined=80, reasons={SUPERSEDED_REASON: 60, "a": 20})], contract()
+    )
+    assert mixed["problems"] == ["20 of 200 rows (10.0%) failed hard checks, limit 5.0%: a (20)"]
 
 
 def test_shadow_summary_over_the_units():

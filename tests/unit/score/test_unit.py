@@ -54,7 +54,8 @@ def test_a_retried_unit_overwrites_its_own_files(storage, config, model, contrac
     assert not out.duplicated(KEY).any()
 
 
-def test_quarantine_chunks_with_an_all_null_column(storage, config, model, contract):
+def test_quarantine_chunks_with_an_all_null_column(storage, strict_config, model, contract):
+    config = strict_config  # unseen categories quarantined
     frame = day_features()
     frame.loc[10, "contract_type"] = "lifetime"  # first chunk: payment_method present
     frame.loc[[610, 620], "contract_type"] = "lifetime"
