@@ -377,9 +377,13 @@ def test_randhie_range_publishes_the_days_around_the_burst(randhie):
 # -- what lands with h-rows: row policies ---------------------------------------------------------
 
 
-def _flags(summary: dict, column: str) -> bool:
-    """Whether a predictions summary reports ``column`` (beyond its null rates)."""
-    return column in json.dumps({k: v for k, v in summary.items() if k != "null_rates"})
+def _flagged(run: dict, ds: str, column: str) -> int:
+    """Rows of ``ds`` published with the flag ``out_of_range:<column>``: the manifest's count,
+    checked against the predictions' ``flags`` column (h-rows: ``Column.FLAGS``)."""
+    count = _summary(run, ds).get("flags", {}).get(f"out_of_range:{column}", 0)
+    flags = _predictions(run, ds)["flags"]
+    assert int(flags.str.contains(f"out_of_range:{column}").sum()) == count
+    return count
 
 
 @pytest.mark.xfail(strict=True, reason="issue 11: lands with h-days and h-rows (the range holds bad files)")
@@ -388,16 +392,16 @@ def test_fair_drifted_day_is_scored_and_flagged(fair):
     assert DRIFTED in fair["after_whole"]
     summary = _summary(fair, DRIFTED)
     assert summary["rows_scored"] == day["rows"] and summary["rows_quarantined"] == 0
-    assert _flags(summary, FAIR.drift_column)
+    assert _flagged(fair, DRIFTED, FAIR.drift_column) == day["rows"]  # every age beyond 54.25
 
 
 @H_ROWS
 def test_randhie_drifted_day_scores_every_row_and_flags_the_shifted_column(randhie):
     day = randhie["laid_out"]["days"][DRIFTED]
     summary = _summary(randhie, DRIFTED)
-    # today: the few rows beyond the range tolerance (disea > 87.9) are quarantined.
+    # today: the few rows beyond the range tolerance (disea > about 88) are quarantined.
     assert summary["rows_scored"] == day["rows"] and summary["rows_quarantined"] == 0
-    assert _flags(summary, RANDHIE.drift_column)
+    assert 0 < _flagged(randhie, DRIFTED, RANDHIE.drift_column) < 0.05 * day["rows"]
 
 
 @H_ROWS
@@ -405,8 +409,9 @@ def test_randhie_out_of_range_burst_is_scored_and_flagged(randhie):
     burst = "2026-03-21"
     assert burst in randhie["after_whole"]
     summary = _summary(randhie, burst)
-    assert summary["rows_scored"] == randhie["laid_out"]["days"][burst]["rows"]
-    assert _flags(summary, RANDHIE.burst_column)
+    injected = randhie["laid_out"]["days"][burst]
+    assert summary["rows_scored"] == injected["rows"]
+    assert 0 < _flagged(randhie, burst, RANDHIE.burst_column) <= injected["inject"]["rows"]
 
 
 @H_ROWS
