@@ -29,8 +29,14 @@ def temp_path(storage: Storage, key: str) -> str:
     """Where to write a file before handing it to storage (same filesystem when local)."""
     if isinstance(storage, LocalStorage):
         target = Path(storage.local_path(key))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, path = mkstemp_shared(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        for attempt in range(3):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd, path = mkstemp_shared(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+                break
+            except FileNotFoundError:  # a publish removed the empty ds= folder in between: make it again
+                if attempt == 2:
+                    raise
     else:
         fd, path = mkstemp_shared(suffix=".parquet.tmp")
     os.close(fd)

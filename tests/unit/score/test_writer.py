@@ -63,3 +63,26 @@ def test_remove_temporary_removes_killed_writers_files(storage, start, left):
         storage.write_bytes(f"{prefix}/{name}", b"x")
     remove_temporary(storage, prefix, start)
     assert files_on_disk(storage) == {f"{prefix}/part-abc-1.parquet"} | {f"{prefix}/{n}" for n in left}
+
+
+def test_a_writer_remakes_a_ds_folder_removed_by_a_concurrent_publish(storage, monkeypatch):
+    """Another run's publish removes an empty ds= folder (a failed date) between this writer's
+    mkdir and its temporary file: the writer makes the folder again instead of failing."""
+    import shutil
+    from pathlib import Path
+
+    import include.score.writer as writer_module
+
+    real, calls = writer_module.mkstemp_shared, []
+
+    def folder_removed_first(**kwargs):
+        calls.append(kwargs["dir"])
+        if len(calls) == 1:
+            shutil.rmtree(kwargs["dir"])  # what the other run's publish did at that moment
+        return real(**kwargs)
+
+    monkeypatch.setattr(writer_module, "mkstemp_shared", folder_removed_first)
+    writer = PartWriter(storage, KEY)
+    assert len(calls) == 2 and Path(writer.path).exists()
+    writer.write(pd.DataFrame({"a": [1]}))
+    assert writer.close()["rows"] == 1
