@@ -177,7 +177,7 @@ class ScoringConfig:
         w = self._where
         check_ints(self, ("chunk_rows", "max_parallel"))
         if self.max_parallel > 512:
-            fail(f"{w}.max_parallel", f"must be <= 512 (Airflow caps mapped tasks), got {self.max_parallel}")
+            fail(f"{w}.max_parallel", f"must be <= 512 (score tasks of one run at once), got {self.max_parallel}")
         check_fractions(self, ("max_quarantine_fraction", "max_null_increase"))
         check_non_negative(self, ("range_tolerance",))
         check_non_negative(self, ("timestamp_tolerance_hours",), maximum=MAX_DAYS * 24)

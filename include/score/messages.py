@@ -39,6 +39,10 @@ def dates_failed_message(
 
 def _date_line(ds: str, summary: DateSummary, replaced: str | None = None) -> str:
     line = f"- {ds}: {summary['rows_scored']} rows scored, {summary['rows_quarantined']} quarantined"
+    flagged = summary.get("rows_flagged")
+    if flagged:  # scored and published with a flag (out of range, unseen category)
+        top = sorted((summary.get("flags") or {}).items(), key=lambda kv: -kv[1])[:3]
+        line += f", {flagged} flagged" + (f" ({', '.join(f'{f} {c}' for f, c in top)})" if top else "")
     shadow = summary.get("shadow")
     if shadow and shadow.get("agreement") is not None:
         line += f"; challenger v{shadow['version']} agreed on {shadow['agreement']:.1%}"

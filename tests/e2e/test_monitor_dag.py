@@ -37,7 +37,7 @@ from tests.fixtures.services import start_mlflow
 MODEL = "churn"
 CONFIG_FILE = PROJECT / "include" / "models" / f"{MODEL}.yaml"
 TRAIN_END = "2026-02-10"  # labels of snapshots up to Feb 2: clean
-SCORED = ("2026-02-14", "2026-02-21")  # one batch_score run (at most scoring.max_parallel dates)
+SCORED = ("2026-02-14", "2026-02-21")  # one batch_score run over the range
 NOISE_FROM = dt.date(2026, 2, 17)
 LAST_DAY = dt.date(2026, 3, 2)  # the data ends here: labels of snapshots up to Feb 23 have arrived
 HEALTHY_DS = "2026-02-21"  # clean labels of the Feb 14 predictions have arrived (7-day delay)

@@ -52,3 +52,13 @@ def test_the_run_a_publish_replaced_is_named_per_date():
     lines = scoring_notification("churn", PINNED, published).body.splitlines()
     assert lines[2] == "- 2026-02-02: 1484 rows scored, 16 quarantined; replaced the partition of run manual__a"
     assert lines[3] == "- 2026-02-03: 1200 rows scored, 0 quarantined"
+
+
+def test_flagged_rows_are_counted_per_date_with_the_top_flags():
+    flags = {"out_of_range:tenure_months": 900, "unseen_category:region": 12}
+    dates = {"2026-02-02": summary(1484, 16, rows_flagged=905, flags=flags)}
+    lines = scoring_notification("churn", PINNED, {"dates": dates, "dry_run": False}).body.splitlines()
+    assert lines[2] == (
+        "- 2026-02-02: 1484 rows scored, 16 quarantined, 905 flagged"
+        " (out_of_range:tenure_months 900, unseen_category:region 12)"
+    )
