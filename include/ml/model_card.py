@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from include.config import ModelConfig
+from include.config.sections import RowPolicy
 from include.contracts import CHAMPION, Artifact, Tag, evidence_tag
 
 
@@ -92,6 +93,20 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def _known_limits(config: ModelConfig) -> str:
+    """What the model does not know, as the config scores it (row policies, task)."""
+    scoring = config.scoring
+    handled = {RowPolicy.FLAG: "scored and published with a flag (`flags` column)", RowPolicy.QUARANTINE: "quarantined"}
+    lines = ["Trained on the window above only; performance outside that population is unmeasured."]
+    if config.task == "classification":
+        lines.append("Scores are thresholded at 0.5 for labels; rank by score for other operating points.")
+    else:
+        lines.append("Predictions beyond the range the hold-out covered are extrapolations of the estimator.")
+    lines.append(f"Inputs far outside the training ranges are {handled[scoring.out_of_range]} at scoring.")
+    lines.append(f"Categories unseen in training are {handled[scoring.unseen_category]} at scoring.")
+    return "\n".join(f"- {line}" for line in lines)
+
+
 def render_markdown(config: ModelConfig, facts: dict[str, Any], images: list[str]) -> str:
     """The card as Markdown; ``facts`` is what the pipeline knows about the version."""
     metrics = facts.get("metrics", {})
@@ -134,9 +149,7 @@ def render_markdown(config: ModelConfig, facts: dict[str, Any], images: list[str
         sections += ["## Drift baseline", facts["drift_baseline"]]
     sections += [
         "## Known limits",
-        "- Trained on the window above only; performance outside that population is unmeasured.\n"
-        "- Scores are thresholded at 0.5 for labels; rank by score for other operating points.\n"
-        "- Inputs far outside the training ranges or with unseen categories are quarantined at scoring.",
+        _known_limits(config),
         "## Lineage",
         _table(
             [
