@@ -22,6 +22,7 @@ def test_a_data_error_fails_in_one_try(airflow_project, data_env):
 
     assert not run.succeeded
     assert "include.errors.FeaturePullError: no committed label partitions for 'churn'" in run.log
+    assert "python -m include.platform.commit labels churn" in run.log  # the message says how to commit
     assert "action=fail" in run.log and "not retryable: the same input fails the same way" in run.log
     assert "new_state=failed" in run.log and "up_for_retry" not in run.log
     assert '"try_number": 1' in run.log and '"try_number": 2' not in run.log
