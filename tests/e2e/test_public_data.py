@@ -4,57 +4,59 @@ Two data sets bundled inside an installed package (statsmodels; ``tests/fixtures
 ``fair_affairs`` (classification, 6,366 survey answers) and ``randhie_visits`` (regression,
 20,190 person-years). Each is laid out by day (``features/<model>/ds=...``, labels 3 days
 later) from 2026-03-01 to 2026-03-24 and onboarded by a YAML file only (written below into a
-temp ``MLOPS_CONFIG_DIR``; no code). Per data set, through ``airflow dags test``:
+temp ``MLOPS_CONFIG_DIR``; no code). Per data set, three ``airflow dags test`` runs:
 
 1. ``retrain_<model>`` on the labels that arrived before 2026-03-19 (snapshots of Mar 1..15):
    a version registers and becomes champion (bootstrap rule);
-2. ``batch_score_<model>`` over a range holding good days, a drifted day and bad days (the
-   ``RANGE`` of each data set below);
-3. ``batch_score_<model>`` over the days main can score today (``SCORABLE``);
-4. ``monitor_<model>`` of the drifted day: drift detected on the shifted column.
+2. ``batch_score_<model>`` over one range (``*_RANGE`` below) holding good days, a drifted
+   day, days with row-level faults and bad days: each date publishes or fails on its own, the
+   run fails at its last task ``check_dates`` naming the bad days;
+3. ``monitor_<model>`` of the drifted day: drift detected on the shifted column.
 
-What main does not do yet is asserted in tests marked ``xfail(strict=True)``, one per behaviour,
-named after the branch it lands with: ``h-days`` (each date of a range publishes or fails on its
-own) and ``h-rows`` (out-of-range values scored and flagged; duplicates keep the latest row;
-future timestamps and inf quarantined with named reasons). When one lands, its tests XPASS and
-fail: remove the mark (and the "today" assertion it replaces, marked ``today:``).
+Every test reads the outputs of those runs (module-scoped fixtures): add assertions to the
+tests, not runs to the module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from include.contracts import Column, Dataset, RunKind, Tag, experiment_name, partition_prefix
+from include.ml.contract import load_contract
 from include.platform.partitions import list_partitions, read_manifest, read_partition
-from include.platform.registry import ModelRegistry
+from include.platform.registry import ModelRef, ModelRegistry
 from include.platform.storage import LocalStorage
+from include.score.checks import FUTURE_REASON, SUPERSEDED_REASON, outside_day_reason
 from tests.e2e.conftest import isolated_state_env
 from tests.fixtures.public_data import FAIR, FUTURE_OFFSET, RANDHIE, PublicDataset, write_public_data
 
 START, DAYS = dt.date(2026, 3, 1), 24
 TRAIN_END = "2026-03-19"  # label partitions Mar 4..18: snapshots Mar 1..15 (3-day delay)
 DRIFTED = "2026-03-20"
+RANGE_TOLERANCE = 0.5  # scoring.range_tolerance (default): out of range beyond [min, max] +- half the span
+MAX_QUARANTINE = 0.05  # scoring.max_quarantine_fraction (default)
 
-# Classification: good days, the drifted day (ages + 30) and two bad days in one range.
+# Classification: four good days, the drifted day (ages + 30) and two bad files in one range.
 FAIR_INJECT = {DRIFTED: "drift", "2026-03-21": "corrupt_file", "2026-03-22": "uncommitted"}
 FAIR_RANGE = ("2026-03-16", "2026-03-22")
-FAIR_SCORABLE = ("2026-03-16", "2026-03-19")
-# Regression: one day per row-level case, the drifted day (disea + 50) and an out-of-range burst.
+FAIR_BAD = ("2026-03-21", "2026-03-22")
+# Regression: one day per row-level case, the drifted day (disea + 50), an out-of-range burst
+# (all scored, flagged) and a day of stale rows (all outside the day: fails at publish).
 RANDHIE_INJECT = {
     "2026-03-17": "duplicates",
     "2026-03-18": "future_timestamps",
     "2026-03-19": "inf",
     DRIFTED: "drift",
     "2026-03-21": "out_of_range_burst",
+    "2026-03-22": "stale_day",
 }
-RANDHIE_RANGE = ("2026-03-16", "2026-03-21")
-RANDHIE_SCORABLE = ("2026-03-16", DRIFTED)
-
-H_DAYS = pytest.mark.xfail(strict=True, reason="issue 11: lands with h-days (each date publishes or fails alone)")
-H_ROWS = pytest.mark.xfail(strict=True, reason="issue 11: lands with h-rows (row policies)")
+RANDHIE_RANGE = ("2026-03-16", "2026-03-22")
+RANDHIE_BAD = ("2026-03-22",)
 
 TRUSTED = """
 skops_trusted_types:
@@ -102,9 +104,6 @@ monitoring:
   drift_share: 0.3
 {TRUSTED}"""
 
-# issue 11: regression gates on main are `min_metrics` with the direction read from the metric
-# (rmse, mae: lower is better, so `rmse: 4.6` means rmse <= 4.6). When h-regression lands a
-# `gates.max_metrics` key (or similar), move rmse there: marked `h-regression` below.
 RANDHIE_YAML = f"""
 name: {RANDHIE.model}
 task: regression
@@ -130,16 +129,16 @@ evaluation:
   metrics: [rmse, mae, r2]
   primary_metric: rmse
 gates:
-  min_metrics:
-    r2: 0.05                # better than predicting the mean
-    rmse: 4.6               # h-regression: lower is better (<=); the target's std is about 4.7
-  max_regression: 0.1       # h-regression: rmse units
+  min_metrics: {{r2: 0.05}}   # better than predicting the mean
+  max_metrics: {{rmse: 4.6}}  # lower is better: rmse <= 4.6; the target's std is about 4.7
+  max_regression: 0.1       # rmse units: a challenger may be at most 0.1 visits worse
 scoring:
   max_parallel: 8
 monitoring:
   window_days: 1
   drift_share: 0.3
-  max_performance_drop: 0.5 # h-regression: rmse units
+  max_performance_drop: 0.5 # rmse units (performance_drop_mode: absolute)
+  performance_drop_mode: absolute
 {TRUSTED}"""
 
 
@@ -178,38 +177,49 @@ def _published(storage: LocalStorage, model: str) -> dict[str, str]:
     return out
 
 
-def _run_pipeline(airflow_project, public: dict, dataset: PublicDataset, whole: tuple, scorable: tuple) -> dict:
-    """Retrain, score the whole range, then the scorable days, then monitor the drifted day."""
+def _task_states(airflow_project, env: dict, dag_id: str, log: str) -> tuple[str, dict[str, list[str]]]:
+    """The run id of the ``dags test`` run whose log is ``log`` and each task's states (one per
+    map index), read back from the run's metadata DB."""
+    run_id = re.search(r"DagRun Finished: .*?run_id=([^,\s]+)", log).group(1)
+    out = airflow_project.cli("tasks", "states-for-dag-run", dag_id, run_id, "-o", "json", extra_env=env)
+    states: dict[str, list[str]] = {}
+    for row in json.loads(out[out.index("[") :]):
+        states.setdefault(row["task_id"], []).append(row["state"])
+    return run_id, states
+
+
+def _run_pipeline(airflow_project, public: dict, dataset: PublicDataset, whole: tuple) -> dict:
+    """Retrain, score the whole range, then monitor the drifted day: three ``dags test`` runs."""
     env, storage, model = public["env"], public["storage"], dataset.model
     retrain = airflow_project.run(f"retrain_{model}", conf={"window_end": TRAIN_END}, extra_env=env)
     assert retrain.succeeded, retrain.tail(120)
     whole_run = airflow_project.run(f"batch_score_{model}", conf={"ds": whole[0], "ds_end": whole[1]}, extra_env=env)
-    after_whole = _published(storage, model)
-    scorable_run = airflow_project.run(
-        f"batch_score_{model}", conf={"ds": scorable[0], "ds_end": scorable[1]}, extra_env=env
-    )
-    assert scorable_run.succeeded, scorable_run.tail(120)
+    run_id, states = _task_states(airflow_project, env, f"batch_score_{model}", whole_run.log)
     monitor = airflow_project.run(f"monitor_{model}", conf={"ds": DRIFTED}, extra_env=env)
     assert monitor.succeeded, monitor.tail(120)
+    registry = ModelRegistry(public["tracking_uri"])
+    champion = registry.alias_version(model, "champion")
     return {
         "dataset": dataset,
         "storage": storage,
-        "registry": ModelRegistry(public["tracking_uri"]),
+        "registry": registry,
+        "contract": load_contract(registry, ModelRef(model, str(champion.version), champion.run_id)),
         "laid_out": public["laid_out"][model],
         "whole_run": whole_run,
-        "after_whole": after_whole,
+        "whole_run_id": run_id,
+        "task_states": states,
         "monitor_summary": json.loads(storage.read_text(f"reports/{model}/monitor/ds={DRIFTED}/summary.json")),
     }
 
 
 @pytest.fixture(scope="module")
 def fair(airflow_project, public) -> dict:
-    return _run_pipeline(airflow_project, public, FAIR, FAIR_RANGE, FAIR_SCORABLE)
+    return _run_pipeline(airflow_project, public, FAIR, FAIR_RANGE)
 
 
 @pytest.fixture(scope="module")
 def randhie(airflow_project, public) -> dict:
-    return _run_pipeline(airflow_project, public, RANDHIE, RANDHIE_RANGE, RANDHIE_SCORABLE)
+    return _run_pipeline(airflow_project, public, RANDHIE, RANDHIE_RANGE)
 
 
 def _days(first: str, last: str) -> list[str]:
@@ -238,6 +248,32 @@ def _mlflow_runs(run: dict, kind: str) -> list:
     )
 
 
+def _scoring_runs(run: dict) -> dict[str, object]:
+    """The MLflow scoring run of each date: ``{ds: run}`` (one per date and version)."""
+    runs = _mlflow_runs(run, RunKind.SCORING)
+    by_day = {r.data.tags[Tag.DS]: r for r in runs}
+    assert len(by_day) == len(runs), "two scoring runs for one date and version"
+    return by_day
+
+
+def _out_of_range(run: dict, values, column: str):
+    """Rows beyond the training [min, max] widened by ``RANGE_TOLERANCE`` of the span, by the
+    champion's scoring contract (what the flag and the quarantine count against)."""
+    spec = run["contract"]["features"][column]
+    slack = RANGE_TOLERANCE * (spec["max"] - spec["min"])
+    return (values < spec["min"] - slack) | (values > spec["max"] + slack)
+
+
+def _flags(run: dict, ds: str) -> dict[str, int]:
+    """The manifest's flag counts of ``ds``, checked against the predictions' ``flags`` column."""
+    summary, predictions = _summary(run, ds), _predictions(run, ds)
+    flags = summary["flags"]
+    for flag, count in flags.items():
+        assert int(predictions[Column.FLAGS].str.contains(flag, regex=False).sum()) == count, flag
+    assert summary["rows_flagged"] == int((predictions[Column.FLAGS] != "").sum())
+    return flags
+
+
 # -- the layout (no Airflow) -------------------------------------------------------------------
 
 
@@ -264,7 +300,7 @@ def test_public_data_is_laid_out_by_day_with_delayed_labels(public, dataset):
     assert beyond.mean() > 0.5
 
 
-# -- what main does today ---------------------------------------------------------------------
+# -- retrain --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("pipeline", ["fair", "randhie"])
@@ -282,52 +318,174 @@ def test_retrain_registers_a_champion_by_the_bootstrap_rule(pipeline, request):
     metrics = training.data.metrics
     if run["dataset"] is FAIR:
         assert metrics["holdout_roc_auc"] >= 0.70 and metrics["holdout_average_precision"] >= 0.45
-    else:
+        assert metrics["gate.min_roc_auc"] == metrics["gate.min_average_precision"] == 1.0
+    else:  # rmse is a ceiling (gates.max_metrics), r2 a floor
         assert metrics["holdout_r2"] >= 0.05 and metrics["holdout_rmse"] <= 4.6
-    assert metrics["gate.min_" + ("roc_auc" if run["dataset"] is FAIR else "rmse")] == 1.0
+        assert metrics["gate.max_rmse"] == metrics["gate.min_r2"] == 1.0
+        assert "gate.min_rmse" not in metrics
+
+
+# -- one range: each date publishes or fails on its own --------------------------------------------
 
 
 @pytest.mark.parametrize("pipeline", ["fair", "randhie"])
-def test_scorable_days_are_published_with_manifests_and_mlflow_runs(pipeline, request):
+def test_range_publishes_each_good_day_and_fails_the_bad_days_alone(pipeline, request):
     run = request.getfixturevalue(pipeline)
-    model = run["dataset"].model
-    scorable = _days(*(FAIR_SCORABLE if run["dataset"] is FAIR else RANDHIE_SCORABLE))
-    published = _published(run["storage"], model)
-    assert set(scorable) <= set(published)
-    for ds in scorable:
+    model, storage = run["dataset"].model, run["storage"]
+    whole, bad = (FAIR_RANGE, FAIR_BAD) if run["dataset"] is FAIR else (RANDHIE_RANGE, RANDHIE_BAD)
+    good = [ds for ds in _days(*whole) if ds not in bad]
+    # Good days: published by this run, with their manifest, counts and one MLflow scoring run.
+    assert _published(storage, model) == dict.fromkeys(good, run["whole_run_id"])
+    scoring_runs = _scoring_runs(run)
+    assert sorted(scoring_runs) == good
+    for ds in good:
         summary = _summary(run, ds)
         rows_in = run["laid_out"]["days"][ds]["rows"]
         assert summary["rows_in"] == rows_in
         assert summary["rows_scored"] + summary["rows_quarantined"] == rows_in
         predictions = _predictions(run, ds)
-        assert len(predictions) == summary["rows_scored"]
+        assert len(predictions) == summary["rows_scored"] > 0
         assert set(predictions[Column.MODEL_VERSION].astype(str)) == {"1"}
-    scored_days = {r.data.tags[Tag.DS] for r in _mlflow_runs(run, RunKind.SCORING)}
-    assert set(scorable) <= scored_days
+        mlflow_run = scoring_runs[ds]
+        assert mlflow_run.data.tags[Tag.AIRFLOW_RUN_ID] == run["whole_run_id"]
+        assert mlflow_run.data.metrics["rows_scored"] == summary["rows_scored"]
+    # Bad days: nothing published, no folder left behind, no MLflow run.
+    for ds in bad:
+        for dataset in (Dataset.PREDICTIONS, Dataset.QUARANTINE, Dataset.SHADOW_PREDICTIONS):
+            assert storage.list(partition_prefix(dataset, model, ds)) == [], (dataset, ds)
+            assert not Path(storage.local_path(partition_prefix(dataset, model, ds))).exists(), (dataset, ds)
+    # The run failed at its last task only (after record and notify), naming every bad day.
+    states = dict(run["task_states"])
+    assert not run["whole_run"].succeeded
+    assert states.pop("check_dates") == ["failed"]
+    assert all(s == "success" for task in states.values() for s in task), states
+    log = run["whole_run"].log
+    assert f"{model}: {len(good)} of {len(good) + len(bad)} date(s) published, {len(bad)} failed" in log
+    assert f"published: {', '.join(good)}" in log
+    if run["dataset"] is FAIR:
+        corrupt, uncommitted = FAIR_BAD
+        unreadable = partition_prefix(Dataset.FEATURES, model, corrupt)
+        assert re.search(rf"- ds={corrupt} failed at plan: .*{unreadable}/part-\S+ is not a readable parquet file", log)
+        missing = partition_prefix(Dataset.FEATURES, model, uncommitted)
+        assert re.search(rf"- ds={uncommitted} failed at plan: .*{missing} is not committed", log)
+    else:
+        (stale,) = RANDHIE_BAD
+        rows = run["laid_out"]["days"][stale]["rows"]
+        reason = outside_day_reason(stale, 24)
+        assert (
+            f"- ds={stale} failed at publish: {rows} of {rows} rows (100.0%) failed hard checks, "
+            f"limit {MAX_QUARANTINE:.1%}: {reason} ({rows})"
+        ) in log
 
 
-def test_fair_range_with_a_bad_file_fails_before_scoring_naming_it(fair):
-    # today: one unreadable file in the range fails the whole run before anything is scored.
-    assert not fair["whole_run"].succeeded
-    bad = partition_prefix(Dataset.FEATURES, FAIR.model, "2026-03-21")
-    assert "is not a readable parquet file" in fair["whole_run"].log and bad in fair["whole_run"].log
-    assert fair["after_whole"] == {}
+# -- row policies -----------------------------------------------------------------------------------
 
 
-def test_randhie_range_with_an_out_of_range_burst_publishes_nothing_naming_the_day(randhie):
-    # today: the burst day's quarantine share fails the publish of every date of the run.
-    log = randhie["whole_run"].log
-    assert not randhie["whole_run"].succeeded
-    assert "nothing published" in log and "ds=2026-03-21" in log
-    assert randhie["after_whole"] == {}
+@pytest.mark.parametrize("pipeline", ["fair", "randhie"])
+def test_drifted_day_is_scored_whole_and_flagged_on_the_shifted_column(pipeline, request):
+    run = request.getfixturevalue(pipeline)
+    dataset, day = run["dataset"], run["laid_out"]["days"][DRIFTED]
+    summary = _summary(run, DRIFTED)
+    assert summary["rows_scored"] == day["rows"] and summary["rows_quarantined"] == 0
+    features = read_partition(run["storage"], Dataset.FEATURES, dataset.model, DRIFTED)
+    expected = int(_out_of_range(run, features[dataset.drift_column], dataset.drift_column).sum())
+    assert 0 < expected < day["rows"]  # some shifted values stay inside the widened range
+    assert _flags(run, DRIFTED) == {f"out_of_range:{dataset.drift_column}": expected}
+    assert summary["rows_flagged"] == summary["rows_out_of_range"] == expected
+    assert summary["flagged_share"] == pytest.approx(expected / day["rows"])
 
 
-def test_inf_rows_are_quarantined(randhie):
-    day = randhie["laid_out"]["days"]["2026-03-19"]
-    quarantined = _quarantine(randhie, "2026-03-19")
+def test_randhie_out_of_range_burst_is_scored_and_flagged(randhie):
+    burst = "2026-03-21"
+    injected, summary = randhie["laid_out"]["days"][burst], _summary(randhie, burst)
+    assert summary["rows_scored"] == injected["rows"] and summary["rows_quarantined"] == 0
+    features = read_partition(randhie["storage"], Dataset.FEATURES, RANDHIE.model, burst)
+    beyond = _out_of_range(randhie, features[RANDHIE.burst_column], RANDHIE.burst_column)
+    assert 0 < int(beyond.sum()) <= injected["inject"]["rows"]
+    assert set(features.loc[beyond, RANDHIE.entity_id]) <= set(injected["inject"]["entities"])
+    assert _flags(randhie, burst) == {f"out_of_range:{RANDHIE.burst_column}": int(beyond.sum())}
+    flagged = _predictions(randhie, burst)
+    flagged = flagged.loc[flagged[Column.FLAGS] != "", RANDHIE.entity_id]
+    assert sorted(flagged) == sorted(features.loc[beyond, RANDHIE.entity_id])
+
+
+def test_duplicates_keep_the_latest_row_and_do_not_count_against_the_quarantine_limit(randhie):
+    ds = "2026-03-17"
+    day = randhie["laid_out"]["days"][ds]
+    resent = day["inject"]["entities"]
+    predictions = _predictions(randhie, ds)
+    ids = predictions[RANDHIE.entity_id]
+    assert ids.is_unique and len(predictions) == day["labels"]
+    features = read_partition(randhie["storage"], Dataset.FEATURES, RANDHIE.model, ds)
+    latest = features.groupby(RANDHIE.entity_id)[RANDHIE.timestamp].max()
+    kept = predictions[ids.isin(resent)].set_index(RANDHIE.entity_id)[RANDHIE.timestamp]
+    assert len(kept) == len(resent) and (kept == latest[kept.index]).all()
+    quarantined = _quarantine(randhie, ds)
+    assert sorted(quarantined[RANDHIE.entity_id]) == resent
+    assert set(quarantined[Column.QUARANTINE_REASON]) == {SUPERSEDED_REASON}
+    superseded = quarantined.set_index(RANDHIE.entity_id)[RANDHIE.timestamp]
+    assert (superseded < latest[superseded.index]).all()
+    summary = _summary(randhie, ds)
+    assert summary["reasons"] == {SUPERSEDED_REASON: len(resent)} and summary["rows_duplicate"] == len(resent)
+    # Above max_quarantine_fraction, yet published: superseded rows do not count against it.
+    assert summary["quarantine_share"] > MAX_QUARANTINE
+
+
+def test_future_timestamps_are_quarantined_with_a_named_reason(randhie):
+    ds = "2026-03-18"
+    injected = randhie["laid_out"]["days"][ds]["inject"]
+    quarantined = _quarantine(randhie, ds)
+    assert sorted(quarantined[RANDHIE.entity_id]) == injected["entities"]
+    # "timestamp in the future" (after the run) or, once the wall clock passes the stamps
+    # (2027-04), "timestamp outside ds=... by more than 24 h": the first check that fails wins.
+    reasons = set(quarantined[Column.QUARANTINE_REASON])
+    assert len(reasons) == 1 and reasons <= {FUTURE_REASON, outside_day_reason(ds, 24)}
+    end_of_day = dt.datetime.fromisoformat(ds).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
+    assert (quarantined[RANDHIE.timestamp] >= end_of_day + FUTURE_OFFSET - dt.timedelta(days=1)).all()
+    assert not _predictions(randhie, ds)[RANDHIE.entity_id].isin(injected["entities"]).any()
+    summary = _summary(randhie, ds)
+    assert summary["rows_timestamp"] == summary["rows_quarantined"] == injected["rows"]
+
+
+def test_inf_is_quarantined_with_a_named_reason(randhie):
+    ds = "2026-03-19"
+    day = randhie["laid_out"]["days"][ds]
+    quarantined = _quarantine(randhie, ds)
     assert sorted(quarantined[RANDHIE.entity_id]) == day["inject"]["entities"]
-    assert set(quarantined[Column.QUARANTINE_REASON]) == {f"out of range: {RANDHIE.inf_column}"}  # today
-    assert len(_predictions(randhie, "2026-03-19")) == day["rows"] - day["inject"]["rows"]
+    assert set(quarantined[Column.QUARANTINE_REASON]) == {f"infinite value: {RANDHIE.inf_column}"}
+    assert len(_predictions(randhie, ds)) == day["rows"] - day["inject"]["rows"]
+    summary = _summary(randhie, ds)
+    assert summary["rows_infinite"] == summary["rows_quarantined"] == day["inject"]["rows"]
+
+
+# -- regression score summaries on the real range ---------------------------------------------------
+
+
+def test_regression_score_summary_is_on_the_real_range(randhie):
+    contract = randhie["contract"]
+    low, high = contract["score_min"], contract["score_max"]
+    assert high > 1  # visits: a [0, 1] histogram would put most scores in the overflow
+    scoring_runs = _scoring_runs(randhie)
+    for ds in _days(RANDHIE_RANGE[0], "2026-03-21"):
+        summary, predictions = _summary(randhie, ds), _predictions(randhie, ds)
+        assert summary["score_range"] == [low, high]
+        scores = predictions[Column.SCORE]
+        assert summary["score_min"] == pytest.approx(scores.min())
+        assert summary["score_max"] == pytest.approx(scores.max())
+        assert summary["score_max"] > 1
+        binned = sum(summary["histogram"]) + summary["score_underflow"] + summary["score_overflow"]
+        assert binned == summary["rows_scored"]
+        assert summary["score_overflow"] < 0.05 * summary["rows_scored"]
+        quantiles = [summary[f"score_p{q}"] for q in (10, 25, 50, 75, 90)]
+        assert summary["score_min"] <= quantiles[0] <= quantiles[-1] <= summary["score_max"]
+        assert quantiles == sorted(quantiles) and quantiles[-1] > 1  # not clipped to [0, 1]
+        # Interpolated inside a bin: near the exact quantiles of the scores.
+        width = (high - low) / len(summary["histogram"])
+        for q, value in zip((0.1, 0.25, 0.5, 0.75, 0.9), quantiles, strict=True):
+            assert abs(value - scores.quantile(q)) <= width, (ds, q)
+        metrics = scoring_runs[ds].data.metrics
+        assert metrics["score_p50"] == pytest.approx(summary["score_p50"])
+        assert metrics["score_max"] == pytest.approx(summary["score_max"])
 
 
 @pytest.mark.parametrize("pipeline", ["fair", "randhie"])
@@ -351,101 +509,11 @@ def test_monitor_detects_drift_on_the_shifted_column(pipeline, request):
     assert len(monitors) == 1
     assert monitors[0].data.metrics[f"drift_score.{dataset.drift_column}"] == pytest.approx(shifted)
     # Live performance on the labels that arrived by the day (predictions of Mar 16 and 17).
+    # Labels join predictions on (entity, timestamp): a re-sent entity's prediction (the kept,
+    # latest row, see the duplicates test) has no label; its label is keyed on the first row.
+    days = [run["laid_out"]["days"][d] for d in ("2026-03-16", "2026-03-17")]
+    resent = sum(len(d["inject"]["entities"]) for d in days if d["inject"].get("kind") == "duplicates")
     performance = summary["performance"]
-    assert performance["rows"] == sum(run["laid_out"]["days"][d]["labels"] for d in ("2026-03-16", "2026-03-17"))
+    assert performance["rows"] == sum(d["labels"] for d in days) - resent
+    assert (resent > 0) is (dataset is RANDHIE)
     assert performance["status"] == "ok" and performance["higher_is_better"] is (dataset is FAIR)
-
-
-# -- what lands with h-days: each date of a range publishes or fails on its own ---------------
-
-
-@H_DAYS
-def test_fair_range_publishes_every_good_day_and_fails_the_bad_days_alone(fair):
-    whole_run_days = set(fair["after_whole"])
-    assert set(_days(*FAIR_SCORABLE)) <= whole_run_days
-    assert not {"2026-03-21", "2026-03-22"} & whole_run_days  # corrupt file, uncommitted folder
-    log = fair["whole_run"].log
-    assert "2026-03-21" in log and "is not a readable parquet file" in log
-    assert "2026-03-22" in log and "is not committed" in log
-
-
-@H_DAYS
-def test_randhie_range_publishes_the_days_around_the_burst(randhie):
-    assert set(_days(*RANDHIE_SCORABLE)) <= set(randhie["after_whole"])
-
-
-# -- what lands with h-rows: row policies ---------------------------------------------------------
-
-
-def _flagged(run: dict, ds: str, column: str) -> int:
-    """Rows of ``ds`` published with the flag ``out_of_range:<column>``: the manifest's count,
-    checked against the predictions' ``flags`` column (h-rows: ``Column.FLAGS``)."""
-    count = _summary(run, ds).get("flags", {}).get(f"out_of_range:{column}", 0)
-    flags = _predictions(run, ds)["flags"]
-    assert int(flags.str.contains(f"out_of_range:{column}").sum()) == count
-    return count
-
-
-@pytest.mark.xfail(strict=True, reason="issue 11: lands with h-days and h-rows (the range holds bad files)")
-def test_fair_drifted_day_is_scored_and_flagged(fair):
-    day = fair["laid_out"]["days"][DRIFTED]
-    assert DRIFTED in fair["after_whole"]
-    summary = _summary(fair, DRIFTED)
-    assert summary["rows_scored"] == day["rows"] and summary["rows_quarantined"] == 0
-    assert _flagged(fair, DRIFTED, FAIR.drift_column) == day["rows"]  # every age beyond 54.25
-
-
-@H_ROWS
-def test_randhie_drifted_day_scores_every_row_and_flags_the_shifted_column(randhie):
-    day = randhie["laid_out"]["days"][DRIFTED]
-    summary = _summary(randhie, DRIFTED)
-    # today: the few rows beyond the range tolerance (disea > about 88) are quarantined.
-    assert summary["rows_scored"] == day["rows"] and summary["rows_quarantined"] == 0
-    assert 0 < _flagged(randhie, DRIFTED, RANDHIE.drift_column) < 0.05 * day["rows"]
-
-
-@H_ROWS
-def test_randhie_out_of_range_burst_is_scored_and_flagged(randhie):
-    burst = "2026-03-21"
-    assert burst in randhie["after_whole"]
-    summary = _summary(randhie, burst)
-    injected = randhie["laid_out"]["days"][burst]
-    assert summary["rows_scored"] == injected["rows"]
-    assert 0 < _flagged(randhie, burst, RANDHIE.burst_column) <= injected["inject"]["rows"]
-
-
-@H_ROWS
-def test_duplicates_keep_the_latest_row(randhie):
-    ds = "2026-03-17"
-    day = randhie["laid_out"]["days"][ds]
-    predictions = _predictions(randhie, ds)
-    ids = predictions[RANDHIE.entity_id]
-    assert ids.is_unique and len(predictions) == day["labels"]
-    resent = predictions[ids.isin(day["inject"]["entities"])]
-    features = read_partition(randhie["storage"], Dataset.FEATURES, RANDHIE.model, ds)
-    latest = features.groupby(RANDHIE.entity_id)[RANDHIE.timestamp].max()
-    kept = resent.set_index(RANDHIE.entity_id)[RANDHIE.timestamp]
-    assert (kept == latest[kept.index]).all()
-
-
-@H_ROWS
-def test_future_timestamps_are_quarantined_with_a_named_reason(randhie):
-    ds = "2026-03-18"
-    injected = randhie["laid_out"]["days"][ds]["inject"]
-    quarantined = _quarantine(randhie, ds)
-    # "timestamp in the future" (after the run) or "timestamp outside ds=..." once the wall clock
-    # passes the stamps (2027-04): both name the timestamp.
-    future = quarantined[quarantined[Column.QUARANTINE_REASON].str.startswith("timestamp")]
-    assert sorted(future[RANDHIE.entity_id]) == injected["entities"]
-    end_of_day = dt.datetime.fromisoformat(ds).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
-    assert (future[RANDHIE.timestamp] >= end_of_day + FUTURE_OFFSET - dt.timedelta(days=1)).all()
-    assert not _predictions(randhie, ds)[RANDHIE.entity_id].isin(injected["entities"]).any()
-
-
-@H_ROWS
-def test_inf_is_quarantined_with_a_named_reason(randhie):
-    ds = "2026-03-19"
-    quarantined = _quarantine(randhie, ds)
-    reasons = set(quarantined[Column.QUARANTINE_REASON])
-    assert len(reasons) == 1 and "out of range" not in next(iter(reasons))
-    assert "inf" in next(iter(reasons)) and RANDHIE.inf_column in next(iter(reasons))
