@@ -13,6 +13,7 @@ Tasks push the URLs under the XCom keys below; the Airflow plugin's extra links 
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import quote
 
 UI_URL_ENV = "MLOPS_MLFLOW_UI_URL"
@@ -57,13 +58,22 @@ def version_url(name: str, version: str | int, tracking_uri: str | None = None) 
     return f"{base}/#/models/{quote(name, safe='')}/versions/{quote(str(version), safe='')}"
 
 
-def registry_run_url(registry: object, run_id: str) -> str | None:
-    """``run_url`` for a run of ``registry`` (a ``ModelRegistry``), its experiment looked up."""
-    base = ui_base(getattr(registry, "tracking_uri", None))
-    if base is None:
+def artifact_url(experiment_id: str, run_id: str, path: str, tracking_uri: str | None = None) -> str | None:
+    """The run's page with the artifact ``path`` open (None: no UI configured)."""
+    page = run_url(experiment_id, run_id, tracking_uri)
+    return f"{page}/artifactPath/{quote(path)}" if page else None
+
+
+def registry_run_url(registry: Any, run_id: str, artifact: str | None = None) -> str | None:
+    """``run_url`` (or ``artifact_url`` of ``artifact``) for a run of ``registry`` (a
+    ``ModelRegistry``), its experiment looked up; None without a UI (nothing is looked up)."""
+    tracking_uri = getattr(registry, "tracking_uri", None)
+    if ui_base(tracking_uri) is None:
         return None
-    experiment_id = registry.client.get_run(run_id).info.experiment_id  # type: ignore[attr-defined]
-    return run_url(experiment_id, run_id, getattr(registry, "tracking_uri", None))
+    experiment_id = registry.client.get_run(run_id).info.experiment_id
+    if artifact:
+        return artifact_url(experiment_id, run_id, artifact, tracking_uri)
+    return run_url(experiment_id, run_id, tracking_uri)
 
 
 def describe(what: str, url: str | None) -> str:
