@@ -73,16 +73,24 @@ class MlflowVersionGlobalLink(MlflowRunGlobalLink):
 
 
 def push_mlflow_links(
-    context: Any, what: str, *, run_url: str | None = None, version_url: str | None = None, logger: Any = None
+    context: Any,
+    what: str,
+    *,
+    run_url: str | None = None,
+    version_url: str | None = None,
+    logger: Any = None,
+    append_urls: bool = True,
 ) -> str:
-    """Push the task's MLflow URLs for its extra links and log ``what`` with them as the task's
-    last line; the line. ``context``: the task's context (its ``ti``)."""
+    """Push the task's MLflow URLs for its extra links and log ``what`` (followed by them unless
+    ``append_urls`` is false: ``what`` names them already) as the task's last line; the line.
+    ``context``: the task's context (its ``ti``)."""
     ti = context["ti"]
     if run_url:
         ti.xcom_push(key=RUN_URL_KEY, value=run_url)
     if version_url:
         ti.xcom_push(key=VERSION_URL_KEY, value=version_url)
-    line = describe(what, " ".join(url for url in (version_url, run_url) if url) or None)
+    urls = " ".join(url for url in (version_url, run_url) if url) if append_urls else ""
+    line = describe(what, urls or None)
     (logger or log).info("%s", line)
     return line
 
@@ -111,4 +119,5 @@ def announce_scoring_runs(registry: Any, model: str, recorded: Any) -> str:
     urls = {ds: run_url(experiment, r["scoring_run_id"], registry.tracking_uri) for ds, r in sorted(runs.items())}
     listed = ", ".join(f"{ds} {url or runs[ds]['scoring_run_id']}" for ds, url in urls.items())
     link = next(iter(urls.values())) if len(urls) == 1 else experiment_url(experiment, registry.tracking_uri)
-    return push_mlflow_links(context, f"Recorded {len(runs)} scoring run(s) of {model}: {listed}", run_url=link)
+    what = f"Recorded {len(runs)} scoring run(s) of {model}: {listed}"
+    return push_mlflow_links(context, what, run_url=link, append_urls=False)
