@@ -191,3 +191,10 @@ def test_the_failure_callback_delivers_with_its_run_link(tmp_path, monkeypatch):
     assert (sent["event"], sent["subject"]) == ("failure", "failure: retrain_churn.train in run manual__1")
     assert sent["body"].startswith("task train (try 3) failure: no exception recorded")
     assert sent["link"] == "dag retrain_churn, run manual__1"
+
+
+def test_the_readme_lists_exactly_the_events():
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Notifications\n", 1)[1].split("\n## ", 1)[0]
+    listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
+    assert listed == list(NOTIFY_EVENTS)
