@@ -29,7 +29,7 @@ class Event:
 
 # event -> what it means (README "Notifications" lists the same).
 EVENTS: dict[str, str] = {
-    Event.SUCCESS: "a run did its job: retrain registered a version, scoring published every date, monitoring found nothing",
+    Event.SUCCESS: "a run did its job: retrain registered, scoring published every date, monitoring found nothing",
     Event.GATE_FAILURE: "a retrained candidate failed a validation gate and was not promoted",
     Event.FAILURE: "a task failed, a date published nothing, or the data quality check failed",
     Event.DRIFT: "features or predictions drifted, with or without a retrain requested",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from include.config.notifications import Event
 from include.deploy.payloads import (
     ApprovalAnswer,
     FreezePayload,
@@ -18,7 +19,6 @@ from include.deploy.payloads import (
     RollbackMovePayload,
 )
 from include.notify.delivery import Notification
-from include.config.notifications import Event
 
 APPROVE = "Approve"
 REJECT = "Reject"

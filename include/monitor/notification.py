@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from include.config import ModelConfig
+from include.config.notifications import Event
 from include.monitor.payloads import Decision, DriftResult, QualityResult, ReportPaths
 from include.monitor.quality import first_error
 from include.notify.delivery import ConnectionResolver, Notification, NotifyOutcome, deliver
-from include.config.notifications import Event
 
 
 def _event_and_subject(quality: QualityResult, drift: DriftResult | None, decision: Decision) -> tuple[str, str]:

@@ -7,9 +7,9 @@ import json
 import logging
 
 from include.config import ModelConfig
+from include.config.notifications import Event
 from include.contracts import report_prefix
 from include.notify.delivery import ConnectionResolver, Notification, send
-from include.config.notifications import Event
 from include.platform.storage import Storage
 from include.retrain.payloads import (
     Evaluation,

@@ -54,7 +54,7 @@ def card(shadow):
 
 def test_the_card_html_has_no_raw_markdown_and_the_evidence_is_a_table():
     evidence = dict(gathered(small_churn_config()))
-    markdown, page_html = card(evidence)
+    _, page_html = card(evidence)
     page = Page()
     page.feed(page_html)
     visible = "".join(page.text)

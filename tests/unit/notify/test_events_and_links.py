@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import pytest
 
 from include.config import NOTIFY_EVENTS
+from include.config.notifications import DEFAULT_EVENTS, EVENTS, Event
 from include.deploy.criteria import evaluate_promotion
 from include.deploy.messages import health_rollback_note, promotion_note, rollback_note
 from include.monitor.notification import monitor_notification
 from include.notify.delivery import Notification, deliver, send
-from include.config.notifications import DEFAULT_EVENTS, EVENTS, Event
 from include.notify.links import run_link
 from include.retrain.report import run_notification, summarize_run
 from include.score.messages import scoring_notification
