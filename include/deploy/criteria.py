@@ -43,6 +43,8 @@ class PromotionVerdict:
         return [c.name for c in self.criteria if not c.passed]
 
     def summary(self) -> str:
+        if self.challenger is None:  # nothing in shadow: not a refusal, nothing to compare
+            return f"no challenger to promote; champion v{self.champion} stays"
         head = "ready to promote" if self.ready else f"not ready: {', '.join(self.failed)}"
         lines = [f"challenger v{self.challenger} vs champion v{self.champion}: {head}"]
         lines += [f"  [{'PASS' if c.passed else 'FAIL'}] {c.name}: {c.detail}" for c in self.criteria]
