@@ -81,8 +81,7 @@ class ShadowStats(TypedDict):
     agree: int
     abs_diff: float
     errors: int
-    seconds: float  # wall time of the challenger's scoring (all threads, however busy the machine)
-    latency_ms_per_1k: NotRequired[float | None]  # include/score/unit.py shadow_latency; None: not yet
+    seconds: float
 
 
 class ScoreStats(TypedDict):
