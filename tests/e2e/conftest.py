@@ -173,17 +173,8 @@ def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> AirflowProject:
         "GX_ANALYTICS_ENABLED": "false",
         "SCARF_ANALYTICS": "false",
     }
-    # Never inherit the developer's demo state; nor the progress-bar and UI settings of
-    # scripts/env.sh: the tasks must turn progress bars off themselves (MlflowHook), and links
-    # are built from each test's own tracking server.
-    inherited = ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "MLOPS_MLFLOW_UI_URL")
-    for key in (
-        "MLOPS_DATA_ROOT",
-        "MLFLOW_TRACKING_URI",
-        "MLOPS_MLFLOW_ARTIFACT_ROOT",
-        "AIRFLOW_CONN_AWS_DEFAULT",
-        *inherited,
-    ):
+    # Never inherit the developer's demo state.
+    for key in ("MLOPS_DATA_ROOT", "MLFLOW_TRACKING_URI", "MLOPS_MLFLOW_ARTIFACT_ROOT", "AIRFLOW_CONN_AWS_DEFAULT"):
         env.pop(key, None)
     migrate = subprocess.run(
         [AIRFLOW, "db", "migrate"], env=env, cwd=PROJECT, capture_output=True, text=True, timeout=300, check=False
