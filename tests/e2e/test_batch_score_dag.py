@@ -136,7 +136,8 @@ def test_a_date_range_gives_one_partition_per_day(airflow_project, deployment):
 
 
 def _corrupt_page(frame) -> bytes:
-    """Parquet bytes with a sound footer (plan passes) and a garbage first page header."""
+    """Parquet bytes with a sound footer (plan passes) and a garbage first page header in a
+    feature column (plan reads the key columns for duplicates: only scoring finds it)."""
     import io
 
     import pyarrow as pa
@@ -145,7 +146,8 @@ def _corrupt_page(frame) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
     data = bytearray(buffer.getvalue())
-    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(0).column(0)
+    metadata = pq.ParquetFile(io.BytesIO(bytes(data))).metadata
+    column = metadata.row_group(0).column(metadata.schema.names.index("region"))
     offset = column.dictionary_page_offset or column.data_page_offset
     data[offset : offset + 40] = b"\xff" * 40
     return bytes(data)
