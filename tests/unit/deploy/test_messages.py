@@ -153,7 +153,7 @@ def test_no_challenger(no_challenger):
     assert promotion_outcome(no_challenger, None, None) == "no_challenger"
     assert (note.event, note.subject) == (
         "success",
-        "no promotion: challenger vNone vs champion v1: not ready: challenger_exists",
+        "no promotion: no challenger to promote; champion v1 stays",
     )
 
 
