@@ -10,6 +10,11 @@ around the retrain stages) chains onto whatever handler is installed: it records
 the whole process, calls the previous handler (Airflow's ``on_kill``), and raises
 ``RunTerminated`` in the main thread, so the current task fails at once. ``check_not_stopped``
 lets a later write (the registration) refuse in a process that was told to stop.
+
+Airflow installs its own handler afresh as each task starts, before ``pre_execute``: a SIGTERM
+in that gap reaches only the task's ``on_kill``. So every MLOps task's ``on_kill`` calls
+``request_stop()`` too (``MlopsBaseOperator.on_kill``; ``mlops_dag`` wraps the ``@task`` ones),
+and the ``pre_execute`` that follows refuses to start.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ _MARK = "_mlops_stop_on_sigterm"
 
 def stop_requested() -> bool:
     return _STOP.is_set()
+
+
+def request_stop() -> None:
+    """Record that this process was told to stop (Airflow's ``on_kill``: SIGTERM or a timeout)."""
+    _STOP.set()
 
 
 def check_not_stopped(what: str) -> None:

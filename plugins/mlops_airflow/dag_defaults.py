@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, CronTriggerTimetable, Param
 
 from include.config import ModelConfig
-from include.platform.termination import stop_on_sigterm
+from include.platform.termination import request_stop, stop_on_sigterm
 from mlops_airflow.notifiers.mlops import MlopsNotifier
+from mlops_airflow.operators.base import MlopsBaseOperator
 from mlops_airflow.retry import retry_args
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -28,13 +31,17 @@ def default_args(config: ModelConfig) -> dict[str, Any]:
     }
 
 
-def mlops_dag(config: ModelConfig, kind: str, *, doc_md: str, description: str, schedule: Any, params: dict) -> DAG:
-    """``<kind>_<model>`` with the settings every MLOps DAG shares (use as a context manager).
+@contextmanager
+def mlops_dag(
+    config: ModelConfig, kind: str, *, doc_md: str, description: str, schedule: Any, params: dict
+) -> Iterator[DAG]:
+    """``with mlops_dag(...) as dag:``: ``<kind>_<model>`` with the settings every MLOps DAG shares.
 
     One run at a time per DAG, no catchup, retries and failure notifications from
-    ``default_args``, the DAG file's docstring plus the model's description as ``doc_md``.
+    ``default_args``, the DAG file's docstring plus the model's description as ``doc_md``; on
+    leaving the block every task's ``on_kill`` also stops the process (``stop_on_kill``).
     """
-    return DAG(
+    with DAG(
         dag_id=f"{kind}_{config.name}",
         description=description[:200],
         doc_md=f"{doc_md}\n\n**Model:** `{config.name}` ({config.source}): {config.description}",
@@ -45,7 +52,27 @@ def mlops_dag(config: ModelConfig, kind: str, *, doc_md: str, description: str, 
         tags=["mlops", kind, config.name, *config.tags],
         default_args=default_args(config),
         params=params,
-    )
+    ) as dag:
+        yield dag
+    for task in dag.tasks:
+        stop_on_kill(task)
+
+
+def stop_on_kill(task: Any) -> None:
+    """Make ``task.on_kill`` record the stop (``include/platform/termination.py``): a SIGTERM that
+    lands after Airflow installed its handler but before ``pre_execute`` reaches only ``on_kill``.
+    ``MlopsBaseOperator`` does this itself; ``@task`` operators get a wrapper here. A mapped task
+    is unmapped into a fresh operator at run time, so its gap stays (its writes are atomic and
+    idempotent: ``include/score/writer.py``)."""
+    if isinstance(task, MlopsBaseOperator) or not hasattr(task, "on_kill"):
+        return
+    original = task.on_kill
+
+    def on_kill() -> None:
+        request_stop()
+        original()
+
+    task.on_kill = on_kill
 
 
 def date_param(title: str, description: str) -> Param:

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from include.platform.termination import stop_on_sigterm
+from include.platform.termination import request_stop, stop_on_sigterm
 from mlops_airflow.retry import RETRY_POLICY
 
 
@@ -26,3 +26,7 @@ class MlopsBaseOperator(BaseOperator):
     def pre_execute(self, context: Any) -> None:
         """SIGTERM stops this task: ``include/platform/termination.py``."""
         stop_on_sigterm()
+
+    def on_kill(self) -> None:
+        """Told to stop before ``pre_execute`` installed the handler: nothing more is written."""
+        request_stop()

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from include.platform.audit.engine import is_database_outage as db_outage
@@ -87,6 +88,39 @@ def test_sigterm_with_no_handler_still_ends_the_process():
     cmd = [sys.executable, "-c", code]
     result = subprocess.run(cmd, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == -15 and "alive" not in result.stdout
+
+
+_SIGTERM_IN_THE_GAP = textwrap.dedent(
+    """
+    import os, signal, sys
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    from airflow.dag_processing.dagbag import DagBag
+    from include.errors import RunTerminated
+
+    task = DagBag("dags").dags["retrain_churn"].task_dict[sys.argv[1]]
+    # What Airflow's task runner installs as each task starts, before pre_execute.
+    signal.signal(signal.SIGTERM, lambda *a: task.on_kill())
+    os.kill(os.getpid(), signal.SIGTERM)
+    try:
+        for pre_execute in (task._pre_execute_hook, task.pre_execute):  # as the task runner does
+            if pre_execute is not None:
+                pre_execute({})
+        print("started")
+    except RunTerminated as error:
+        print("refused:", error)
+    """
+)
+
+
+@pytest.mark.parametrize("task_id", ["train", "register"])  # a @task, an MlopsBaseOperator
+def test_a_sigterm_before_pre_execute_reaches_on_kill_and_the_task_does_not_start(task_id):
+    """Airflow replaces the SIGTERM handler as each task starts; a SIGTERM before the task's
+    ``pre_execute`` reaches only ``on_kill``, which must stop the process as well (the CI race of
+    tests/e2e/test_retrain_termination.py: the terminated run trained and succeeded)."""
+    cmd = [sys.executable, "-c", _SIGTERM_IN_THE_GAP, task_id]
+    out = subprocess.run(cmd, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "started" not in out
+    assert "refused: start a task: this process received SIGTERM" in out
 
 
 def test_a_refused_mlflow_request_fails_at_once_and_is_still_an_mlflow_error(tmp_path):
