@@ -27,10 +27,9 @@ numpy and pandas are imported inside functions: DAG files may import this module
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
-from include.contracts import Dataset
+from include.dev.publishing import as_date, publish_days
 
 MODEL = "delivery_time"
 ENTITY_ID = "order_id"
@@ -68,19 +67,8 @@ def _rush(hour: Any) -> Any:
     return ((hour >= 11) & (hour <= 13)) | ((hour >= 18) & (hour <= 20))
 
 
-def _as_date(value: Any, name: str = "day") -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a date or YYYY-MM-DD, got {value!r}") from exc
-
-
 def _active(from_day: Any, day: dt.date, name: str) -> bool:
-    return from_day is not None and day >= _as_date(from_day, name)
+    return from_day is not None and day >= as_date(from_day, name)
 
 
 def _draw(rng: Any, n: int, covariate: bool) -> dict[str, Any]:
@@ -146,7 +134,7 @@ def generate_delivery_day(
     import numpy as np
     import pandas as pd
 
-    day = _as_date(day)
+    day = as_date(day)
     if rows_per_day < 1:
         raise ValueError(f"rows_per_day must be positive, got {rows_per_day!r}")
     if not 0.0 <= label_noise <= 1.0:
@@ -194,15 +182,6 @@ def write_delivery_data(
     Returns a summary dict shaped as ``write_sample_data``'s (``mean_target`` instead of
     ``positive_rate``).
     """
-    from include.platform.partitions import publish_frame
-
-    began = time.perf_counter()
-    start = _as_date(start, "start")
-    if days < 1:
-        raise ValueError(f"days must be positive, got {days!r}")
-    if label_delay_days < 0:
-        raise ValueError(f"label_delay_days must be >= 0, got {label_delay_days!r}")
-    last = start + dt.timedelta(days=days - 1)
     options: dict[str, Any] = {
         "rows_per_day": rows_per_day,
         "covariate_drift_from": covariate_drift_from,
@@ -211,37 +190,16 @@ def write_delivery_data(
         "label_noise": label_noise,
         "seed": seed,
     }
-    meta_options = {k: (_as_date(v, k).isoformat() if k.endswith("_from") and v else v) for k, v in options.items()}
-    feature_days: list[str] = []
-    label_days: list[str] = []
-    feature_rows = label_rows = 0
-    total_minutes = 0.0
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
-        features, labels = generate_delivery_day(day, **options)
-        meta = {"generator": "include.dev.delivery_data", "snapshot_day": day.isoformat(), **meta_options}
-        publish_frame(storage, Dataset.FEATURES, model, day, features, meta=meta)
-        feature_rows += len(features)
-        feature_days.append(day.isoformat())
-        arrival = day + dt.timedelta(days=label_delay_days)
-        if arrival <= last:
-            publish_frame(storage, Dataset.LABELS, model, arrival, labels, meta=meta)
-            label_rows += len(labels)
-            total_minutes += float(labels[TARGET].sum())
-            label_days.append(arrival.isoformat())
-    return {
-        "root": storage.uri(),
-        "model": model,
-        "start": start.isoformat(),
-        "end": (last + dt.timedelta(days=1)).isoformat(),
-        "days": days,
-        "feature_partitions": len(feature_days),
-        "feature_rows": feature_rows,
-        "feature_days": [feature_days[0], feature_days[-1]],
-        "label_partitions": len(label_days),
-        "label_rows": label_rows,
-        "label_days": [label_days[0], label_days[-1]] if label_days else [],
-        "mean_target": round(total_minutes / label_rows, 2) if label_rows else None,
-        "options": meta_options,
-        "seconds": round(time.perf_counter() - began, 2),
-    }
+    meta_options = {k: (as_date(v, k).isoformat() if k.endswith("_from") and v else v) for k, v in options.items()}
+    published = publish_days(
+        storage,
+        model,
+        start=start,
+        days=days,
+        label_delay_days=label_delay_days,
+        generate=lambda day: generate_delivery_day(day, **options),
+        meta={"generator": "include.dev.delivery_data", **meta_options},
+        target=TARGET,
+    )
+    mean = round(published.target_sum / published.label_rows, 2) if published.label_rows else None
+    return {**published.summary(storage.uri(), model, meta_options), "mean_target": mean}

@@ -34,7 +34,6 @@ numpy and pandas are imported inside functions: DAG files may import this module
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 from include.contracts import Dataset
@@ -47,6 +46,7 @@ from include.dev.churn_simulation import (
     draw_features,
     draw_labels,
 )
+from include.dev.publishing import as_date, publish_days
 
 __all__ = [
     "CATEGORICAL",
@@ -81,19 +81,8 @@ LABEL_COLUMNS = [ENTITY_ID, TIMESTAMP, TARGET]
 CORRUPT_KINDS = ("nulls", "out_of_range", "drop_column", "bad_category")
 
 
-def _as_date(value: Any, name: str = "day") -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a date or YYYY-MM-DD, got {value!r}") from exc
-
-
 def _maybe_date(value: Any, name: str) -> dt.date | None:
-    return None if value is None else _as_date(value, name)
+    return None if value is None else as_date(value, name)
 
 
 def _active(from_day: dt.date | None, day: dt.date) -> bool:
@@ -118,7 +107,7 @@ def generate_day(
     Where the labels are published (and whether they have arrived yet) is up to the caller;
     see :func:`write_sample_data`.
     """
-    day = _as_date(day)
+    day = as_date(day)
     if customers < 1 or rows_per_day < 1:
         raise ValueError("customers and rows_per_day must be positive")
     if rows_per_day > customers:
@@ -167,7 +156,7 @@ def _corruptions(corrupt: dict[str, Any] | list[dict[str, Any]] | None) -> list[
         kind = spec.get("kind")
         if kind not in CORRUPT_KINDS:
             raise ValueError(f"corrupt kind must be one of {list(CORRUPT_KINDS)}, got {kind!r}")
-        out.append({"day": _as_date(spec.get("day"), "corrupt day"), "kind": kind})
+        out.append({"day": as_date(spec.get("day"), "corrupt day"), "kind": kind})
     return out
 
 
@@ -196,7 +185,7 @@ def generate_frames(start: dt.date | str, days: int, **options: Any) -> tuple[An
     """Features and labels of ``days`` consecutive days concatenated (all labels, arrived or not)."""
     import pandas as pd
 
-    start = _as_date(start, "start")
+    start = as_date(start, "start")
     pairs = [generate_day(start + dt.timedelta(days=i), **options) for i in range(days)]
     if not pairs:
         return pd.DataFrame(columns=FEATURE_COLUMNS), pd.DataFrame(columns=LABEL_COLUMNS)
@@ -229,15 +218,6 @@ def write_sample_data(
     Each partition is replaced whole, so a re-run with the same arguments gives the same data.
     Returns a summary dict.
     """
-    from include.platform.partitions import publish_frame
-
-    began = time.perf_counter()
-    start = _as_date(start, "start")
-    if days < 1:
-        raise ValueError(f"days must be positive, got {days!r}")
-    if label_delay_days < 0:
-        raise ValueError(f"label_delay_days must be >= 0, got {label_delay_days!r}")
-    last = start + dt.timedelta(days=days - 1)
     options: dict[str, Any] = {
         "customers": customers,
         "rows_per_day": rows_per_day,
@@ -250,35 +230,15 @@ def write_sample_data(
     }
     meta_options = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in options.items()}
     meta_options["corrupt"] = [{"day": c["day"].isoformat(), "kind": c["kind"]} for c in _corruptions(corrupt)]
-    feature_rows = label_rows = positives = 0
-    feature_days: list[str] = []
-    label_days: list[str] = []
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
-        features, labels = generate_day(day, **options)
-        meta = {"generator": "include.dev.sample_data", "snapshot_day": day.isoformat(), **meta_options}
-        publish_frame(storage, FEATURES_DATASET, model, day, features, meta=meta)
-        feature_rows += len(features)
-        feature_days.append(day.isoformat())
-        arrival = day + dt.timedelta(days=label_delay_days)
-        if arrival <= last:
-            publish_frame(storage, LABELS_DATASET, model, arrival, labels, meta=meta)
-            label_rows += len(labels)
-            positives += int(labels[TARGET].sum())
-            label_days.append(arrival.isoformat())
-    return {
-        "root": storage.uri(),
-        "model": model,
-        "start": start.isoformat(),
-        "end": (last + dt.timedelta(days=1)).isoformat(),
-        "days": days,
-        "feature_partitions": len(feature_days),
-        "feature_rows": feature_rows,
-        "feature_days": [feature_days[0], feature_days[-1]],
-        "label_partitions": len(label_days),
-        "label_rows": label_rows,
-        "label_days": [label_days[0], label_days[-1]] if label_days else [],
-        "positive_rate": round(positives / label_rows, 4) if label_rows else None,
-        "options": meta_options,
-        "seconds": round(time.perf_counter() - began, 2),
-    }
+    published = publish_days(
+        storage,
+        model,
+        start=start,
+        days=days,
+        label_delay_days=label_delay_days,
+        generate=lambda day: generate_day(day, **options),
+        meta={"generator": "include.dev.sample_data", **meta_options},
+        target=TARGET,
+    )
+    rate = round(published.target_sum / published.label_rows, 4) if published.label_rows else None
+    return {**published.summary(storage.uri(), model, meta_options), "positive_rate": rate}

@@ -33,23 +33,16 @@ from include.platform.partitions import partition_prefix, sweep
 from include.platform.storage import Storage
 from include.score.checks import DUPLICATE_REASON, SUPERSEDED_REASON, day_window, utc_timestamps
 from include.score.payloads import PlannedUnit
+from include.score.reading import open_parquet, undecodable_is_input_error
 
 FILE, ROW, WHY = "file", "row", "reason"  # the columns of the duplicates file
 _EXAMPLES = 5
 
 
-def _read_keys(storage: Storage, key: str, parquet: Any, columns: list[str]) -> Any:
-    """The key columns of one file; ScoringInputError when its bytes cannot be decoded (a corrupt
-    page behind a sound footer: the date fails at plan), outages raise as outages."""
-    import pyarrow as pa
-
-    try:
-        with storage.guard("reading", key):
-            return parquet.read(columns=columns)
-    except (pa.ArrowInvalid, OSError) as exc:
-        if isinstance(exc, OSError) and exc.errno is not None:
-            raise
-        raise ScoringInputError(f"{storage.uri(key)} cannot be read: {' '.join(str(exc).split())}") from exc
+def _read_keys(storage: Storage, key: str, columns: list[str]) -> Any:
+    """The key columns of one file (a corrupt page fails the date at plan)."""
+    with undecodable_is_input_error(storage, key), storage.guard("reading", key):
+        return open_parquet(storage, key).read(columns=columns)
 
 
 def date_keys(storage: Storage, config: ModelConfig, keys: list[str]) -> Any:
@@ -57,11 +50,9 @@ def date_keys(storage: Storage, config: ModelConfig, keys: list[str]) -> Any:
     import numpy as np
     import pandas as pd
 
-    from include.score.plan import open_parquet  # plan calls this module: import at call time
-
     frames = []
     for key in keys:
-        table = _read_keys(storage, key, open_parquet(storage, key), [config.entity_id, config.timestamp])
+        table = _read_keys(storage, key, [config.entity_id, config.timestamp])
         frame = table.to_pandas()
         frames.append(
             pd.DataFrame(

@@ -16,12 +16,13 @@ from typing import Any, TypedDict
 
 from include.config import ModelConfig
 from include.contracts import Dataset
-from include.errors import DataError, ScoringInputError, StorageError
+from include.errors import DataError, ScoringInputError
 from include.platform.partitions import commit_hint, partition_prefix, read_manifest, sha256
 from include.platform.storage import Storage
 from include.score.duplicates import plan_duplicates
 from include.score.messages import dates_failed_message
 from include.score.payloads import DateFailure, InputFile, PlannedUnit, ScoringPlan
+from include.score.reading import open_parquet
 
 # Airflow's ``[core] max_map_length`` (default 1,024): mapped task instances one task may have.
 MAX_MAPPED_UNITS = 1024
@@ -33,26 +34,6 @@ class _PlannedFile(TypedDict):
     rows: int
     sha256: str
     row_groups: list[int]
-
-
-def open_parquet(storage: Storage, key: str) -> Any:
-    """A ``pyarrow.parquet.ParquetFile``; ScoringInputError when the file is not readable parquet,
-    StorageUnavailable when the storage did not answer."""
-    import io
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = storage.local_path(key)
-    try:
-        # The storage layer names outages (StorageUnavailable) and missing files (ObjectNotFound);
-        # what is left from the parquet reader is about the bytes of the file.
-        with storage.guard("reading", key):
-            return pq.ParquetFile(path if path else io.BytesIO(storage.read_bytes(key)))
-    except StorageError:
-        raise
-    except (pa.ArrowException, OSError, ValueError) as exc:  # not parquet, truncated footer, ...
-        raise ScoringInputError(f"{storage.uri(key)} is not a readable parquet file: {exc}") from exc
 
 
 def _type_problem(kind: str, arrow_type: Any) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from include.config import ModelConfig
 from include.contracts import Column
-from include.errors import DataError, ScoringInputError, StorageError
+from include.errors import DataError
 from include.platform.partitions import partition_prefix
 from include.platform.registry import ModelRef
 from include.platform.storage import Storage
@@ -25,7 +25,8 @@ from include.score.checks import FLAG_SEPARATOR, REASON, RowChecks, problem_kind
 from include.score.duplicates import chunk_drops, unit_drops
 from include.score.payloads import PinnedModels, PlannedUnit, ShadowStats, UnitStats
 from include.score.pinning import load_pinned
-from include.score.plan import open_parquet, unit_parts
+from include.score.plan import unit_parts
+from include.score.reading import open_parquet, undecodable_is_input_error
 from include.score.summary import add_scores, empty_score_stats, score_range
 from include.score.writer import PREDICTIONS, QUARANTINE, SHADOW, PartWriter, run_token
 
@@ -245,18 +246,9 @@ def _unit_frames(
 
 
 def _next_batch(storage: Storage, key: str, batches: Iterator[Any]) -> Any:
-    """The next record batch; ScoringInputError when the file's bytes cannot be decoded (a
-    corrupt page: the same on every try). Disk and network outages still raise as outages."""
-    import pyarrow as pa
-
-    try:
+    """The next record batch, or None at the end (a corrupt page fails the unit's date)."""
+    with undecodable_is_input_error(storage, key):
         return next(batches, None)
-    except StorageError:
-        raise
-    except (pa.ArrowInvalid, OSError) as exc:
-        if isinstance(exc, OSError) and exc.errno is not None:
-            raise  # the storage guard names an outage (disk full, I/O error)
-        raise ScoringInputError(f"{storage.uri(key)} cannot be read: {' '.join(str(exc).split())}") from exc
 
 
 def _unit_writers(

@@ -20,7 +20,7 @@ from include.errors import NotRetryable, ScoringInputError, StorageUnavailable, 
 from include.platform import partitions as P
 from include.platform.outages import outage_reason, storage_errors
 from include.platform.storage import LocalStorage, S3Storage, file_mode, parquet_bytes, process_umask
-from include.score.plan import open_parquet
+from include.score.reading import open_parquet
 from include.score.writer import PartWriter
 from tests.fixtures.services import FAKE_AWS, free_port
 
