@@ -8,13 +8,17 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.forkserver import ForkedProcess, ForkServer
+
 PROJECT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
+_READ_AT_IMPORT = ("AIRFLOW__", "AIRFLOW_HOME")
 
 
 @dataclass
@@ -34,28 +38,25 @@ class DagRunResult:
 
 @dataclass
 class AirflowProject:
-    """An Airflow home under tmp with the project's DAGs; env tweaks per run."""
+    """An Airflow home under tmp with the project's DAGs; env tweaks per run.
+
+    ``airflow dags test`` runs come from a fork server (``tests/fixtures/forkserver.py``) with the
+    libraries already imported, unless the run's extra environment changes Airflow's config
+    (``AIRFLOW__*``, ``AIRFLOW_HOME``: read when Airflow is imported) or ``MLOPS_TEST_FORKSERVER=0``:
+    then a plain subprocess. Connections (``AIRFLOW_CONN_*``) are read per lookup: forked runs
+    take them.
+    """
 
     home: Path
     env: dict[str, str] = field(default_factory=dict)
+    forkserver: ForkServer | None = None
 
     def run(self, dag_id: str, conf: dict | None = None, extra_env: dict[str, str] | None = None) -> DagRunResult:
-        cmd = [AIRFLOW, "dags", "test", dag_id]
-        if conf:
-            cmd += ["--conf", json.dumps(conf)]
-        start = time.perf_counter()
-        result = subprocess.run(
-            cmd,
-            env={**self.env, **(extra_env or {})},
-            cwd=PROJECT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        run = DagRunResult(dag_id, result.returncode, result.stdout + result.stderr, time.perf_counter() - start)
-        (self.home / f"{dag_id}-{int(time.time() * 1000)}.log").write_text(run.log)
-        return run
+        background = self.start(dag_id, conf, extra_env)
+        try:
+            return background.wait(timeout=600)
+        finally:
+            background.stop()
 
     def cli(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> str:
         """Run another ``airflow`` CLI command on this home (e.g. ``pools set``); its output."""
@@ -73,21 +74,27 @@ class AirflowProject:
 
     def start(self, dag_id: str, conf: dict | None = None, extra_env: dict[str, str] | None = None) -> BackgroundRun:
         """``airflow dags test`` in the background (e.g. a run that waits for a person)."""
-        cmd = [AIRFLOW, "dags", "test", dag_id]
+        argv = ["dags", "test", dag_id]
         if conf:
-            cmd += ["--conf", json.dumps(conf)]
-        log_path = self.home / f"{dag_id}-{int(time.time() * 1000)}.log"
+            argv += ["--conf", json.dumps(conf)]
+        log_path = self.home / f"{dag_id}-{time.time_ns() // 1000}.log"
+        env = {**self.env, **(extra_env or {})}
+        started = time.perf_counter()
+        if self.forkserver is not None and not any(key.startswith(_READ_AT_IMPORT) for key in extra_env or {}):
+            log_path.touch()  # the runner appends to it
+            process = self.forkserver.spawn(argv, env, PROJECT, log_path)
+            return BackgroundRun(dag_id, process, log_path, started)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                cmd,
-                env={**self.env, **(extra_env or {})},
+                [AIRFLOW, *argv],
+                env=env,
                 cwd=PROJECT,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        return BackgroundRun(dag_id, process, log_path, time.perf_counter())
+        return BackgroundRun(dag_id, process, log_path, started)
 
 
 @dataclass
@@ -95,7 +102,7 @@ class BackgroundRun:
     """A ``dags test`` started by ``AirflowProject.start``; ``wait()`` gives its DagRunResult."""
 
     dag_id: str
-    process: subprocess.Popen
+    process: subprocess.Popen | ForkedProcess
     log_path: Path
     started: float
 
@@ -155,7 +162,7 @@ def isolated_state_env(tmp_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> AirflowProject:
+def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowProject]:
     home = tmp_path_factory.mktemp("airflow")
     env = {
         **os.environ,
@@ -180,4 +187,11 @@ def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> AirflowProject:
         [AIRFLOW, "db", "migrate"], env=env, cwd=PROJECT, capture_output=True, text=True, timeout=300, check=False
     )
     assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
-    return AirflowProject(home=home, env=env)
+    if os.environ.get("MLOPS_TEST_FORKSERVER", "1") == "0":
+        yield AirflowProject(home=home, env=env)
+        return
+    server = ForkServer(env, PROJECT, home / "forkserver.sock")
+    try:
+        yield AirflowProject(home=home, env=env, forkserver=server)
+    finally:
+        server.close()
