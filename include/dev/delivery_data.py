@@ -27,6 +27,7 @@ numpy and pandas are imported inside functions: DAG files may import this module
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from include.dev.publishing import as_date, publish_days
@@ -191,15 +192,8 @@ def write_delivery_data(
         "seed": seed,
     }
     meta_options = {k: (as_date(v, k).isoformat() if k.endswith("_from") and v else v) for k, v in options.items()}
-    published = publish_days(
-        storage,
-        model,
-        start=start,
-        days=days,
-        label_delay_days=label_delay_days,
-        generate=lambda day: generate_delivery_day(day, **options),
-        meta={"generator": "include.dev.delivery_data", **meta_options},
-        target=TARGET,
-    )
+    meta = {"generator": __name__, **meta_options}
+    generate = functools.partial(generate_delivery_day, **options)
+    published = publish_days(storage, model, start, days, label_delay_days, generate=generate, meta=meta, target=TARGET)
     mean = round(published.target_sum / published.label_rows, 2) if published.label_rows else None
     return {**published.summary(storage.uri(), model, meta_options), "mean_target": mean}

@@ -69,10 +69,10 @@ class DaysPublished:
 def publish_days(
     storage: Any,
     model: str,
-    *,
     start: Any,
     days: int,
     label_delay_days: int,
+    *,
     generate: GenerateDay,
     meta: dict[str, Any],
     target: str,

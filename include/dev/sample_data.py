@@ -34,6 +34,7 @@ numpy and pandas are imported inside functions: DAG files may import this module
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from include.contracts import Dataset
@@ -230,15 +231,8 @@ def write_sample_data(
     }
     meta_options = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in options.items()}
     meta_options["corrupt"] = [{"day": c["day"].isoformat(), "kind": c["kind"]} for c in _corruptions(corrupt)]
-    published = publish_days(
-        storage,
-        model,
-        start=start,
-        days=days,
-        label_delay_days=label_delay_days,
-        generate=lambda day: generate_day(day, **options),
-        meta={"generator": "include.dev.sample_data", **meta_options},
-        target=TARGET,
-    )
+    meta = {"generator": __name__, **meta_options}
+    generate = functools.partial(generate_day, **options)
+    published = publish_days(storage, model, start, days, label_delay_days, generate=generate, meta=meta, target=TARGET)
     rate = round(published.target_sum / published.label_rows, 4) if published.label_rows else None
     return {**published.summary(storage.uri(), model, meta_options), "positive_rate": rate}
