@@ -16,7 +16,6 @@ execution API, once per pytest worker) is printed apart.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -27,33 +26,22 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from tests.fixtures.forkserver import ForkServer  # noqa: E402 - after the path is set
+from tests.e2e.conftest import airflow_home_env  # noqa: E402 - after the path is set
+from tests.fixtures.forkserver import ForkServer  # noqa: E402
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
 def _environment(home: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "PYTHONPATH": f"{PROJECT}:{PROJECT / 'plugins'}",
+    """The e2e suite's Airflow home environment, with local MLflow, data and audit trail."""
+    return {
+        **airflow_home_env(home),
         "MLOPS_DATA_ROOT": str(home / "data"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
         "MLOPS_MLFLOW_ARTIFACT_ROOT": str(home / "artifacts"),
         "MLOPS_STATE_DIR": str(home / "state"),
         "MLOPS_AUDIT_DB_URL": f"sqlite:///{home / 'audit.db'}",
-        "MLOPS_NOTIFY_DIR": str(home / "notifications"),
-        "DO_NOT_TRACK": "1",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "GX_ANALYTICS_ENABLED": "false",
-        "SCARF_ANALYTICS": "false",
     }
-    env.pop("AIRFLOW_CONN_AWS_DEFAULT", None)
-    return env
 
 
 def _succeeded(log: str) -> bool:

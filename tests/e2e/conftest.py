@@ -161,9 +161,9 @@ def isolated_state_env(tmp_dir: Path) -> dict[str, str]:
     return {"MLOPS_STATE_DIR": str(tmp_dir), "MLOPS_AUDIT_DB_URL": f"sqlite:///{tmp_dir / 'audit.db'}"}
 
 
-@pytest.fixture(scope="session")
-def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowProject]:
-    home = tmp_path_factory.mktemp("airflow")
+def airflow_home_env(home: Path) -> dict[str, str]:
+    """The environment of DAG runs on a private Airflow home under ``home`` (SQLite metadata DB,
+    the project's DAGs and plugins, no telemetry), without the developer's demo state."""
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
@@ -183,6 +183,13 @@ def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflo
     # Never inherit the developer's demo state.
     for key in ("MLOPS_DATA_ROOT", "MLFLOW_TRACKING_URI", "MLOPS_MLFLOW_ARTIFACT_ROOT", "AIRFLOW_CONN_AWS_DEFAULT"):
         env.pop(key, None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowProject]:
+    home = tmp_path_factory.mktemp("airflow")
+    env = airflow_home_env(home)
     migrate = subprocess.run(
         [AIRFLOW, "db", "migrate"], env=env, cwd=PROJECT, capture_output=True, text=True, timeout=300, check=False
     )
