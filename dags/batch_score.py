@@ -128,10 +128,13 @@ def build(config: ModelConfig) -> DAG:
         def record(pinned: dict, published: dict, run_id=None, outlet_events=None) -> dict:
             from include.score.record import record_scoring_runs
             from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.links import announce_scoring_runs
 
-            recorded = record_scoring_runs(MlflowHook().get_conn(), config, pinned, published, run_id)
+            registry = MlflowHook().get_conn()
+            recorded = record_scoring_runs(registry, config, pinned, published, run_id)
             if recorded["asset_extra"] is not None:  # None in a dry run: nothing was published
                 outlet_events[predictions_asset(name)].extra = recorded["asset_extra"]
+            announce_scoring_runs(registry, name, recorded)  # last line and extra link: the MLflow runs
             return recorded
 
         @task(multiple_outputs=False)

@@ -91,13 +91,18 @@ def build(config: ModelConfig) -> DAG:
             from include.retrain.train import train as train_candidate
             from mlops_airflow.hooks.registry import MlflowHook, audited_registry
             from mlops_airflow.hooks.storage import MlopsStorageHook
+            from mlops_airflow.links import announce_run
 
             actor, force = f"airflow:retrain_{name}/{run_id}", bool(params.get("force"))
             # The audit database holds the retrain claim (one run per window and data at a time);
             # a dry run registers nothing, so it claims nothing.
             registry = MlflowHook().get_conn() if params.get("dry_run") else audited_registry()
             storage = MlopsStorageHook().get_conn()
-            return train_candidate(storage, registry, config, pulled, actor=actor, force=force)
+            trained = train_candidate(storage, registry, config, pulled, actor=actor, force=force)
+            announce_run(
+                registry, trained["run_id"], f"{'Reused' if trained['reused'] else 'Trained'} run {trained['run_id']}"
+            )
+            return trained
 
         @task(multiple_outputs=False)
         def evaluate(trained: dict) -> dict:

@@ -15,6 +15,11 @@ export MLOPS_MLFLOW_ARTIFACT_ROOT="${MLOPS_MLFLOW_ARTIFACT_ROOT:-$MLOPS_STATE_DI
 export MLFLOW_HTTP_REQUEST_MAX_RETRIES="${MLFLOW_HTTP_REQUEST_MAX_RETRIES:-3}"
 export MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="${MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR:-1}"
 export MLFLOW_HTTP_REQUEST_TIMEOUT="${MLFLOW_HTTP_REQUEST_TIMEOUT:-30}"
+# MLflow's download/upload progress bars write one line per update (at ERROR) into task logs.
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="${MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR:-false}"
+# The MLflow UI address a browser reaches, for the links in task logs and Airflow's extra links
+# (unset: the tracking URI when it is http(s); a local SQLite store has no UI to link to).
+# export MLOPS_MLFLOW_UI_URL=http://localhost:5000
 
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$MLOPS_STATE_DIR/airflow}"
 export AIRFLOW__CORE__DAGS_FOLDER="${AIRFLOW__CORE__DAGS_FOLDER:-$MLOPS_PROJECT_DIR/dags}"

@@ -106,6 +106,6 @@ def latency_ms_per_1k(config: ModelConfig, model: Any, frame: Any, repeats: int 
 
 def model_size_mb(model: Any) -> float:
     """Size of the model as it is stored (skops)."""
-    import skops.io
+    from include.platform.skops_io import skops_io
 
-    return len(skops.io.dumps(model)) / 1_000_000
+    return len(skops_io().dumps(model)) / 1_000_000

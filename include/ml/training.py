@@ -129,9 +129,10 @@ def fit(config: ModelConfig, train: Any) -> Any:
 
 def untrusted_types(model: Any) -> list[str]:
     """Types skops would refuse to load without an explicit allow-list."""
-    import skops.io
+    from include.platform.skops_io import skops_io
 
-    return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+    sio = skops_io()
+    return sorted(sio.get_untrusted_types(data=sio.dumps(model)))
 
 
 def check_trusted_types(config: ModelConfig, model: Any) -> list[str]:

@@ -357,8 +357,9 @@ class ModelRegistry:
     # -- loading -------------------------------------------------------------------------------
     def load_model(self, model_uri: str, trusted_types: list[str]) -> Any:
         """Load a skops-serialised sklearn model, trusting only ``trusted_types``."""
-        import skops.io
         import yaml
+
+        from include.platform.skops_io import skops_io
 
         local = download_artifact_uri(self.client, model_uri, self._creds)
         mlmodel = yaml.safe_load((local / "MLmodel").read_text())
@@ -369,7 +370,7 @@ class ModelRegistry:
             raise RegistryStateError(
                 f"{model_uri} is serialised as {flavor.get('serialization_format')!r}; only skops models are loaded"
             )
-        return skops.io.load(local / flavor["pickled_model"], trusted=list(trusted_types))
+        return skops_io().load(local / flavor["pickled_model"], trusted=list(trusted_types))
 
     def download_artifact(self, run_id: str, path: str) -> Path:
         """A local copy of one artifact of a run (``contracts.Artifact``)."""

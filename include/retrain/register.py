@@ -29,6 +29,26 @@ def version_tags(pulled: PulledDataset, trained: TrainedRun, gates: GateReportDi
     }
 
 
+def card_link(registry: ModelRegistry, run_id: str, card_uri: str) -> str:
+    """The model card in the MLflow UI (the run's page with the card open), else its ``runs:/`` URI."""
+    from include.platform.mlflow_links import registry_run_url
+
+    return registry_run_url(registry, run_id, artifact=card_uri.removeprefix(f"runs:/{run_id}/")) or card_uri
+
+
+def version_description(config: ModelConfig, pulled: PulledDataset, gates: GateReportDict, card: str) -> str:
+    """The version's description in MLflow: a short model card (what, trained on, gates) and its link."""
+    verdict = "all passed" if gates["passed"] else f"failed: {', '.join(gates['failed'])}"
+    lines = [
+        config.description or f"{config.task} model {config.name}",
+        f"Trained on {pulled['window_start']}..{pulled['window_end']} ({pulled['rows']} rows, "
+        f"data {pulled['data_hash'][:12]}); target `{config.target}`; owner {config.owner}.",
+        f"Validation gates: {verdict}.",
+        f"Model card: {card}",
+    ]
+    return "\n\n".join(lines)
+
+
 def register_candidate(
     registry: ModelRegistry,
     config: ModelConfig,
@@ -52,6 +72,8 @@ def register_candidate(
         if claims is not None:
             claims.registered(config.name, key, owner, str(version.version))
     card = model_card.publish_card(registry, config, version.version)
+    description = version_description(config, pulled, gates, card_link(registry, trained["run_id"], card["html"]))
+    registry.client.update_model_version(config.name, str(version.version), description=description)
     return RegisteredVersion(
         version=str(version.version),
         stage=registry.stage_of(config.name, version.version),

@@ -265,6 +265,19 @@ def _unit_writers(
     }
 
 
+def progress_line(unit: PlannedUnit, done: int, seconds: float) -> str:
+    """One chunk's progress: rows done of the unit, rows per second, time left at that rate."""
+    total = max(int(unit["rows"]), done)
+    rate = done / max(seconds, 1e-9)
+    left = (total - done) / rate if rate > 0 else 0.0
+    percent = 100.0 * done / total if total else 100.0
+    minutes, secs = divmod(round(left), 60)
+    return (
+        f"unit {unit['index']} of {unit['ds']}: {done:,}/{total:,} rows done ({percent:.0f}%), "
+        f"{rate:,.0f} rows/s, ETA {minutes}m{secs:02d}s"
+    )
+
+
 def score_unit(
     storage: Storage,
     config: ModelConfig,
@@ -288,10 +301,8 @@ def score_unit(
     started = time.perf_counter()
     try:
         for key, first_row, frame in _unit_frames(storage, config, unit, writers[QUARANTINE]):
-            if not scoring.chunk(frame, checks, stats, chunk_drops(drops, key, first_row, len(frame))):
-                continue
-            rate = stats["rows_in"] / max(time.perf_counter() - started, 1e-9)
-            log.info("unit %s: %s/%s rows done, %.0f rows/s", unit["index"], stats["rows_in"], unit["rows"], rate)
+            scoring.chunk(frame, checks, stats, chunk_drops(drops, key, first_row, len(frame)))
+            log.info("%s", progress_line(unit, stats["rows_in"], time.perf_counter() - started))
         stats["files"] = {name: writer.close() for name, writer in writers.items()}
     except DataError as exc:  # this unit's input cannot be used: its date fails at publish, not this task
         for writer in writers.values():
@@ -305,6 +316,13 @@ def score_unit(
         raise
     stats["seconds"] = time.perf_counter() - started
     stats["shadow"] = scoring.shadow
+    if "error" not in stats:
+        ref = champion[0]
+        counts = (stats["rows_in"], stats["rows_scored"], stats["rows_quarantined"], stats.get("rows_flagged", 0))
+        log.info(
+            "unit %s of %s scored by %s v%s: %s rows in, %s scored, %s quarantined, %s flagged in %.1f s (unpublished)",
+            *(unit["index"], unit["ds"], ref.name, ref.version, *counts, stats["seconds"]),
+        )
     return stats
 
 

@@ -180,8 +180,17 @@ def airflow_home_env(home: Path) -> dict[str, str]:
         "GX_ANALYTICS_ENABLED": "false",
         "SCARF_ANALYTICS": "false",
     }
-    # Never inherit the developer's demo state.
-    for key in ("MLOPS_DATA_ROOT", "MLFLOW_TRACKING_URI", "MLOPS_MLFLOW_ARTIFACT_ROOT", "AIRFLOW_CONN_AWS_DEFAULT"):
+    # Never inherit the developer's demo state; nor the progress-bar and UI settings of
+    # scripts/env.sh: the tasks must turn progress bars off themselves (MlflowHook), and links
+    # are built from each test's own tracking server.
+    inherited = ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "MLOPS_MLFLOW_UI_URL")
+    for key in (
+        "MLOPS_DATA_ROOT",
+        "MLFLOW_TRACKING_URI",
+        "MLOPS_MLFLOW_ARTIFACT_ROOT",
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        *inherited,
+    ):
         env.pop(key, None)
     return env
 

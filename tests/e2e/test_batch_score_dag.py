@@ -7,6 +7,8 @@ date ranges below are longer than max_parallel (issue 11, finding 3)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+import sys
 
 import pytest
 
@@ -58,7 +60,8 @@ def deployment(airflow_project, mlflow_own, moto_server, tmp_path_factory):
     }
     trained = airflow_project.run(f"retrain_{MODEL}", conf={"window_end": "2026-02-10"}, extra_env=env)
     assert trained.succeeded, trained.tail()
-    return {"env": env, "storage": storage, "registry": ModelRegistry(mlflow_own.tracking_uri)}
+    registry = ModelRegistry(mlflow_own.tracking_uri)
+    return {"env": env, "storage": storage, "registry": registry, "trained": trained, "ui": mlflow_own.tracking_uri}
 
 
 def _score(airflow_project, deployment, **conf):
@@ -102,6 +105,17 @@ def test_scores_a_day_with_lineage(airflow_project, deployment):
         [registry.experiment_id(MODEL)], filter_string=f"tags.`mlops.kind` = 'scoring' and tags.`mlops.ds` = '{DAY}'"
     )
     assert len(runs) == 1 and runs[0].data.metrics["rows_scored"] == 600
+    # Logs a person reads (issue 12, finding 4): no warning flood, no progress bars, a line per
+    # chunk with its ETA, and the record task's last line links the scoring run.
+    assert "DeprecatedImportWarning" not in run.log
+    assert "Downloading artifacts" not in run.log and "it/s]" not in run.log
+    assert re.search(rf"unit \d+ of {DAY}: [\d,]+/[\d,]+ rows done \(\d+%\), [\d,]+ rows/s, ETA \d+m\d\ds", run.log)
+    run_url = f"{deployment['ui']}/#/experiments/{registry.experiment_id(MODEL)}/runs/{runs[0].info.run_id}"
+    assert re.search(rf"Recorded 1 scoring run\(s\) of {MODEL}: {DAY} {re.escape(run_url)} \[", run.log)
+    assert _extra_links(airflow_project, deployment, run, "record") == {
+        "MLflow run": run_url,
+        "MLflow model version": None,
+    }
 
 
 def test_rescoring_a_day_replaces_it_whole(airflow_project, deployment):
@@ -319,3 +333,50 @@ def test_messy_day_publishes_with_flags_and_named_quarantine(airflow_project, de
     assert metrics["rows_flagged"] == len(burst) + 5 and metrics["rows_quarantined"] == 3
     assert metrics["rows_out_of_range"] == len(burst) and metrics["rows_duplicate"] == 1
     assert metrics["rows_timestamp"] == 1 and metrics["rows_infinite"] == 1
+
+
+def _extra_links(airflow_project, deployment, run, task_id):
+    """The task's extra links as Airflow's API server computes them (serialized DAG, metadata DB)."""
+    import json
+    import subprocess
+
+    script = f"""
+import json
+from airflow.models.serialized_dag import SerializedDagModel
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+with create_session() as session:
+    ti = session.query(TaskInstance).filter_by(dag_id={run.dag_id!r}, task_id={task_id!r}).order_by(
+        TaskInstance.start_date.desc()).first()
+    task = SerializedDagModel.get_dag({run.dag_id!r}, session=session).get_task({task_id!r})
+    print(json.dumps({{name: task.get_extra_links(ti, name) or None for name in task.extra_links}}))
+"""
+    env = {**airflow_project.env, **deployment["env"]}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=PROJECT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_retrain_logs_and_version_link_to_mlflow(airflow_project, deployment):
+    """Issue 12, findings 4 and 9, on the retrain run of the fixture: a readable log whose
+    register line links the version and its run, the links in Airflow, and the version's
+    description (a short card and its link)."""
+    registry, ui, log = deployment["registry"], deployment["ui"], deployment["trained"].log
+    assert "DeprecatedImportWarning" not in log
+    assert "Downloading artifacts" not in log
+    version = registry.get(MODEL, "1")
+    run_url = f"{ui}/#/experiments/{registry.experiment_id(MODEL)}/runs/{version.run_id}"
+    version_url = f"{ui}/#/models/{MODEL}/versions/1"
+    assert f"Registered {MODEL} v1 (candidate) from run {version.run_id}: {version_url} {run_url}" in log
+    assert f"Trained run {version.run_id}: {run_url}" in log
+    links = _extra_links(airflow_project, deployment, deployment["trained"], "register")
+    assert links == {"MLflow run": run_url, "MLflow model version": version_url}
+    assert _extra_links(airflow_project, deployment, deployment["trained"], "train")["MLflow run"] == run_url
+    assert _extra_links(airflow_project, deployment, deployment["trained"], "validate_data") == {
+        "MLflow run": None,
+        "MLflow model version": None,
+    }
+    assert "Validation gates: all passed." in version.description
+    assert version.description.endswith(f"Model card: {run_url}/artifactPath/model_card/model_card.html")

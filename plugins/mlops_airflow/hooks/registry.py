@@ -9,6 +9,8 @@ from airflow.sdk import BaseHook
 
 from mlops_airflow.hooks.connections import optional_connection
 
+PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
 
 class MlflowHook(BaseHook):
     """``include.platform.registry.ModelRegistry`` on the tracking server of ``mlflow_conn_id``.
@@ -17,7 +19,9 @@ class MlflowHook(BaseHook):
     ``audited_registry()``, the only place that opens the audit database. The connection's host
     (e.g. ``http://mlflow:5000``) wins; without the connection ``$MLFLOW_TRACKING_URI`` is used
     (the embedded default is a SQLite file). The connection's login and password are given to
-    that registry's MLflow client alone (basic auth); the process environment is never changed.
+    that registry's MLflow client alone (basic auth); the credentials never enter the process
+    environment. MLflow's artifact progress bars (one log line per update, at ERROR) are turned
+    off in task processes unless ``$MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` says otherwise.
     """
 
     conn_name_attr = "mlflow_conn_id"
@@ -27,6 +31,8 @@ class MlflowHook(BaseHook):
     def __init__(self, *, mlflow_conn_id: str | None = default_conn_name) -> None:
         super().__init__()
         self.mlflow_conn_id = mlflow_conn_id
+        # A progress bar in a task log is one line per update, logged at ERROR: never useful there.
+        os.environ.setdefault(PROGRESS_BAR_ENV, "false")
 
     def tracking_uri(self) -> str:
         conn = optional_connection(self.mlflow_conn_id)

@@ -16,6 +16,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from include.contracts import REJECTED
 from mlops_airflow.hooks.audit import AuditHook
 from mlops_airflow.hooks.registry import MlflowHook, audited_registry
+from mlops_airflow.links import MlflowVersionLink, push_mlflow_links
 from mlops_airflow.operators.base import MlopsBaseOperator, truthy
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class PromoteChallengerOperator(_DeployOperator):
 
     template_fields: Sequence[str] = ("model_name", "evidence", "freeze_override_reason", "approval", "dry_run")
     ui_color = "#dff5e1"
+    operator_extra_links = (MlflowVersionLink(),)
 
     def __init__(
         self,
@@ -89,11 +91,13 @@ class PromoteChallengerOperator(_DeployOperator):
         from include.config import get_config
         from include.deploy.messages import dry_run_message
         from include.deploy.moves import promote_challenger
+        from include.platform.mlflow_links import version_url
 
         if truthy(self.dry_run):
             raise AirflowSkipException(dry_run_message(self.evidence["verdict"]))
+        registry = self.audited_registry()
         promoted = promote_challenger(
-            self.audited_registry(),
+            registry,
             get_config(self.model_name),
             self.evidence,
             day=context["dag_run"].run_after.date(),
@@ -101,7 +105,9 @@ class PromoteChallengerOperator(_DeployOperator):
             approval=self.approval or None,
             actor=_actor(context),
         )
-        self.log.info("%s v%s is champion (was v%s)", self.model_name, promoted["version"], promoted["previous"])
+        what = f"{self.model_name} v{promoted['version']} is champion (was v{promoted['previous']})"
+        url = version_url(self.model_name, promoted["version"], registry.tracking_uri)
+        push_mlflow_links(context, what, version_url=url, logger=self.log)
         return promoted
 
 
@@ -123,6 +129,7 @@ class RollbackChampionOperator(_DeployOperator):
 
     template_fields: Sequence[str] = ("model_name", "reason", "target_version", "bad_version_stage")
     ui_color = "#fde2e1"
+    operator_extra_links = (MlflowVersionLink(),)
 
     def __init__(
         self,
@@ -140,16 +147,21 @@ class RollbackChampionOperator(_DeployOperator):
     def execute(self, context: Any) -> RollbackPayload:
         from include.config import get_config
         from include.deploy.moves import rollback_champion
+        from include.platform.mlflow_links import version_url
 
+        registry = self.audited_registry()
         result = rollback_champion(
-            self.audited_registry(),
+            registry,
             get_config(self.model_name),
             target=self.target_version or None,
             reason=self.reason,
             actor=_actor(context),
             bad_stage=self.bad_version_stage or REJECTED,
         )
-        self.log.info("%s v%s is champion again", self.model_name, result["restored"])
+        url = version_url(self.model_name, result["restored"], registry.tracking_uri)
+        push_mlflow_links(
+            context, f"{self.model_name} v{result['restored']} is champion again", version_url=url, logger=self.log
+        )
         return result
 
 

@@ -14,6 +14,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from mlops_airflow.hooks.audit import AuditHook
 from mlops_airflow.hooks.registry import MlflowHook, audited_registry
+from mlops_airflow.links import MlflowRunLink, MlflowVersionLink, push_mlflow_links
 from mlops_airflow.operators.base import MlopsBaseOperator, truthy
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class ModelGateOperator(MlopsBaseOperator):
 
     template_fields: Sequence[str] = ("model_name", "trained", "evaluated")
     ui_color = "#fff3d6"
+    operator_extra_links = (MlflowRunLink(),)
 
     def __init__(
         self,
@@ -64,12 +66,16 @@ class ModelGateOperator(MlopsBaseOperator):
 
     def execute(self, context: Any) -> GateReportDict:
         from include.config import get_config
+        from include.platform.mlflow_links import registry_run_url
         from include.retrain.gates import check_gates
 
         registry = MlflowHook(mlflow_conn_id=self.mlflow_conn_id).get_conn()
         report = check_gates(registry, get_config(self.model_name), self.trained, self.evaluated)
         for line in report.summary().splitlines():
             self.log.info("%s", line)
+        verdict = "all passed" if report.passed else f"failed: {', '.join(r.name for r in report.failures)}"
+        run_url = registry_run_url(registry, self.trained["run_id"])
+        push_mlflow_links(context, f"Gates {verdict}; verdicts on the run", run_url=run_url, logger=self.log)
         return report.to_dict()
 
 
@@ -87,6 +93,7 @@ class RegisterModelOperator(MlopsBaseOperator):
     """
 
     template_fields: Sequence[str] = ("model_name", "pulled", "trained", "gates", "dry_run")
+    operator_extra_links = (MlflowRunLink(), MlflowVersionLink())
 
     def __init__(
         self,
@@ -112,6 +119,7 @@ class RegisterModelOperator(MlopsBaseOperator):
 
     def execute(self, context: Any) -> RegisteredVersion:
         from include.config import get_config
+        from include.platform.mlflow_links import registry_run_url, version_url
         from include.retrain.register import register_candidate
 
         if truthy(self.dry_run):
@@ -119,7 +127,14 @@ class RegisterModelOperator(MlopsBaseOperator):
         registry = audited_registry(mlflow_conn_id=self.mlflow_conn_id, audit_conn_id=self.audit_conn_id)
         config = get_config(self.model_name)
         registered = register_candidate(registry, config, self.pulled, self.trained, self.gates, actor=_actor(context))
-        self.log.info("Model %s version %s is %s", self.model_name, registered["version"], registered["stage"])
+        run_id = self.trained["run_id"]
+        push_mlflow_links(
+            context,
+            f"Registered {self.model_name} v{registered['version']} ({registered['stage']}) from run {run_id}",
+            run_url=registry_run_url(registry, self.trained["run_id"]),
+            version_url=version_url(self.model_name, registered["version"], registry.tracking_uri),
+            logger=self.log,
+        )
         return registered
 
 
@@ -140,6 +155,7 @@ class QualifyCandidateOperator(MlopsBaseOperator):
 
     template_fields: Sequence[str] = ("model_name", "registered", "gates")
     ui_color = "#dff5e1"
+    operator_extra_links = (MlflowVersionLink(),)
 
     def __init__(
         self,
@@ -160,9 +176,12 @@ class QualifyCandidateOperator(MlopsBaseOperator):
 
     def execute(self, context: Any) -> Qualification:
         from include.config import get_config
+        from include.platform.mlflow_links import version_url
         from include.retrain.qualify import qualify
 
         registry = audited_registry(mlflow_conn_id=self.mlflow_conn_id, audit_conn_id=self.audit_conn_id)
         decision = qualify(registry, get_config(self.model_name), self.registered, self.gates, actor=_actor(context))
-        self.log.info("Version %s: %s (%s)", decision["version"], decision["action"], decision["reason"])
+        what = f"{self.model_name} v{decision['version']}: {decision['action']} ({decision['reason']})"
+        url = version_url(self.model_name, decision["version"], registry.tracking_uri)
+        push_mlflow_links(context, what, version_url=url, logger=self.log)
         return decision

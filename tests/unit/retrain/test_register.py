@@ -28,3 +28,18 @@ def test_failed_gates_are_named():
     tags = version_tags(PULLED, TRAINED, gates, "")
     assert tags[Tag.GATES_PASSED] == "false"
     assert tags[Tag.GATES_FAILED] == "min_roc_auc,max_latency"
+
+
+def test_version_description_is_a_short_card_with_its_link():
+    from include.config import get_config
+    from include.retrain.register import version_description
+
+    config = get_config("churn")
+    pulled = {**PULLED, "rows": 12_000}
+    card = "http://mlflow:5000/#/experiments/1/runs/r1/artifactPath/model_card/model_card.html"
+    gates = {"passed": False, "failed": ["min_roc_auc"], "results": []}
+    text = version_description(config, pulled, gates, card)  # type: ignore[arg-type]
+    assert config.description in text
+    assert "2026-01-13..2026-02-10 (12000 rows, data abababababab)" in text
+    assert "Validation gates: failed: min_roc_auc." in text
+    assert text.endswith(f"Model card: {card}")
