@@ -139,12 +139,12 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def notify(pinned: dict, published: dict) -> dict:
-            from include.notify.delivery import send
+            from include.notify.delivery import deliver
             from include.score.messages import scoring_notification
             from mlops_airflow.hooks.connections import connection_dict
 
             note = scoring_notification(name, pinned, published)
-            return {"subject": note.subject, "notifications": send(config, note, resolve=connection_dict)}
+            return deliver(config, note, resolve=connection_dict)
 
         @task(multiple_outputs=False)
         def check_dates(published: dict) -> None:

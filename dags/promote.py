@@ -147,11 +147,11 @@ def build(config: ModelConfig) -> DAG:
         @task(trigger_rule="none_failed", multiple_outputs=False)
         def notify(gathered: dict, ti=None) -> dict:
             from include.deploy.messages import promotion_note
-            from include.notify.delivery import send
+            from include.notify.delivery import deliver
             from mlops_airflow.hooks.connections import connection_dict
 
             note = promotion_note(name, gathered, ti.xcom_pull(task_ids="promote"), _approval(config, ti))
-            return {"subject": note.subject, "notifications": send(config, note, resolve=connection_dict)}
+            return deliver(config, note, resolve=connection_dict)
 
         reconciled = ReconcileRegistryOperator(task_id="reconcile", model_name=name, pool=DEPLOY_POOL)
         gathered = gather_evidence()

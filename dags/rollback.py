@@ -62,11 +62,11 @@ def build(config: ModelConfig) -> DAG:
         @task(multiple_outputs=False)
         def notify(result: dict, health: dict, params=None) -> dict:
             from include.deploy.messages import rollback_note
-            from include.notify.delivery import send
+            from include.notify.delivery import deliver
             from mlops_airflow.hooks.connections import connection_dict
 
             note = rollback_note(name, result, health, params["reason"])
-            return {"subject": note.subject, "notifications": send(config, note, resolve=connection_dict)}
+            return deliver(config, note, resolve=connection_dict)
 
         result = RollbackChampionOperator(
             task_id="rollback",

@@ -144,7 +144,8 @@ def print_summary(summary: dict, summary_path: Path, score_date: str) -> None:
     }
     print("\n" + "=" * 72)
     print(f"Model {summary['model']!r} v{summary['version']} after retraining: {summary['stage']}")
-    print(f"Aliases now: champion -> v{aliases['champion']}, challenger -> v{aliases['challenger']}")
+    named = {alias: f"v{v}" if v is not None else "none" for alias, v in aliases.items()}
+    print(f"Aliases now: champion -> {named['champion']}, challenger -> {named['challenger']}")
     print(f"Training window {summary['window']}, {summary['rows']} rows, data hash {summary['data_hash'][:12]}")
     print("Hold-out metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in summary["metrics"].items()))
     print(f"Latency {summary['latency_ms_per_1k']:.1f} ms per 1,000 rows, model size {summary['size_mb']:.2f} MB")

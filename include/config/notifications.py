@@ -9,13 +9,46 @@ from include.config.checks import fail
 # Built-in target types; each is delivered by a function registered in include/notify/targets.py.
 # A type registered there beyond these is accepted too (looked up only when a config names one).
 NOTIFY_TYPES = ("log", "file", "webhook", "smtp", "slack")
-NOTIFY_EVENTS = ("success", "gate_failure", "failure", "drift", "promotion", "rollback")
+
+
+# -- the notification events: the one list of what a notification can be about ----------------
+# A target's ``events`` names some of these (default: DEFAULT_EVENTS); each producer picks one per
+# message (README "Notifications").
+class Event:
+    """Event names, as configs and notifications spell them."""
+
+    SUCCESS = "success"  # a pipeline run did its job (retrain registered, scoring published, monitor clean)
+    GATE_FAILURE = "gate_failure"  # a retrained candidate failed a validation gate; nothing promoted
+    FAILURE = "failure"  # a task or a date failed (quality failed, a date not published, a task error)
+    DRIFT = "drift"  # features or predictions drifted (with or without a retrain requested)
+    PROMOTION = "promotion"  # the champion changed
+    REFUSED = "refused"  # a promotion did not happen: criteria not met, rejected at approval, retired
+    ROLLBACK = "rollback"  # the champion went back to an earlier version
+    INFO = "info"  # nothing to act on (e.g. no challenger to promote); sent only to targets that list it
+
+
+# event -> what it means (README "Notifications" lists the same).
+EVENTS: dict[str, str] = {
+    Event.SUCCESS: "a run did its job: retrain registered, scoring published every date, monitoring found nothing",
+    Event.GATE_FAILURE: "a retrained candidate failed a validation gate and was not promoted",
+    Event.FAILURE: "a task failed, a date published nothing, or the data quality check failed",
+    Event.DRIFT: "features or predictions drifted, with or without a retrain requested",
+    Event.PROMOTION: "a challenger became champion",
+    Event.REFUSED: "a promotion did not happen: criteria not met, rejected at approval or a stale challenger retired",
+    Event.ROLLBACK: "the champion went back to an earlier version (requested, or after a failed health check)",
+    Event.INFO: "nothing to act on (a promote run found no challenger); only targets that list it get it",
+}
+NOTIFY_EVENTS: tuple[str, ...] = tuple(EVENTS)
+# What a target sends when its config lists no ``events``: everything but ``info``.
+DEFAULT_EVENTS: tuple[str, ...] = tuple(e for e in NOTIFY_EVENTS if e != Event.INFO)
+# Events that report good news (logged at INFO by the ``log`` target; the others at WARNING).
+GOOD_EVENTS: frozenset[str] = frozenset({Event.SUCCESS, Event.PROMOTION, Event.INFO})
 
 
 @dataclass
 class NotificationTarget:
     type: str
-    events: list[str] = field(default_factory=lambda: list(NOTIFY_EVENTS))
+    events: list[str] = field(default_factory=lambda: list(DEFAULT_EVENTS))  # all but info
     # file: path (default: $MLOPS_NOTIFY_DIR/<model>.jsonl); webhook: url or url_env;
     # smtp: to + conn_id; slack: conn_id or url_env. Secrets never live here: only the
     # name of the Airflow connection or environment variable that holds them.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from include.config.notifications import Event
 from include.deploy.payloads import (
     ApprovalAnswer,
     FreezePayload,
@@ -94,21 +95,29 @@ def promotion_note(
     promoted: PromotionPayload | None,
     approval: ApprovalAnswer | None,
 ) -> Notification:
-    """The notification of a promote run: ``promotion`` when the champion changed, else
-    ``success`` with why not (held on its criteria, no challenger, retired as stale, or rejected
-    by a reviewer, whose reason heads the body)."""
+    """The notification of a promote run: ``promotion`` when the champion changed; ``refused``
+    with why not (held on its criteria, retired as stale, not approved, or rejected by a
+    reviewer, whose reason heads the body); ``info`` when there was no challenger at all (the
+    default targets do not send it: a daily run without a challenger is not news)."""
     outcome = promotion_outcome(gathered, promoted, approval)
     fields: dict[str, Any] = dict(gathered)
     if outcome == "promoted" and promoted is not None:
         subject = f"v{promoted['version']} is champion (was v{promoted['previous']})"
-        return Notification(model=model, event="promotion", subject=subject, body=gathered["summary"], fields=fields)
+        return Notification(
+            model=model, event=Event.PROMOTION, subject=subject, body=gathered["summary"], fields=fields
+        )
+    if outcome == "no_challenger":
+        champion = gathered["verdict"].get("champion")
+        subject = f"no challenger to promote; champion v{champion} stays" if champion else "no challenger to promote"
+        body = "No version holds the challenger alias: a retrain that passes its gates registers one."
+        return Notification(model=model, event=Event.INFO, subject=subject, body=body, fields=fields)
     if outcome == "rejected_at_approval" and approval is not None:
         challenger = gathered["verdict"].get("challenger")
-        subject = f"no promotion: v{challenger} rejected at approval by {approval['by']}; champion kept"
+        subject = f"promotion refused: v{challenger} rejected at approval by {approval['by']}; champion kept"
         fields["summary"] = f"{approval['reason'] or NO_REASON}\n\n{gathered['summary']}"
-        return Notification(model=model, event="success", subject=subject, body=fields["summary"], fields=fields)
-    subject = f"no promotion: {verdict_headline(gathered)}"
-    return Notification(model=model, event="success", subject=subject, body=gathered["summary"], fields=fields)
+        return Notification(model=model, event=Event.REFUSED, subject=subject, body=fields["summary"], fields=fields)
+    subject = f"promotion refused: {verdict_headline(gathered)}"
+    return Notification(model=model, event=Event.REFUSED, subject=subject, body=gathered["summary"], fields=fields)
 
 
 # -- health check and rollback ---------------------------------------------------------------------------
@@ -130,7 +139,7 @@ def health_rollback_note(model: str, health: HealthCheckPayload, rolled: Rollbac
     """The ``rollback`` notification after a failed health check rolled the champion back."""
     return Notification(
         model=model,
-        event="rollback",
+        event=Event.ROLLBACK,
         subject=f"health check failed after promoting v{health['version']}; rolled back to v{rolled['restored']}",
         body="\n".join(health["problems"]),
         fields={"health": health, "rollback": rolled},
@@ -138,8 +147,11 @@ def health_rollback_note(model: str, health: HealthCheckPayload, rolled: Rollbac
 
 
 def rollback_note(model: str, result: RollbackMovePayload, health: HealthCheckPayload, reason: str) -> Notification:
-    """The ``rollback`` notification of a requested rollback; the body is the requester's reason."""
+    """The ``rollback`` notification of a requested rollback; the body is the requester's reason
+    and the health check of the restored champion."""
     subject = f"rolled back: v{result['restored']} is champion again (v{result['replaced']} {result['bad_stage']})"
+    checked = "passed" if health["ok"] else f"failed: {_problems_text(health)}"
+    body = f"reason: {reason or NO_REASON}\nhealth check of v{health['version']}: {checked}"
     return Notification(
-        model=model, event="rollback", subject=subject, body=reason, fields={**result, "health": health}
+        model=model, event=Event.ROLLBACK, subject=subject, body=body, fields={**result, "health": health}
     )

@@ -1,6 +1,6 @@
 """Model cards: what a version is for, what it was trained on, how good it is, where it has been.
 
-A card is rendered to Markdown and HTML with plots people would rather look at than read
+A card is rendered to Markdown and (markdown-it-py) to HTML with plots people would rather look at than read
 (ROC and precision-recall curves, calibration, feature importance; residuals for regression).
 It is logged with the version's training run under ``model_card/`` and re-rendered when the
 version moves, so its promotion history stays current.
@@ -144,7 +144,7 @@ def render_markdown(config: ModelConfig, facts: dict[str, Any], images: list[str
         rows = [["PASS" if r["passed"] else "FAIL", r["name"], r["detail"]] for r in gates.get("results", [])]
         sections += ["## Validation gates", _table(rows, ["verdict", "gate", "detail"])]
     if facts.get("shadow"):
-        sections += ["## Shadow evidence", "```json\n" + json.dumps(facts["shadow"], indent=2, default=str) + "\n```"]
+        sections += ["## Shadow evidence", _table(evidence_rows(facts["shadow"]), ["evidence", "value"])]
     if facts.get("drift_baseline"):
         sections += ["## Drift baseline", facts["drift_baseline"]]
     sections += [
@@ -171,45 +171,65 @@ def render_markdown(config: ModelConfig, facts: dict[str, Any], images: list[str
     return "\n\n".join(sections) + "\n"
 
 
+def evidence_rows(evidence: Any, prefix: str = "") -> list[list[Any]]:
+    """The evidence of a move as (name, value) rows: nested mappings flattened to dotted names,
+    a list of criteria one row each (``criteria.<name>``: verdict and detail)."""
+    if not isinstance(evidence, dict):
+        return [[prefix or "evidence", evidence]]
+    rows: list[list[Any]] = []
+    for key, value in evidence.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            rows += evidence_rows(value, name)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
+            for item in value:
+                verdict = {True: "PASS", False: "FAIL"}.get(item.get("passed"), "")
+                rows.append([f"{name}.{item['name']}", f"{verdict} {item.get('detail', '')}".strip()])
+        elif isinstance(value, list):
+            rows.append([name, ", ".join(str(v) for v in value)])
+        else:
+            rows.append([name, value])
+    return rows
+
+
+def parse_evidence(text: str) -> Any:
+    """The evidence tag's JSON; the registry caps a tag's length, so a cut-off one is kept as text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"evidence (cut off at the tag's length limit)": text}
+
+
+CARD_STYLE = """
+body { font-family: system-ui, sans-serif; line-height: 1.45; max-width: 960px; margin: 2em auto;
+       padding: 0 1em; color: #1f2328; overflow-wrap: anywhere; }
+table { border-collapse: collapse; margin: 0.5em 0 1.2em; max-width: 100%; table-layout: auto; }
+th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; word-break: break-word; }
+th { background: #f6f8fa; }
+code { background: #f6f8fa; padding: 0 3px; border-radius: 3px; overflow-wrap: anywhere; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+img { max-width: 100%; height: auto; }
+h1 { border-bottom: 1px solid #d0d7de; padding-bottom: 0.2em; }
+"""
+
+
 def render_html(markdown_text: str, images: dict[str, bytes]) -> str:
-    """Self-contained HTML (images inlined) without a Markdown dependency."""
-    body = []
-    in_table = in_code = False
-    for line in markdown_text.splitlines():
-        if line.startswith("```"):
-            body.append("</pre>" if in_code else "<pre>")
-            in_code = not in_code
-            continue
-        if in_code:
-            body.append(html.escape(line))
-            continue
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split(" | ")]
-            if all(set(c) <= {"-", " "} for c in cells):
-                continue
-            if not in_table:
-                body.append("<table>")
-                in_table = True
-            body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            body.append("</table>")
-            in_table = False
-        if line.startswith("!["):
-            name = line[line.index("(") + 1 : -1]
-            if name in images:
-                data = base64.b64encode(images[name]).decode()
-                body.append(f'<p><img alt="{html.escape(name)}" src="data:image/png;base64,{data}"></p>')
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    if in_table:
-        body.append("</table>")
-    style = "body{font-family:sans-serif;max-width:1000px;margin:2em auto}td{border:1px solid #ccc;padding:2px 6px}"
-    head = f"<head><meta charset='utf-8'><style>{style}</style></head>"
-    return f"<!doctype html><html>{head}<body>{''.join(body)}</body></html>"
+    """Self-contained HTML of the card's Markdown (markdown-it-py, CommonMark with tables; raw
+    HTML in the text is escaped), images inlined, laid out to fit the window's width."""
+    from markdown_it import MarkdownIt
+
+    for name, data in images.items():
+        uri = "data:image/png;base64," + base64.b64encode(data).decode()
+        markdown_text = markdown_text.replace(f"![{name}]({name})", f"![{name}]({uri})")
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown_text)
+    heading = next((line.lstrip("# ").strip() for line in markdown_text.splitlines() if line.startswith("# ")), "")
+    title = html.escape(heading or "Model card")
+    head = (
+        "<head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{title}</title><style>{CARD_STYLE}</style></head>"
+    )
+    return f"<!doctype html><html lang='en'>{head}<body>{body}</body></html>"
 
 
 def publish_card(registry: Any, config: ModelConfig, version: str | int) -> dict[str, str]:
@@ -251,7 +271,7 @@ def publish_card(registry: Any, config: ModelConfig, version: str | int) -> dict
         "code_version": run.data.tags.get(Tag.CODE_VERSION),
         "actor": run.data.tags.get(Tag.ACTOR),
         "history": json.loads(mv.tags.get(Tag.HISTORY, "[]")),
-        "shadow": json.loads(mv.tags[evidence_tag(CHAMPION)]) if evidence_tag(CHAMPION) in mv.tags else None,
+        "shadow": parse_evidence(mv.tags[evidence_tag(CHAMPION)]) if evidence_tag(CHAMPION) in mv.tags else None,
     }
     images = {}
     for name in ("performance.png", "feature_importance.png"):

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from include.config import ModelConfig
-from include.monitor.payloads import Decision, DriftResult, NotifyResult, QualityResult, ReportPaths
+from include.config.notifications import Event
+from include.monitor.payloads import Decision, DriftResult, QualityResult, ReportPaths
 from include.monitor.quality import first_error
-from include.notify.delivery import ConnectionResolver, Notification, send
+from include.notify.delivery import ConnectionResolver, Notification, NotifyOutcome, deliver
 
 
 def _event_and_subject(quality: QualityResult, drift: DriftResult | None, decision: Decision) -> tuple[str, str]:
     if quality["failed"]:
         issue = first_error(quality)
         what = f"[{issue['severity']}] {issue['detail']}" if issue else f"{len(quality['issues'])} issue(s)"
-        return "failure", f"data quality failed: {what}"
+        return Event.FAILURE, f"data quality failed: {what}"
     if decision["retrain"]:
         triggers = ", ".join(r["trigger"] for r in decision["reasons"])
-        return "drift", f"retrain triggered ({triggers})"
+        return Event.DRIFT, f"retrain triggered ({triggers})"
     if drift and drift["features"]["n_drifted"]:
-        return "drift", f"{drift['features']['n_drifted']} feature(s) drifted; no retrain"
-    return "success", "monitoring: no issue"
+        return Event.DRIFT, f"{drift['features']['n_drifted']} feature(s) drifted; no retrain"
+    return Event.SUCCESS, "monitoring: no issue"
 
 
 def monitor_notification(
@@ -38,7 +39,6 @@ def notify_outcome(
     decision: Decision,
     paths: ReportPaths,
     resolve: ConnectionResolver | None = None,
-) -> NotifyResult:
-    """Send ``monitor_notification`` to the model's targets; one outcome per target."""
-    note = monitor_notification(config, quality, drift, decision, paths)
-    return {"event": note.event, "subject": note.subject, "notifications": send(config, note, resolve=resolve)}
+) -> NotifyOutcome:
+    """Send ``monitor_notification`` to the model's targets: the message and one outcome per target."""
+    return deliver(config, monitor_notification(config, quality, drift, decision, paths), resolve=resolve)

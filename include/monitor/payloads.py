@@ -148,12 +148,6 @@ class ReportPaths(TypedDict):
     mlflow_run_id: str
 
 
-class NotifyResult(TypedDict):
-    event: str
-    subject: str
-    notifications: list[dict[str, Any]]
-
-
 class RetrainRequest(TypedDict):
     """The extra of the one ``retrain_request/<model>`` asset event a monitor run may emit."""
 

@@ -30,8 +30,17 @@ log = logging.getLogger(__name__)
 PIPELINE = "monitor"  # the reports folder of this pipeline
 
 
-def html_report(storage: Storage, registry: Any, config: ModelConfig, reference: Reference, ds: str) -> str | None:
-    """evidently's drift report (on samples) as HTML, for a person to read; None without data."""
+def html_report(
+    storage: Storage,
+    registry: Any,
+    config: ModelConfig,
+    reference: Reference,
+    ds: str,
+    drift: DriftResult | None = None,
+) -> str | None:
+    """evidently's drift report (on samples) as HTML, for a person to read, run with each column's
+    test and threshold from ``drift`` (the verdicts), which head the page (``drift_html``); None
+    without data."""
     import tempfile
     import warnings
 
@@ -40,6 +49,7 @@ def html_report(storage: Storage, registry: Any, config: ModelConfig, reference:
     from evidently.presets import DataDriftPreset
 
     from include.ml.profile import sample_from_parquet
+    from include.monitor.drift_html import evidently_test_options, wrap_report
 
     sample = sample_from_parquet(
         registry.download_artifact(reference["run_id"], Artifact.REFERENCE_SAMPLE).read_bytes()
@@ -56,14 +66,15 @@ def html_report(storage: Storage, registry: Any, config: ModelConfig, reference:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        snapshot = Report([DataDriftPreset(drift_share=config.monitoring.drift_share)]).run(
+        preset = DataDriftPreset(drift_share=config.monitoring.drift_share, **evidently_test_options(drift))
+        snapshot = Report([preset]).run(
             EvidentlyDataset.from_pandas(current, data_definition=definition),
             EvidentlyDataset.from_pandas(sample, data_definition=definition),
         )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "drift_report.html"
         snapshot.save_html(str(path))
-        return path.read_text(encoding="utf-8")
+        return wrap_report(path.read_text(encoding="utf-8"), config, ds, drift, n)
 
 
 def scoring_counts(storage: Storage, config: ModelConfig, ds: str) -> ScoringCounts | None:
@@ -160,7 +171,7 @@ def write_report(
         default=str,
     )
     storage.write_text(f"{prefix}/summary.json", summary_text)
-    html = None if quality["failed"] else html_report(storage, registry, config, reference, ds)
+    html = None if quality["failed"] else html_report(storage, registry, config, reference, ds, drift)
     if html:
         storage.write_text(f"{prefix}/drift_report.html", html)
     tags = {Tag.KIND: RunKind.MONITOR, Tag.DS: ds, Tag.MODEL_VERSION: reference["version"]}

@@ -66,7 +66,8 @@ def delivery_for(name: str) -> Delivery:
 # -- built-in targets (include.config.NOTIFY_TYPES) ---------------------------------------------
 @notification_target("log")
 def _log(target: NotificationTarget, note: Notification, resolve: ConnectionResolver | None) -> None:
-    log.log(note.level, "%s | %s", note.text(), json.dumps(note.fields, default=str))
+    # The fields on a line of their own, after the body (not glued to its last line).
+    log.log(note.level, "%s\nfields: %s", note.text(), json.dumps(note.fields, default=str))
 
 
 @notification_target("file")

@@ -7,6 +7,7 @@ import json
 import logging
 
 from include.config import ModelConfig
+from include.config.notifications import Event
 from include.contracts import report_prefix
 from include.notify.delivery import ConnectionResolver, Notification, send
 from include.platform.storage import Storage
@@ -61,20 +62,28 @@ def summarize_run(
 
 
 def run_notification(config: ModelConfig, summary: RunSummary) -> Notification:
-    """``success`` with the headline metric, or ``gate_failure`` naming every failed gate."""
+    """``success`` with the headline metric, or ``gate_failure`` naming every failed gate; a dry
+    run says it registered nothing. The body lists the failed gates (or that all passed) and
+    where the summary is."""
     gates = summary["gates"]
     metric = config.evaluation.primary_metric
     headline = f"{metric}={summary['metrics'][metric]:.4f}"
+    dry_run = summary["action"] == "dry_run"
     if gates["passed"]:
-        event = "success"
-        subject = f"retrain {summary['window']}: v{summary['version']} -> {summary['stage']} ({headline})"
+        event = Event.SUCCESS
+        outcome = "dry run, nothing registered" if dry_run else f"v{summary['version']} -> {summary['stage']}"
+        subject = f"retrain {summary['window']}: {outcome} ({headline})"
     else:
-        event = "gate_failure"
+        event = Event.GATE_FAILURE
         failed = ", ".join(gates["failed"])
-        subject = f"retrain {summary['window']}: gates failed ({failed}); v{summary['version']} not promoted"
+        outcome = "dry run, nothing registered" if dry_run else f"v{summary['version']} not promoted"
+        subject = f"retrain {summary['window']}: gates failed ({failed}); {outcome}"
     failed_lines = [f"- {r['name']}: {r['detail']}" for r in gates["results"] if not r["passed"]]
-    body = "\n".join(failed_lines) if failed_lines else f"all {len(gates['results'])} gates passed"
-    return Notification(model=config.name, event=event, subject=subject, body=body, fields=dict(summary))
+    lines = failed_lines or [f"all {len(gates['results'])} gates passed"]
+    lines.append(f"{summary['rows']} rows, data hash {summary['data_hash'][:12]}, MLflow run {summary['run_id']}")
+    if summary.get("summary_uri"):
+        lines.append(f"summary: {summary['summary_uri']}")
+    return Notification(model=config.name, event=event, subject=subject, body="\n".join(lines), fields=dict(summary))
 
 
 def report_run(

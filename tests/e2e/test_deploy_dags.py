@@ -332,8 +332,8 @@ def test_challenger_with_too_few_shadow_batches_is_held(dep):
     assert states["decide"] == "skipped" and states["promote"] == "skipped", states
     assert states["notify"] == "success", states
     note = dep.notes()[notes_before:][-1]
-    assert note["event"] == "success"
-    assert note["subject"].startswith(f"no promotion: challenger v{fresh} vs champion v{held}: not ready:")
+    assert note["event"] == "refused"
+    assert note["subject"].startswith(f"promotion refused: challenger v{fresh} vs champion v{held}: not ready:")
     assert "min_shadow_batches" in note["subject"]
     assert "[FAIL] min_shadow_batches: 1 shadow batches, needs 3" in note["body"]
     assert champion(dep) == held and challenger(dep) == fresh
@@ -618,7 +618,7 @@ def test_approval_rejected_then_approved_through_the_rest_api(dep, api_server):
     assert retired["evidence"]["approval"]["choice"] == "Reject" and retired["evidence"]["approval"]["by"] == "reviewer"
     notes = dep.notes()[notes_before:]
     assert [(n["event"], n["subject"]) for n in notes] == [
-        ("success", f"no promotion: v{doubtful} rejected at approval by reviewer; champion kept")
+        ("refused", f"promotion refused: v{doubtful} rejected at approval by reviewer; champion kept")
     ]  # no failure, and not "ready to promote"
     assert notes[0]["body"].startswith("e2e: the retention team wants one more week")
     assert_consistent(dep)

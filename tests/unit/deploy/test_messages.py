@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from include.config import NOTIFY_EVENTS
+from include.config.notifications import DEFAULT_EVENTS
 from include.deploy.criteria import evaluate_promotion
 from include.deploy.messages import (
     approval_rejection_reason,
@@ -127,8 +128,8 @@ def test_rejected_at_approval_keeps_the_champion_and_leads_with_the_reason(ready
     note = promotion_note("churn", ready, None, approval)
 
     assert promotion_outcome(ready, None, approval) == "rejected_at_approval"
-    assert note.event == "success"
-    assert note.subject == "no promotion: v2 rejected at approval by reviewer; champion kept"
+    assert note.event == "refused"
+    assert note.subject == "promotion refused: v2 rejected at approval by reviewer; champion kept"
     assert note.body == f"the retention team wants one more week\n\n{ready['summary']}"
     assert note.fields["summary"] == note.body and note.fields["verdict"] == ready["verdict"]
     assert ready["summary"].startswith("challenger v2")  # the payload itself is left as it was
@@ -142,19 +143,19 @@ def test_held_on_its_criteria(held):
     note = promotion_note("churn", held, None, None)
 
     assert promotion_outcome(held, None, None) == "held"
-    assert note.event == "success"
-    assert note.subject == "no promotion: challenger v2 vs champion v1: not ready: min_shadow_batches"
+    assert note.event == "refused"
+    assert note.subject == "promotion refused: challenger v2 vs champion v1: not ready: min_shadow_batches"
     assert "  [FAIL] min_shadow_batches: 1 shadow batches, needs 3" in note.body.splitlines()
 
 
-def test_no_challenger(no_challenger):
+def test_no_challenger_is_info_without_vnone(no_challenger):
     note = promotion_note("churn", no_challenger, None, None)
 
     assert promotion_outcome(no_challenger, None, None) == "no_challenger"
-    assert (note.event, note.subject) == (
-        "success",
-        "no promotion: no challenger to promote; champion v1 stays",
-    )
+    assert (note.event, note.subject) == ("info", "no challenger to promote; champion v1 stays")
+    assert note.body == "No version holds the challenger alias: a retrain that passes its gates registers one."
+    assert "vNone" not in note.text() and "[FAIL]" not in note.text()
+    assert "info" not in DEFAULT_EVENTS  # the default targets do not send it
 
 
 def test_a_stale_challenger_retired(stale):
@@ -162,8 +163,8 @@ def test_a_stale_challenger_retired(stale):
 
     assert promotion_outcome(stale, None, None) == "retired"
     assert (note.event, note.subject, note.body) == (
-        "success",
-        "no promotion: in shadow 31 days > reject_after_days 30",
+        "refused",
+        "promotion refused: in shadow 31 days > reject_after_days 30",
         "in shadow 31 days > reject_after_days 30",
     )
 
@@ -173,7 +174,8 @@ def test_a_ready_challenger_not_promoted_says_so(ready):
     note = promotion_note("churn", ready, None, None)
 
     assert promotion_outcome(ready, None, None) == "held"
-    assert note.subject == "no promotion: challenger v2 vs champion v1: ready to promote"
+    assert note.event == "refused"
+    assert note.subject == "promotion refused: challenger v2 vs champion v1: ready to promote"
 
 
 # -- health check and rollback ---------------------------------------------------------------------------
@@ -206,7 +208,7 @@ def test_rollback_note():
 
     assert note.event == "rollback"
     assert note.subject == "rolled back: v1 is champion again (v3 archived)"
-    assert note.body == "bad rankings since v3"
+    assert note.body == "reason: bad rankings since v3\nhealth check of v1: passed"
     assert note.fields == {**result, "health": health}
 
 

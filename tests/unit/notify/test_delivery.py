@@ -177,6 +177,7 @@ def test_webhook_posts_the_notification_as_json(http_server, monkeypatch):
         "subject": "2 gate(s) failed",
         "body": "roc_auc 0.61 < 0.70",
         "fields": {"version": "3", "auc": 0.61},
+        "link": "",  # outside an Airflow task: no run to link
     }
 
 

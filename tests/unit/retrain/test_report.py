@@ -101,8 +101,21 @@ def test_success_notification(config):
     note = run_notification(config, summary)
     assert note.event == "success"
     assert note.subject == "retrain 2026-01-13..2026-02-10: v2 -> shadow (roc_auc=0.8123)"
-    assert note.body == "all 2 gates passed"
+    assert note.body.splitlines() == ["all 2 gates passed", f"1234 rows, data hash {'ab' * 6}, MLflow run run-1"]
     assert note.fields["action"] == "challenger"
+
+
+@pytest.mark.parametrize(
+    ("gates", "event", "tail"),
+    [
+        (PASSED, "success", "dry run, nothing registered (roc_auc=0.8123)"),
+        (FAILED, "gate_failure", "gates failed (min_roc_auc); dry run, nothing registered"),
+    ],
+)
+def test_a_dry_run_notification_says_nothing_was_registered(config, gates, event, tail):
+    note = run_notification(config, summarize_run(config, PULLED, TRAINED, EVALUATED, gates, None, None, "uri"))
+    assert (note.event, note.subject) == (event, f"retrain 2026-01-13..2026-02-10: {tail}")
+    assert "vNone" not in note.text() and note.body
 
 
 def test_gate_failure_notification_names_each_failed_gate_with_its_numbers(config):
@@ -110,7 +123,7 @@ def test_gate_failure_notification_names_each_failed_gate_with_its_numbers(confi
     note = run_notification(config, summary)
     assert note.event == "gate_failure"
     assert note.subject == "retrain 2026-01-13..2026-02-10: gates failed (min_roc_auc); v2 not promoted"
-    assert note.body == "- min_roc_auc: roc_auc 0.6100 must be >= 0.7"
+    assert note.body.splitlines()[0] == "- min_roc_auc: roc_auc 0.6100 must be >= 0.7"
 
 
 def test_report_run_stores_the_summary_and_notifies(config, tmp_path, monkeypatch):
@@ -130,3 +143,4 @@ def test_report_run_stores_the_summary_and_notifies(config, tmp_path, monkeypatc
     sent = json.loads(line)
     assert sent["event"] == "gate_failure" and "min_roc_auc" in sent["subject"]
     assert sent["fields"]["summary_uri"] == summary["summary_uri"]  # the note links the stored summary
+    assert sent["body"].splitlines()[-1] == f"summary: {summary['summary_uri']}"
