@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with Python 3.11:
-#   make demo   - install, set up Airflow + MLflow under .local/, write sample data, retrain through Airflow
+#   make demo   - install, set up Airflow + MLflow under .local/, write sample data, run the churn DAGs
+#                 through Airflow's scheduler (started and stopped by the demo), print a summary
 #   (make init   - set up Airflow only: metadata database, deploy pool, DAGs serialised)
 #   make test   - install, then lint and run every test suite
 SHELL := /bin/bash
@@ -23,6 +24,8 @@ install: $(STAMP)
 init: install
 	@scripts/init_airflow.sh
 
+# scripts/demo.py: starts api-server, scheduler and dag-processor (include/dev/local_airflow.py), triggers
+# retrain x2, batch_score, promote, monitor, waits for each; then `make airflow-ui` shows the runs and logs.
 demo: install
 	@source scripts/env.sh && python scripts/demo.py
 

@@ -1,34 +1,55 @@
-"""`make demo`: sample data -> retrain_churn through Airflow -> a summary a person can read.
+"""`make demo`: sample data -> the model's DAGs run by Airflow's scheduler -> a summary a person can read.
 
 Runs on the embedded default: Airflow on SQLite, MLflow on a SQLite file with local artifacts,
-data under .local/data. Every step goes through the same commands a user would type.
+data under .local/data. The demo starts Airflow's api-server, scheduler (LocalExecutor) and
+dag-processor for its runs (include/dev/local_airflow.py), triggers each DAG with the same conf a
+user would give in the web UI, waits for it, and stops the components again, also on Ctrl-C or
+a failure. Every run and its task logs are then in `make airflow-ui`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from include.contracts import CHALLENGER_ALIAS, CHAMPION_ALIAS, Dataset
+from include.dev.local_airflow import LocalAirflow, RunResult
 
 PROJECT = Path(__file__).resolve().parents[1]
-AIRFLOW = [str(PROJECT / "scripts" / "airflow")]
+PHASES: list[tuple[str, float]] = []  # (phase, seconds) in order, for the summary
+RUNS: list[tuple[str, RunResult, str]] = []  # (label, finished run, outcome)
 
 
-def step(title: str) -> None:
+def log_dir() -> Path:
+    path = Path(os.environ["MLOPS_STATE_DIR"]) / "demo-logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def phase(name: str, title: str) -> Iterator[None]:
+    """A step of the demo: its title now, its time in the summary."""
     print(f"\n==> {title}", flush=True)
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        PHASES.append((name, time.perf_counter() - started))
 
 
 def run(cmd: list[str], log_name: str) -> None:
     """Run a command with its output in a log file; on failure show the log's tail."""
-    log_dir = Path(os.environ["MLOPS_STATE_DIR"]) / "demo-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{log_name}.log"
+    log_path = log_dir() / f"{log_name}.log"
     started = time.perf_counter()
     with log_path.open("w") as log:
         result = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT, check=False)
@@ -40,8 +61,29 @@ def run(cmd: list[str], log_name: str) -> None:
     print(f"    done in {elapsed:.1f}s (log: {log_path.relative_to(PROJECT)})")
 
 
-def dag_test(dag_id: str, conf: dict, log_name: str | None = None) -> None:
-    run([*AIRFLOW, "dags", "test", dag_id, "--conf", json.dumps(conf)], log_name or dag_id)
+def dag_run(airflow: LocalAirflow, dag_id: str, conf: dict, label: str) -> RunResult:
+    """Trigger ``dag_id`` with ``conf``, print its progress, wait; a failed run ends the demo
+    with its failed tasks' log tails."""
+    started = time.perf_counter()
+    run_id = airflow.trigger(dag_id, conf, run_id=f"demo__{label}__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
+    print(f"    triggered run {run_id}", flush=True)
+
+    def progress(line: str) -> None:
+        print(f"    [{time.perf_counter() - started:5.0f}s] {line}", flush=True)
+
+    result = airflow.wait(dag_id, run_id, progress=progress)
+    if not result.succeeded:
+        for ti in result.failed_tasks():
+            if ti["state"] == "failed":
+                print(f"--- log of {ti['task_id']} (tail) ---")
+                print("\n".join(airflow.task_log(dag_id, run_id, ti).splitlines()[-40:]))
+        sys.exit(f"demo: {dag_id} run {run_id} {result.state}; every task's log: make airflow-ui")
+    print(f"    {result.state} in {result.seconds:.0f}s", flush=True)
+    return result
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(f"demo: stopped by signal {signum}")
 
 
 def main() -> None:
@@ -56,41 +98,130 @@ def main() -> None:
     args = parser.parse_args()
     model = args.model
     started = time.perf_counter()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `finally` stops the components then too
 
-    step("Airflow under .local/airflow: metadata database (SQLite), deploy pool, DAGs serialised")
-    run([str(PROJECT / "scripts" / "init_airflow.sh")], "airflow-init")
+    with phase("init", "Airflow under .local/airflow: metadata database (SQLite), deploy pool, DAGs serialised"):
+        run([str(PROJECT / "scripts" / "init_airflow.sh")], "airflow-init")
 
     # Every sample model's data (churn and the regression model delivery_time); the demo runs
     # the pipelines of --model only.
-    step(f"Sample data: {args.days} days of features and delayed labels for every sample model")
-    run(
-        [sys.executable, "scripts/generate_data.py", "--start", args.start, "--days", str(args.days)],
-        "generate-data",
-    )
+    with phase("sample data", f"Sample data: {args.days} days of features and delayed labels for every sample model"):
+        run(
+            [sys.executable, "scripts/generate_data.py", "--start", args.start, "--days", str(args.days)],
+            "generate-data",
+        )
 
-    step(f"retrain_{model}: first model, window ending {args.first_window_end} (becomes champion: bootstrap)")
-    dag_test(f"retrain_{model}", {"window_end": args.first_window_end, "reason": "make demo"}, f"retrain_{model}-1")
-
-    step(f"retrain_{model}: newer window ending {args.window_end} (passes its gates: challenger)")
-    dag_test(f"retrain_{model}", {"window_end": args.window_end, "reason": "make demo"}, f"retrain_{model}-2")
-
-    step(f"batch_score_{model}: ds={args.score_from}..{args.score_date} with the champion, challenger in shadow")
-    dag_test(f"batch_score_{model}", {"ds": args.score_from, "ds_end": args.score_date})
-
-    step(f"promote_{model}: challenger -> champion if its shadow evidence passes")
-    dag_test(f"promote_{model}", {})
-
-    step(f"monitor_{model}: quality, drift and live performance for ds={args.score_date}")
-    dag_test(f"monitor_{model}", {"ds": args.score_date})
+    airflow: LocalAirflow | None = None
+    try:
+        with phase("start Airflow", "Airflow api-server, scheduler (LocalExecutor) and dag-processor"):
+            airflow = LocalAirflow.start(log_dir() / "airflow")
+            print(f"    up (api-server {airflow.api_url}; logs: {(log_dir() / 'airflow').relative_to(PROJECT)})")
+        run_dags(airflow, args)
+    finally:
+        if airflow is not None:
+            with phase("stop Airflow", "Stopping the Airflow components (DAGs paused again)"):
+                airflow.stop()
 
     summary_path = (
         Path(os.environ["MLOPS_DATA_ROOT"]) / "reports" / model / "retrain" / f"window_end={args.window_end}"
     ) / "summary.json"
     summary = json.loads(summary_path.read_text())
     print_summary(summary, summary_path, args.score_date)
+    print_runs()
     print_deploy_cycle(model)
     print_monitoring(model, args.score_date)
-    print(f"\nDemo wall time: {time.perf_counter() - started:.0f}s")
+    print("\nPhase times: " + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in PHASES))
+    print(f"Demo wall time: {time.perf_counter() - started:.0f}s")
+
+
+def run_dags(airflow: LocalAirflow, args: argparse.Namespace) -> None:
+    """The demo's five runs, each through the scheduler, each with its outcome recorded."""
+    model = args.model
+    for label, window_end, title in (
+        ("retrain-1", args.first_window_end, "first model (becomes champion: bootstrap)"),
+        ("retrain-2", args.window_end, "newer window (passes its gates: challenger)"),
+    ):
+        with phase(label, f"retrain_{model}: {title}, window ending {window_end}"):
+            result = dag_run(airflow, f"retrain_{model}", {"window_end": window_end, "reason": "make demo"}, label)
+        RUNS.append((label, result, retrain_outcome(model, window_end)))
+
+    title = f"batch_score_{model}: ds={args.score_from}..{args.score_date} with the champion, challenger in shadow"
+    with phase("batch_score", title):
+        result = dag_run(airflow, f"batch_score_{model}", {"ds": args.score_from, "ds_end": args.score_date}, "score")
+    RUNS.append(("batch_score", result, score_outcome(model, args.score_from, args.score_date)))
+
+    with phase("promote", f"promote_{model}: challenger -> champion if its shadow evidence passes"):
+        result = dag_run(airflow, f"promote_{model}", {}, "promote")
+    RUNS.append(("promote", result, promote_outcome(airflow, result)))
+
+    with phase("monitor", f"monitor_{model}: quality, drift and live performance for ds={args.score_date}"):
+        result = dag_run(airflow, f"monitor_{model}", {"ds": args.score_date}, "monitor")
+    RUNS.append(("monitor", result, monitor_outcome(model, args.score_date)))
+
+
+# -- outcomes: read from the reports, manifests and XComs the runs left ----------------------------
+def _read_json(key: str) -> dict:
+    from include.platform.storage import get_storage
+
+    return json.loads(get_storage().read_text(key))
+
+
+def retrain_outcome(model: str, window_end: str) -> str:
+    summary = _read_json(f"reports/{model}/retrain/window_end={window_end}/summary.json")
+    gates = summary["gates"]
+    failed = "; ".join(r["detail"] for r in gates["results"] if not r["passed"])
+    return f"v{summary['version']} -> {summary['stage']}; gates " + (
+        "all passed" if gates["passed"] else f"FAILED: {failed}"
+    )
+
+
+def score_outcome(model: str, first: str, last: str) -> str:
+    from include.platform.partitions import read_manifest
+    from include.platform.storage import get_storage
+
+    storage, parts = get_storage(), []
+    day, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    while day <= end:
+        manifest = read_manifest(storage, Dataset.PREDICTIONS, model, day.isoformat())
+        if manifest is None:
+            parts.append(f"{day}: not published")
+        else:
+            s = manifest.meta["summary"]
+            shadow = s.get("shadow") or {}
+            latency = shadow.get("latency_ms_per_1k")
+            parts.append(
+                f"{day}: {s['rows_scored']} scored, {s['rows_quarantined']} quarantined"
+                + (f", shadow v{shadow['version']} {latency:.0f} ms/1k" if latency is not None else "")
+            )
+        day += dt.timedelta(days=1)
+    return "; ".join(parts)
+
+
+def promote_outcome(airflow: LocalAirflow, result: RunResult) -> str:
+    """promoted (with versions) or refused with every failed criterion's numbers."""
+    gathered = airflow.xcom(result.dag_id, result.run_id, "gather_evidence") or {}
+    verdict = gathered.get("verdict") or {}
+    if verdict.get("ready"):
+        moved = airflow.xcom(result.dag_id, result.run_id, "promote")
+        if not moved:
+            states = {ti["task_id"]: ti["state"] for ti in result.tasks}
+            return f"ready, not promoted (promote task {states.get('promote')})"
+        return f"promoted v{moved['version']} to champion (was v{moved.get('previous')})"
+    failed = [f"{c['name']} {c['detail']}" for c in verdict.get("criteria", []) if not c["passed"]]
+    first_line = (gathered.get("summary") or "no evidence gathered").splitlines()[0]
+    return "refused — " + ("; ".join(failed) if failed else first_line)
+
+
+def monitor_outcome(model: str, ds: str) -> str:
+    summary = _read_json(f"reports/{model}/monitor/ds={ds}/summary.json")
+    return str(summary["decision"]["summary"]).splitlines()[0]
+
+
+def print_runs() -> None:
+    print("\nRuns (through the scheduler; each task's log in the web UI: make airflow-ui):")
+    for label, result, outcome in RUNS:
+        print(f"  {label:<12} {result.state:<8} {result.seconds:5.0f}s  {result.run_id}")
+        print(f"               {outcome}")
 
 
 def print_monitoring(model: str, ds: str) -> None:

@@ -81,7 +81,8 @@ class ShadowStats(TypedDict):
     agree: int
     abs_diff: float
     errors: int
-    seconds: float
+    seconds: float  # wall time of the challenger's scoring (all threads, however busy the machine)
+    latency_ms_per_1k: NotRequired[float | None]  # include/score/unit.py shadow_latency; None: not yet
 
 
 class ScoreStats(TypedDict):

@@ -207,8 +207,15 @@ def _shadow_summary(stats: list[UnitStats]) -> ShadowSummary | None:
         "agreement": (sum(s["agree"] for s in shadows) / rows) if rows else None,
         "mean_abs_score_diff": (sum(s["abs_diff"] for s in shadows) / rows) if rows else None,
         "error_rate": errors / (rows + errors) if (rows + errors) else 0.0,
-        "latency_ms_per_1k": (sum(s["seconds"] for s in shadows) * 1e6 / rows) if rows else None,
+        "latency_ms_per_1k": _shadow_latency(shadows),
     }
+
+
+def _shadow_latency(shadows: list[ShadowStats]) -> float | None:
+    """The units' measured latencies (one thread, best of repeats), weighted by their rows."""
+    measured = [(s["latency_ms_per_1k"], s["rows"]) for s in shadows if s.get("latency_ms_per_1k") is not None]
+    rows = sum(n for _, n in measured)
+    return sum(float(v or 0.0) * n for v, n in measured) / rows if rows else None
 
 
 def _optional_fields(config: ModelConfig, stats: list[UnitStats], scored: int) -> dict[str, Any]:

@@ -72,6 +72,21 @@ def _warm_up(config: ModelConfig, models: list[Any], rows: Any) -> None:
             log.debug("warm-up prediction failed", exc_info=True)
 
 
+def shadow_latency(config: ModelConfig, model: Any, rows: Any) -> float | None:
+    """The challenger's latency as the retrain gate measures it (include/ml/evaluation.py): ms to
+    score 1,000 of these rows on one thread, best of warm repeats. Judges the model, not how busy
+    the machine was: the chunk's own wall time with every core's threads is many times longer on
+    a loaded machine. Measured once per unit, on its first scored chunk; None when the
+    measurement fails (like every shadow failure, it never touches the champion path)."""
+    from include.ml.evaluation import latency_ms_per_1k
+
+    try:
+        return latency_ms_per_1k(config, model, rows)
+    except Exception as exc:
+        log.warning("challenger latency not measured: %s", exc)
+        return None
+
+
 def shadow_chunk(
     config: ModelConfig,
     challenger: Scorer,
@@ -96,6 +111,8 @@ def shadow_chunk(
         log.warning("challenger v%s failed on %s rows: %s", ref.version, len(rows), exc)
         return
     shadow["seconds"] += time.perf_counter() - tick
+    if shadow.get("latency_ms_per_1k") is None:
+        shadow["latency_ms_per_1k"] = shadow_latency(config, model, rows)
     labels = _labels(config, scores)
     if config.task == "classification":
         shadow["agree"] += int((labels == (champion_scores >= DECISION_THRESHOLD)).sum())
