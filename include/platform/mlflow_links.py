@@ -27,7 +27,7 @@ def ui_base(tracking_uri: str | None = None) -> str | None:
 
     :param tracking_uri: the tracking URI in use (None: ``$MLFLOW_TRACKING_URI``)
     """
-    configured = os.environ.get(UI_URL_ENV, "").strip()
+    configured = os.environ.get("MLOPS_MLFLOW_UI_URL", "").strip()  # UI_URL_ENV
     if configured:
         return configured.rstrip("/")
     uri = (tracking_uri if tracking_uri is not None else os.environ.get("MLFLOW_TRACKING_URI", "")).strip()
@@ -76,6 +76,6 @@ def registry_run_url(registry: Any, run_id: str, artifact: str | None = None) ->
     return run_url(experiment_id, run_id, tracking_uri)
 
 
-def describe(what: str, url: str | None) -> str:
+def with_url(what: str, url: str | None) -> str:
     """``what``, followed by `` : <url>`` when there is a URL: the last line of a task's log."""
     return f"{what}: {url}" if url else what

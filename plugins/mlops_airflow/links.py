@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperatorLink
 
-from include.platform.mlflow_links import RUN_URL_KEY, VERSION_URL_KEY, describe
+from include.platform.mlflow_links import RUN_URL_KEY, VERSION_URL_KEY, with_url
 
 RUN_LINK_NAME = "MLflow run"
 VERSION_LINK_NAME = "MLflow model version"
@@ -90,7 +90,7 @@ def push_mlflow_links(
     if version_url:
         ti.xcom_push(key=VERSION_URL_KEY, value=version_url)
     urls = " ".join(url for url in (version_url, run_url) if url) if append_urls else ""
-    line = describe(what, urls or None)
+    line = with_url(what, urls or None)
     (logger or log).info("%s", line)
     return line
 

@@ -41,6 +41,7 @@ READ_BY_LIBRARIES = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "mlflow's REST client: tries before an outage is reported",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "mlflow's REST client: backoff between those tries",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "mlflow's REST client: seconds per request",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "mlflow: artifact progress bars (off: one log line per update)",
 }
 
 NOT_SET_IN_COMPOSE = {

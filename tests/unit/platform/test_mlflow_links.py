@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from include.platform import mlflow_links
-from include.platform.mlflow_links import artifact_url, describe, experiment_url, run_url, ui_base, version_url
+from include.platform.mlflow_links import artifact_url, experiment_url, run_url, ui_base, version_url, with_url
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +31,7 @@ def test_an_http_tracking_server_is_its_own_ui(monkeypatch):
 def test_a_local_store_has_no_ui(uri):
     assert ui_base(uri) is None
     assert run_url("1", "abc", uri) is None and version_url("churn", "1", uri) is None
-    assert describe("Registered churn v1", None) == "Registered churn v1"
+    assert with_url("Registered churn v1", None) == "Registered churn v1"
 
 
 def test_an_explicit_local_tracking_uri_is_not_replaced_by_the_environment(monkeypatch):
@@ -44,7 +44,7 @@ def test_names_and_paths_are_quoted():
     assert version_url("churn model/eu", "2", base) == f"{base}/#/models/churn%20model%2Feu/versions/2"
     card = artifact_url("1", "r9", "model_card/model_card.html", base)
     assert card == f"{base}/#/experiments/1/runs/r9/artifactPath/model_card/model_card.html"
-    assert describe("Trained run r9", run_url("1", "r9", base)) == f"Trained run r9: {base}/#/experiments/1/runs/r9"
+    assert with_url("Trained run r9", run_url("1", "r9", base)) == f"Trained run r9: {base}/#/experiments/1/runs/r9"
 
 
 def test_routes_exist_in_the_installed_mlflow_ui():
