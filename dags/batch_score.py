@@ -10,7 +10,9 @@ the other dates do. A run with a failed date still publishes, records and notifi
 ones, then fails at `check_dates`, listing the published dates and each failed date with its
 stage and reason (not retried: fix the data and score the failed dates again).
 
-* **resolve_models**: `models:/<name>@champion` (and `@challenger`) resolved once; the
+* **resolve_models**: a *scheduled* run whose date has no committed features partition yet is
+  skipped (log line: the missing partition and how to commit it), not failed and retried; a
+  manual run fails at `plan` instead. Then `models:/<name>@champion` (and `@challenger`) resolved once; the
   versions are pinned for the whole run, so a promotion during the run cannot mix models.
   `@champion` must be the audit trail's champion: an alias moved outside the pipeline (MLflow
   UI or API) fails the run at once; `reconcile_<name>` (restore_aliases) puts it back.
@@ -43,8 +45,10 @@ stage and reason (not retried: fix the data and score the failed dates again).
 * **notify**: the published and the failed dates (event `failure` when a date failed).
 * **check_dates**: fails the run when a date failed, after the good dates are published.
 
-Params: `ds` (first date to score; default: the run's data interval start), `ds_end` (last
-date, inclusive, for a range), `dry_run` (score and check, publish nothing).
+Params (all optional; the form triggers with the defaults): `ds` (first date to score;
+default: the run's data interval start), `ds_end` (last date, inclusive, for a range),
+`dry_run` (score and check, publish nothing). Dates: the form's date picker shows the
+browser's format; the value is YYYY-MM-DD.
 """
 
 from __future__ import annotations
@@ -64,24 +68,32 @@ def build(config: ModelConfig) -> DAG:
         description=f"Batch scoring for {name}",
         schedule=daily_timetable(config.schedules.score),
         params={
-            "ds": date_param("Date to score", "YYYY-MM-DD. Empty: the run's data interval start."),
-            "ds_end": date_param("Last date to score (inclusive)", "Set to (re)score a range; one partition per day."),
+            "ds": date_param("Date to score", "Empty: the run's data interval start."),
+            "ds_end": date_param("Last date to score (inclusive)", "Set to (re)score a range. Empty: only `ds`."),
             "dry_run": Param(False, type="boolean", title="Dry run: score and check, publish nothing"),
         },
     ) as dag:
 
         @task(multiple_outputs=False)
         def resolve_models(params=None, data_interval_start=None, dag_run=None) -> dict:
+            from include.contracts import Dataset
+            from include.platform.dates import partition_dates
             from include.score.pinning import pin_models
             from mlops_airflow.hooks.registry import audited_registry
+            from mlops_airflow.hooks.storage import MlopsStorageHook
+            from mlops_airflow.inputs import day_after, skip_scheduled_run_without_input
 
+            run_after = getattr(dag_run, "run_after", None)
+            dates = partition_dates(params.get("ds"), params.get("ds_end"), data_interval_start, run_after)
+            storage = MlopsStorageHook().get_conn()
+            skip_scheduled_run_without_input(storage, Dataset.FEATURES, name, dates[0], day_after(dates[-1]), dag_run)
             return pin_models(
                 audited_registry(),  # read-only here: @champion is checked against the audit trail
                 config,
                 ds=params.get("ds"),
                 ds_end=params.get("ds_end"),
                 interval_start=data_interval_start,
-                run_after=getattr(dag_run, "run_after", None),
+                run_after=run_after,
             )
 
         @task(multiple_outputs=False)

@@ -8,6 +8,8 @@ profile and sample, hold-out scores and metrics), never with re-read training da
 `load_reference` -> `check_quality` -> `check_drift` -> `check_performance` -> `decide`
 -> `report` -> `request_retrain` ; `notify`
 
+* **load_reference**: a *scheduled* run whose day has no committed features partition yet is
+  skipped (log line: the missing partition and how to commit it), not failed and retried.
 * **check_quality**: missing columns and type changes (errors), null-rate increase, values out
   of the training range, new categories, row count against the trailing average (warnings).
   An error stops drift and performance checks and never triggers a retrain.
@@ -26,8 +28,9 @@ profile and sample, hold-out scores and metrics), never with re-read training da
   the training window end in its extra; `retrain_<model>` is scheduled on its cron or that
   asset. Never twice for one monitor run: a cleared task finds its run's event and skips.
 
-Params: `ds` (day to check; default: the run's data interval start), `retrain` (manual
-trigger), `reason` (why, for a manual trigger).
+Params (all optional; the form triggers with the defaults): `ds` (day to check; default: the
+run's data interval start; the date picker shows the browser's format, the value is
+YYYY-MM-DD), `retrain` (manual trigger), `reason` (why, for a manual trigger).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import logging
 from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_valid
-from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag, retrain_request_asset
+from mlops_airflow.dag_defaults import daily_timetable, date_param, mlops_dag, retrain_request_asset, text_param
 from mlops_airflow.operators.monitor import DriftCheckOperator
 
 log = logging.getLogger("airflow.task")
@@ -53,19 +56,24 @@ def build(config: ModelConfig) -> DAG:
         description=f"Monitor {name}: quality, drift, live performance",
         schedule=daily_timetable(config.schedules.monitor),
         params={
-            "ds": date_param("Day to check", "YYYY-MM-DD. Empty: the run's data interval start."),
+            "ds": date_param("Day to check", "Empty: the run's data interval start."),
             "retrain": Param(False, type="boolean", title="Request a retrain (manual trigger)"),
-            "reason": Param("", type="string", maxLength=300, title="Why (for a manual retrain)"),
+            "reason": text_param("Why (for a manual retrain)", "Optional. Empty: 'manual trigger'.", max_length=300),
         },
     ) as dag:
 
         @task(multiple_outputs=False)
         def load_reference(params=None, data_interval_start=None, dag_run=None) -> dict:
+            from include.contracts import Dataset
             from include.monitor.reference import load_reference as load
             from include.platform.dates import partition_dates
             from mlops_airflow.hooks.registry import MlflowHook
+            from mlops_airflow.hooks.storage import MlopsStorageHook
+            from mlops_airflow.inputs import day_after, skip_scheduled_run_without_input
 
             ds = partition_dates(params.get("ds"), None, data_interval_start, getattr(dag_run, "run_after", None))[0]
+            storage = MlopsStorageHook().get_conn()
+            skip_scheduled_run_without_input(storage, Dataset.FEATURES, name, ds, day_after(ds), dag_run)
             return load(MlflowHook().get_conn(), config, ds)
 
         @task(multiple_outputs=False)

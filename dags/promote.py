@@ -18,10 +18,14 @@ One DAG per model config. Runs on `schedules.promote` and on demand.
 * **decide**: every criterion of the `deploy` config section with its numbers; a challenger
   that fails one stays in shadow (the rest of the run is skipped).
 * **check_freeze**: no promotion on `deploy.freeze_weekdays` / `deploy.freeze_dates` (UTC)
-  unless the `freeze_override_reason` Param is given; the override is recorded.
+  unless the `freeze_override_reason` Param is given; the override is recorded. Params (all
+  optional; the form triggers with the defaults): `freeze_override_reason` (leave empty outside
+  a freeze), `dry_run`.
 * **approve**: when `deploy.approval_required`, the run waits for a person in the web UI
-  (Required Actions) showing the evidence; Reject keeps the champion; no answer within
-  `deploy.approval_timeout_hours` keeps the champion too. The reviewer may give a reason.
+  (Required Actions) showing the evidence as a list (one line per criterion, PASS/FAIL);
+  Reject keeps the champion; no answer within `deploy.approval_timeout_hours` keeps the
+  champion too. The reviewer may give a reason (optional for Approve and Reject: the answer
+  and who gave it are recorded either way; an empty reason is recorded as empty).
   Approve: who and why go into the promotion's audit record. Reject: `record_rejection`
   moves the challenger to `rejected` with who and why (audited), so it is not asked again.
 * **promote**: in pool `mlops_deploy` (one slot), compare-and-set: promoted only if the
@@ -47,7 +51,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from include.config import ModelConfig, load_valid
-from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset
+from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag, model_asset, text_param
 from mlops_airflow.operators.approval import APPROVAL_XCOM_KEY, RecordedApprovalOperator
 from mlops_airflow.operators.deploy import (
     ModelHealthCheckOperator,
@@ -75,9 +79,7 @@ def _approve(config: ModelConfig) -> RecordedApprovalOperator:
         task_id="approve",
         subject=f"Promote {config.name} challenger to champion?",
         body="{{ ti.xcom_pull(task_ids='gather_evidence')['summary'] }}",
-        params={
-            "reason": Param("", type="string", maxLength=500, title="Reason", description="Recorded with your answer.")
-        },
+        params={"reason": text_param("Reason", "Optional, for Approve and Reject; recorded with your answer.")},
         response_timeout=dt.timedelta(hours=config.deploy.approval_timeout_hours),
         retries=0,  # a person's answer (or its timeout) is final: never ask again
     )
@@ -92,12 +94,10 @@ def build(config: ModelConfig) -> DAG:
         description=f"Promote {name}'s challenger to champion on shadow evidence",
         schedule=config.schedules.promote,
         params={
-            "freeze_override_reason": Param(
-                "",
-                type="string",
-                maxLength=500,
-                title="Freeze override reason",
-                description="Promote inside a freeze window; the reason is recorded with the move.",
+            "freeze_override_reason": text_param(
+                "Freeze override reason",
+                "Optional: leave empty. Give it only to promote inside a freeze window "
+                "(deploy.freeze_weekdays / freeze_dates); the reason is recorded with the move.",
             ),
             "dry_run": Param(False, type="boolean", title="Dry run: evaluate the evidence, move nothing"),
         },
@@ -163,7 +163,7 @@ def build(config: ModelConfig) -> DAG:
             task_id="promote",
             model_name=name,
             evidence=decided,
-            freeze_override_reason="{{ params.freeze_override_reason }}",
+            freeze_override_reason="{{ params.freeze_override_reason or '' }}",
             approval=approve.output[APPROVAL_XCOM_KEY] if approve else None,
             dry_run="{{ params.dry_run }}",
             pool=DEPLOY_POOL,

@@ -24,7 +24,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param
 
 from include.config import ModelConfig, load_valid
-from mlops_airflow.dag_defaults import DEPLOY_POOL, mlops_dag
+from mlops_airflow.dag_defaults import DEPLOY_POOL, count_param, mlops_dag
 from mlops_airflow.operators.deploy import ReconcileRegistryOperator
 
 STALE_AFTER_SECONDS = 300  # include.deploy.reconcile.STALE_AFTER (not imported: parse time)
@@ -46,11 +46,8 @@ def build(config: ModelConfig) -> DAG:
                 title="Put aliases moved outside the pipeline back",
                 description="champion/challenger aliases back to the audit trail's versions.",
             ),
-            "stale_after_seconds": Param(
-                STALE_AFTER_SECONDS,
-                type="integer",
-                minimum=0,
-                title="Settle pending moves older than (seconds)",
+            "stale_after_seconds": count_param(
+                STALE_AFTER_SECONDS, "Settle pending moves older than (seconds)", "Default 300.", minimum=0
             ),
         },
     ) as dag:

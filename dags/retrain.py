@@ -19,9 +19,16 @@ One DAG per model config in `include/models/*.yaml`.
   (Promotion of a challenger to champion is the `promote_<model>` DAG's.)
 * **notify**: the run's summary JSON under `reports/<model>/retrain/` and a notification.
 
-Params (web UI "Trigger DAG" form): `window_end` (default: the run's data interval end),
-`window_days`, `force` (retrain even if this window was trained), `dry_run` (train and
-evaluate, register nothing), `reason` (recorded with the run).
+Params (web UI "Trigger DAG" form; all optional, the form triggers with the defaults):
+`window_end` (default: the run's data interval end; the date picker shows the browser's format,
+the value is YYYY-MM-DD), `window_days` (a whole number from 1 to 730; default: the config's
+`training.window_days`; out of range or not whole is refused when triggering, never clamped),
+`force` (retrain even if this window was trained), `dry_run` (train and evaluate, register
+nothing), `reason` (recorded with the run's conf).
+
+A *scheduled* (cron) run whose window has no committed labels partition is skipped at
+`pull_features` (log line: the missing partitions and how to commit them), not failed and
+retried; a manual or monitoring-requested run fails there with the same message.
 """
 
 from __future__ import annotations
@@ -32,7 +39,15 @@ from airflow.sdk import DAG, Param, task
 
 from include.config import ModelConfig, load_valid
 from include.config.sections import MAX_TRAINING_WINDOW_DAYS
-from mlops_airflow.dag_defaults import date_param, mlops_dag, model_asset, retrain_schedule
+from mlops_airflow.dag_defaults import (
+    checked_count,
+    count_param,
+    date_param,
+    mlops_dag,
+    model_asset,
+    retrain_schedule,
+    text_param,
+)
 from mlops_airflow.operators.retrain import ModelGateOperator, QualifyCandidateOperator, RegisterModelOperator
 from mlops_airflow.operators.validation import DataValidationOperator
 
@@ -50,29 +65,28 @@ def build(config: ModelConfig) -> DAG:
         description=f"Retrain {name}: {config.description}",
         schedule=retrain_schedule(config.schedules.retrain, name),
         params={
-            "window_end": date_param(
-                "Training window end (exclusive)", "YYYY-MM-DD. Empty: the run's data interval end."
-            ),
-            "window_days": Param(
+            "window_end": date_param("Training window end (exclusive)", "Empty: the run's data interval end."),
+            "window_days": count_param(
                 None,
-                type=["null", "integer"],
+                "Training window length (days)",
+                f"Empty: {config.training.window_days} from the model config.",
                 minimum=1,
                 maximum=MAX_TRAINING_WINDOW_DAYS,  # the config's own bound
-                title="Training window length (days)",
-                description=f"Empty: {config.training.window_days} from the model config.",
             ),
             "force": Param(False, type="boolean", title="Retrain even if this window was already trained"),
             "dry_run": Param(False, type="boolean", title="Dry run: train and evaluate, register nothing"),
-            "reason": Param("", type="string", maxLength=500, title="Why this run (recorded with it)"),
+            "reason": text_param("Why this run", "Optional; recorded with the run's conf."),
         },
     ) as dag:
 
         @task(multiple_outputs=False)
         def pull_features(params=None, data_interval_end=None, dag_run=None, triggering_asset_events=None) -> dict:
+            from include.contracts import Dataset
             from include.retrain.pull import pull
             from include.retrain.window import resolve_window
             from mlops_airflow.dag_defaults import requested_retrain
             from mlops_airflow.hooks.storage import MlopsStorageHook
+            from mlops_airflow.inputs import skip_scheduled_run_without_input
 
             requested = requested_retrain(triggering_asset_events, name)  # {} unless monitoring asked
             if requested:
@@ -80,11 +94,13 @@ def build(config: ModelConfig) -> DAG:
             window = resolve_window(
                 config,
                 window_end=params.get("window_end") or requested.get("window_end"),
-                window_days=params.get("window_days"),
+                window_days=checked_count(params, "window_days", minimum=1, maximum=MAX_TRAINING_WINDOW_DAYS),
                 interval_end=data_interval_end,
                 run_after=getattr(dag_run, "run_after", None),
             )
-            return pull(MlopsStorageHook().get_conn(), config, window)
+            storage = MlopsStorageHook().get_conn()
+            skip_scheduled_run_without_input(storage, Dataset.LABELS, name, window.start, window.end, dag_run)
+            return pull(storage, config, window)
 
         @task(multiple_outputs=False)
         def train(pulled: dict, params=None, run_id=None) -> dict:

@@ -3,7 +3,9 @@
 
 One DAG per model config; manual only (no schedule). Trigger it from the web UI form:
 
-* `reason` (required): recorded with every move, in MLflow and the audit tables.
+* `reason` (required, the only required Param of the project's DAGs: Trigger stays disabled
+  until it is filled in, on purpose, since a rollback without a reason cannot be audited):
+  recorded with every move, in MLflow and the audit tables.
 * `target_version`: the version to restore; empty = the previous champion (the most recent
   version that was champion and was archived). Only a former champion can be restored.
 * `bad_version_stage`: what happens to the current champion: `rejected` (default) or
@@ -45,7 +47,13 @@ def build(config: ModelConfig) -> DAG:
         description=f"Roll {name} back to a previous champion",
         schedule=None,
         params={
-            "reason": Param(type="string", minLength=3, maxLength=500, title="Why roll back (required)"),
+            "reason": Param(
+                type="string",
+                minLength=3,
+                maxLength=500,
+                title="Why roll back (required)",
+                description="Required on purpose: every rollback is recorded with its reason (3 to 500 characters).",
+            ),
             "target_version": Param(
                 None,
                 type=["null", "string"],

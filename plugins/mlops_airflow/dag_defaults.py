@@ -11,6 +11,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, CronTriggerTimetable, Param
 
 from include.config import ModelConfig
+from include.errors import ParamError
 from include.platform.termination import request_stop, stop_on_sigterm
 from mlops_airflow.notifiers.mlops import MlopsNotifier
 from mlops_airflow.operators.base import MlopsBaseOperator
@@ -75,10 +76,59 @@ def stop_on_kill(task: Any) -> None:
     task.on_kill = on_kill
 
 
+# Trigger-form Params. What Airflow 3.3's form (FlexibleForm) does with a Param's schema:
+# * a ``type`` without "null" makes the field required: an empty box (sent as null) keeps Trigger
+#   disabled and the form opens red. Optional Params are ``["null", <type>]`` with default None.
+# * ``format: "date"`` renders the browser's date picker, which shows the browser's locale format
+#   (mm/dd/yyyy in en-US) and sends YYYY-MM-DD.
+# * a number field clamps to the schema's top-level ``minimum``/``maximum`` on blur, silently
+#   (0 becomes 1). So bounds go in an ``allOf`` sub-schema: the form leaves the number as typed,
+#   and the API refuses the trigger with "Invalid input for param <name>: 0 is less than the
+#   minimum of 1", shown at the top of the form (as is "2.5 is not of type 'null', 'integer'").
+DATE_HELP = (
+    "Pick a day (the box shows your browser's date format, e.g. mm/dd/yyyy; the value is sent as "
+    "YYYY-MM-DD: write it that way in the JSON conf, the API or the CLI)."
+)
+
+
 def date_param(title: str, description: str) -> Param:
-    """An optional YYYY-MM-DD Param: a date picker in the trigger form, empty by default so that
+    """An optional date Param: a date picker in the trigger form, empty by default so that
     scheduled runs take their dates from the data interval."""
-    return Param(None, type=["null", "string"], format="date", title=title, description=description)
+    return Param(None, type=["null", "string"], format="date", title=title, description=f"{DATE_HELP} {description}")
+
+
+def text_param(title: str, description: str | None = None, *, max_length: int = 500) -> Param:
+    """An optional free-text Param: an empty box is valid (the value is None)."""
+    return Param(None, type=["null", "string"], maxLength=max_length, title=title, description=description)
+
+
+def count_param(
+    default: int | None, title: str, description: str, *, minimum: int, maximum: int | None = None
+) -> Param:
+    """A whole-number Param in ``[minimum, maximum]``; with default None, empty is valid.
+
+    The bounds are refused when the run is triggered (not clamped by the form: see above) and
+    are stated in the description.
+    """
+    bounds: dict[str, int] = {"minimum": minimum} if maximum is None else {"minimum": minimum, "maximum": maximum}
+    span = f"at least {minimum}" if maximum is None else f"{minimum} to {maximum}"
+    kinds = "integer" if default is not None else ["null", "integer"]
+    return Param(default, type=kinds, allOf=[bounds], title=title, description=f"A whole number, {span}. {description}")
+
+
+def checked_count(params: Any, name: str, *, minimum: int, maximum: int | None = None) -> int | None:
+    """The ``name`` Param as an int, or None when empty; out of range or not a whole number
+    raises ParamError naming the Param (for runs whose conf skipped the trigger-time check)."""
+    value = (params or {}).get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
+        raise ParamError(f"Param {name} must be a whole number, got {value!r}")
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
+        span = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise ParamError(f"Param {name} must be {span}, got {number}")
+    return number
 
 
 # Asset URIs use "x-" schemes: Airflow leaves those as they are, instead of loading every
