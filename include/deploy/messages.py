@@ -155,3 +155,16 @@ def rollback_note(model: str, result: RollbackMovePayload, health: HealthCheckPa
     return Notification(
         model=model, event=Event.ROLLBACK, subject=subject, body=body, fields={**result, "health": health}
     )
+
+
+# -- audit trail -----------------------------------------------------------------------------------
+def audit_trail_lines(rows: list[dict[str, Any]], actor: str) -> list[str]:
+    """The audit-trail records ``actor`` wrote (``rows`` as the audit store's ``history``, newest
+    first), oldest first, one line each (what, why, then who): what a person checks after a
+    promotion or rollback."""
+    mine = [row for row in rows if row.get("actor") == actor]
+    return [
+        f"audit trail #{row['deployment_id']}: v{row['version']} {row.get('from_stage') or '(new)'} -> "
+        f"{row['to_stage']} {row['status']}: {row.get('reason') or NO_REASON} (by {row['actor']})"
+        for row in reversed(mine)
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,6 +32,13 @@ class DagRunResult:
     @property
     def succeeded(self) -> bool:
         return self.returncode == 0 and "DagRun Finished" in self.log and "state=success" in self.log
+
+    @property
+    def run_id(self) -> str:
+        """The run's id, from the scheduler's "DagRun Finished" line."""
+        found = re.search(r"DagRun Finished: dag_id=\S+, logical_date=[^,]*, run_id=([^,]+),", self.log)
+        assert found, f"no 'DagRun Finished' line in the log of {self.dag_id}\n{self.tail()}"
+        return found.group(1)
 
     def tail(self, lines: int = 80) -> str:
         return "\n".join(self.log.splitlines()[-lines:])

@@ -346,8 +346,8 @@ from airflow.models.serialized_dag import SerializedDagModel
 from airflow.models.taskinstance import TaskInstance
 from airflow.utils.session import create_session
 with create_session() as session:
-    ti = session.query(TaskInstance).filter_by(dag_id={run.dag_id!r}, task_id={task_id!r}).order_by(
-        TaskInstance.start_date.desc()).first()
+    ti = session.query(TaskInstance).filter_by(
+        dag_id={run.dag_id!r}, run_id={run.run_id!r}, task_id={task_id!r}).one()
     task = SerializedDagModel.get_dag({run.dag_id!r}, session=session).get_task({task_id!r})
     print(json.dumps({{name: task.get_extra_links(ti, name) or None for name in task.extra_links}}))
 """

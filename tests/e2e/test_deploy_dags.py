@@ -472,9 +472,14 @@ def test_rollback_restores_the_previous_champion(dep):
     assert moves(dep.audit, replaced)[-1] == ("champion", "rejected", "succeeded")
     restored = dep.audit.history(MODEL, target)[0]
     assert restored["reason"] == f"rollback: {reason}" and restored["actor"].startswith(f"airflow:rollback_{MODEL}/")
+    # The rollback task's log reads the records back from the audit database, for the person.
+    record = f"audit trail #{restored['deployment_id']}: v{target} archived -> champion succeeded"
+    assert f"{record}: rollback: {reason} (by {restored['actor']})" in run.log
     note = [n for n in dep.notes()[notes_before:] if n["event"] == "rollback"]
     assert note and note[-1]["subject"] == f"rolled back: v{target} is champion again (v{replaced} rejected)"
-    assert note[-1]["body"] == reason
+    # The body says why and how the restored version's health check went, then links the run.
+    body = note[-1]["body"]
+    assert f"reason: {reason}" in body and f"health check of v{target}: passed" in body
     assert_consistent(dep)
 
     # The next scoring run uses the restored model.

@@ -101,7 +101,8 @@ def test_first_model_is_trained_tracked_and_becomes_champion(airflow_project, de
     summary = _summary(deployment, CLEAN_END)
     assert summary["action"] == "champion" and summary["version"] == "1"
     # The qualify task (candidate -> champion here: bootstrap) logs its move and why.
-    assert "Version 1: champion (bootstrap: first model of this name passed every gate)" in run.log
+    # ... with the model version's MLflow URL on the same line (the task's last line).
+    assert f"{MODEL} v1: champion (bootstrap: first model of this name passed every gate): http" in run.log
     events = [n["event"] for n in _notifications(airflow_project)]
     assert events[-1] == "success"
 

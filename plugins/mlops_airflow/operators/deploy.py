@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from include.deploy.payloads import HealthCheckPayload, PromotionPayload, ReconcilePayload, RollbackPayload
 
 DEFAULT_AUDIT_CONN_ID = AuditHook.default_conn_name
+AUDIT_LINES = 20  # the newest audit records read back after a move (a move writes one per version)
 
 
 def _actor(context: Any) -> str:
@@ -45,6 +46,19 @@ class _DeployOperator(MlopsBaseOperator):
 
     def audited_registry(self) -> Any:
         return audited_registry(mlflow_conn_id=self.mlflow_conn_id, audit_conn_id=self.audit_conn_id)
+
+    def log_audit_trail(self, registry: Any, context: Any) -> None:
+        """Log the audit-trail records this run wrote, read back from the audit database. Only a
+        report: the move is done, so a failed read is a warning, never the task's failure."""
+        from include.deploy.messages import audit_trail_lines
+
+        try:
+            rows = registry.audit.history(self.model_name, limit=AUDIT_LINES) if registry.audit is not None else []
+        except Exception as error:  # the move succeeded; a read that fails must not undo the task
+            self.log.warning("audit trail not read back (the move is recorded): %s", error)
+            return
+        for line in audit_trail_lines(rows, _actor(context)):
+            self.log.info("%s", line)
 
 
 class PromoteChallengerOperator(_DeployOperator):
@@ -105,6 +119,7 @@ class PromoteChallengerOperator(_DeployOperator):
             approval=self.approval or None,
             actor=_actor(context),
         )
+        self.log_audit_trail(registry, context)
         what = f"{self.model_name} v{promoted['version']} is champion (was v{promoted['previous']})"
         url = version_url(self.model_name, promoted["version"], registry.tracking_uri)
         push_mlflow_links(context, what, version_url=url, logger=self.log)
@@ -158,6 +173,7 @@ class RollbackChampionOperator(_DeployOperator):
             actor=_actor(context),
             bad_stage=self.bad_version_stage or REJECTED,
         )
+        self.log_audit_trail(registry, context)
         url = version_url(self.model_name, result["restored"], registry.tracking_uri)
         push_mlflow_links(
             context, f"{self.model_name} v{result['restored']} is champion again", version_url=url, logger=self.log

@@ -209,6 +209,22 @@ class Stack:
             raise AssertionError(f"{dag_id} {run_id} {run['state']}\n{self.describe_run(dag_id, run_id)}")
         return run
 
+    def wait_task(self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 300) -> None:
+        """Poll until ``task_id`` of the run is in ``state`` (a run that ends first fails)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            tis = {ti["task_id"]: ti["state"] for ti in self.task_instances(dag_id, run_id)}
+            if tis.get(task_id) == state:
+                return
+            run_state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if run_state in ("success", "failed") or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{dag_id} {run_id}: {task_id} is {tis.get(task_id)}, not {state} (run {run_state})\n"
+                    f"{self.describe_run(dag_id, run_id)}"
+                )
+            self.check_processes()
+            time.sleep(2)
+
     def run_dag(
         self, dag_id: str, conf: dict[str, Any] | None = None, label: str | None = None, timeout: float = 420
     ) -> tuple[str, dict]:
@@ -368,12 +384,14 @@ def write_stack_config(directory: Path) -> Path:
     (catchup is off but the last interval still runs) and, with ``max_active_runs=1``, hold up
     the runs the tests trigger. Scoring: units of at most 4 (several mapped ``score`` tasks for a
     date range) streamed 200 rows at a time. Latency limits relaxed (see LATENCY_LIMIT_MS).
+    Promotions wait for a person's approval (Required Actions), as a production team would set it.
     """
     data = yaml.safe_load((PROJECT / "include" / "models" / f"{MODEL}.yaml").read_text())
     data["schedules"] = {"retrain": None, "score": None, "monitor": None, "promote": None}
     data["scoring"].update({"max_parallel": 4, "chunk_rows": 200})
     data["gates"]["max_latency_ms_per_1k"] = LATENCY_LIMIT_MS
     data["deploy"]["max_latency_ms_per_1k"] = LATENCY_LIMIT_MS
+    data["deploy"]["approval_required"] = True  # a person approves in Required Actions (test_stack.py step 5)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{MODEL}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -1,7 +1,8 @@
 """The stack suite's session fixture: the compose topology from local processes (airflow_stack.py).
 
-One stack for the whole session, shared by test_stack.py (the MLOps cycle through the REST API)
-and test_web_ui.py (the same stack in a browser). Start-up, each DAG run and teardown are timed;
+One stack for the whole session, used by test_stack.py: the MLOps cycle driven through the REST
+API (as the scheduler and scripts do) and, where a person acts, in a browser (``web``: headless
+Chromium signed in to the Airflow UI, web_ui.py). Start-up, each DAG run and teardown are timed;
 the timings are printed at the end of the session and saved to
 ``test-artifacts/stack/timings.json``. A failing test gets the tail of every stack process's log
 in its report; all logs stay in the session's tmp dir (path printed).
@@ -19,7 +20,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures.services import ServiceUnavailable
-from tests.integration.stack.airflow_stack import PROJECT, Stack, start_stack
+from tests.integration.stack.airflow_stack import ADMIN, PROJECT, Stack, start_stack
+from tests.integration.stack.web_ui import VIEWPORT, WebUI, chromium
 
 ARTIFACTS = PROJECT / "test-artifacts" / "stack"
 _STACKS: list[Stack] = []
@@ -64,6 +66,25 @@ def _running_stack(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
         running.timings["suite wall time"] = time.perf_counter() - started
         (artifacts_dir / "timings.json").write_text(json.dumps(running.timings, indent=2))
         (artifacts_dir / "evidence.json").write_text(json.dumps(running.evidence, indent=2, default=str))
+
+
+@pytest.fixture(scope="session")
+def web(stack: Stack, artifacts_dir: Path) -> Iterator[WebUI]:
+    """One browser tab signed in to the stack's Airflow UI for the whole session; MLflow's basic
+    auth answered as the read-only user (a person browsing the registry)."""
+    reader = stack.mlflow_reader
+    assert reader is not None, "the stack has no MLflow reader account"
+    mlflow_login = {"username": reader.username, "password": reader.password, "origin": stack.mlflow_url}
+    with chromium() as browser:
+        context = browser.new_context(viewport=VIEWPORT, http_credentials=mlflow_login)
+        context.set_default_timeout(30_000)
+        ui = WebUI(page=context.new_page(), base_url=stack.api_url, artifacts=artifacts_dir)
+        try:
+            ui.sign_in(ADMIN, stack.password, landing="/dags")
+            yield ui
+        finally:
+            ui.shot("99-last")
+            context.close()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,4 +1,5 @@
-"""The MLOps cycle on the distributed stack, driven like a user drives it: the Airflow REST API.
+"""The MLOps cycle on the distributed stack, driven as it is in production: the scheduler's and
+scripts' part through the Airflow REST API, a person's part in the web UI (headless Chromium).
 
 The stack (conftest.py, airflow_stack.py) is the docker compose topology from local processes:
 CeleryExecutor with a Redis broker and two workers, PostgreSQL for Airflow, MLflow and the
@@ -9,29 +10,45 @@ of the model's life that the next one builds on:
 2. ``retrain_churn``: the first model (v1) becomes champion;
 3. ``batch_score_churn`` on three days: one mapped ``score`` task per unit, spread over both
    Celery workers (the task instances' hostnames), predictions published to S3 with manifests;
-4. ``monitor_churn`` while a second ``retrain_churn`` (force) trains the challenger (v2);
-5. shadow scoring of three more days, then ``promote_churn``: v2 champion on that evidence;
-6. ``rollback_churn`` with a reason: v1 champion again.
+4. in the browser: sign in, trigger ``retrain_churn`` from its Params form (the challenger v2)
+   while ``monitor_churn`` runs; the run page, the form's values in the run, the qualify log;
+5. shadow scoring of three more days (progress read in a score task's log), then in the
+   browser: ``promote_churn`` from its form, approved in Required Actions (the evidence as a
+   list); the promote log shows the audit records and the champion, its extra link opens the
+   version in MLflow;
+6. in the browser: ``rollback_churn`` from its form with a reason: v1 champion again, the
+   rollback in the audit trail (the task's log reads it back from the audit database);
+7. the reports a person opens: the model card and the drift report, rendered in the browser.
 
 Afterwards the outputs are where a person would look: S3 (partitions and manifests), the MLflow
-registry (aliases) and the audit tables in PostgreSQL.
+registry (aliases) and the audit tables in PostgreSQL. Screenshots of every browser step:
+``test-artifacts/stack/ui-*.png``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
 import requests
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from include.platform.partitions import read_manifest
-from tests.integration.stack.airflow_stack import DAG_IDS, MODEL, Stack
+from tests.integration.stack.airflow_stack import ADMIN, DAG_IDS, MODEL, Stack
+from tests.integration.stack.web_ui import WebUI
 
 TRAIN_END = "2026-02-10"
 SCORE_DAYS = ("2026-02-11", "2026-02-12", "2026-02-13")
 SHADOW_DAYS = ("2026-02-14", "2026-02-15", "2026-02-16")
+WINDOW_DAYS = 28  # typed into the form (the config's value: a forced retrain of v1's window)
+RETRAIN_TASKS = 8
+RETRAIN_REASON = "web UI: challenger on the latest window"
+APPROVAL_REASON = "web UI: shadow evidence reviewed"
+ROLLBACK_REASON = "web UI: v2 misbehaves in production"
 
 # What each step found, for the steps after it (a step that failed makes the next ones fail).
 STATE: dict[str, Any] = {}
@@ -195,14 +212,46 @@ def test_batch_score_maps_over_both_workers(stack: Stack):
 
 
 # -- 4 ---------------------------------------------------------------------------------------------
-def test_monitor_runs_while_a_challenger_trains(stack: Stack):
-    """Two DAG runs at once share the two workers: monitoring v1 while v2 trains."""
+def test_monitor_runs_while_a_person_trains_a_challenger(stack: Stack, web: WebUI):
+    """A person triggers ``retrain_churn`` from its Params form while ``monitor_churn`` runs (two
+    DAG runs share the two workers); the form's values reach the run, the run page shows every
+    task *Success*, and the qualify task's log says what became of v2, with its MLflow URL."""
     needs("scored")
-    with stack.phase("monitor + retrain v2 (concurrent)"):
-        retrain = stack.trigger(f"retrain_{MODEL}", {"window_end": TRAIN_END, "force": True, "reason": "challenger"})
+    dag_id = f"retrain_{MODEL}"
+    with stack.phase("web UI: retrain form + monitor (concurrent)"):
+        dialog = web.trigger_form(dag_id)
+        # Optional Params are optional: the form opens without an error and could be sent as is.
+        expect(dialog.get_by_text("This field is required")).to_have_count(0)
+        expect(dialog.get_by_test_id("trigger-dag-submit")).to_be_enabled()
+        web.shot("02-retrain-form-defaults")
+        dialog.locator("input[name=element_window_end]").fill(TRAIN_END)
+        dialog.locator("input[name=element_window_days]").fill(str(WINDOW_DAYS))
+        dialog.get_by_text("Retrain even if this window was already trained").click()
+        dialog.locator("input[name=element_reason]").fill(RETRAIN_REASON)
+        expect(dialog.locator("input[name=element_force]")).to_be_checked()
+        web.shot("03-retrain-form-filled")
+        retrain = web.submit_trigger(dialog, dag_id)
         monitor = stack.trigger(f"monitor_{MODEL}", {"ds": SCORE_DAYS[-1]})
         stack.wait_run(f"monitor_{MODEL}", monitor)
-        stack.wait_run(f"retrain_{MODEL}", retrain)
+        stack.wait_run(dag_id, retrain)
+        # The run page (opened by the form) shows it without a reload: every task and the badge.
+        expect(web.page.get_by_text("Success", exact=True)).to_have_count(RETRAIN_TASKS + 1, timeout=30_000)
+        web.shot("04-retrain-success")
+
+    run = stack.api("GET", f"/dags/{dag_id}/dagRuns/{retrain}")
+    assert run["triggered_by"] == "ui" and run["triggering_user_name"] == ADMIN, run
+    assert run["conf"]["window_end"] == TRAIN_END and run["conf"]["window_days"] == WINDOW_DAYS, run["conf"]
+    assert run["conf"]["force"] is True and run["conf"]["reason"] == RETRAIN_REASON, run["conf"]
+    pulled = stack.api("GET", f"/dags/{dag_id}/dagRuns/{retrain}/taskInstances/pull_features/xcomEntries/return_value")
+    start = (dt.date.fromisoformat(TRAIN_END) - dt.timedelta(days=WINDOW_DAYS)).isoformat()
+    assert str(pulled["value"]["window_start"]).startswith(start), pulled["value"]
+
+    log = web.log_lines(dag_id, retrain, "qualify")
+    web.shot("05-qualify-log")
+    v2_url = f"{stack.mlflow_url}/#/models/{MODEL}/versions/2"
+    qualified = rf"{MODEL} v2: challenger \(passed every gate.*\): {re.escape(v2_url)}"
+    assert re.search(qualified, log), log
+
     report = s3_json(stack, f"reports/{MODEL}/monitor/ds={SCORE_DAYS[-1]}/summary.json")
     assert str(report["champion_version"]) == "1"
     assert report["decision"]["summary"], report["decision"]
@@ -211,30 +260,83 @@ def test_monitor_runs_while_a_challenger_trains(stack: Stack):
     )
     assert aliases(stack) == {"champion": "1", "challenger": "2"}
     stack.evidence["monitor decision"] = report["decision"]["summary"]
+    window = [pulled["value"]["window_start"], pulled["value"]["window_end"]]
+    stack.evidence["web UI retrain"] = {"run_id": retrain, "conf": run["conf"], "training window": window}
     STATE["v2"] = "2"
 
 
 # -- 5 ---------------------------------------------------------------------------------------------
-def test_shadow_evidence_then_promotion(stack: Stack):
+def test_shadow_evidence_then_a_person_approves_the_promotion(stack: Stack, web: WebUI):
+    """Shadow scoring (the scheduler's part), its progress in a score task's log; then a person
+    triggers ``promote_churn`` from its form with the defaults, reads the evidence in Required
+    Actions and approves; the promote task's log shows the audit records and the new champion,
+    and its extra link opens the model version in MLflow."""
     needs("v2")
-    score_days(stack, SHADOW_DAYS, "shadow")
+    run_id, _ = stack.run_dag(
+        f"batch_score_{MODEL}", {"ds": SHADOW_DAYS[0], "ds_end": SHADOW_DAYS[-1]}, label="batch_score (shadow)"
+    )
+    check_scoring(stack, run_id, SHADOW_DAYS, version="1")
     for ds in SHADOW_DAYS:
         assert s3_keys(stack, f"shadow_predictions/{MODEL}/ds={ds}/"), f"no shadow predictions for {ds}"
+    progress = web.log_lines(f"batch_score_{MODEL}", run_id, "score", map_index=0)
+    web.shot("06-score-progress-log")
+    per_chunk = r"unit 0 of \d{4}-\d\d-\d\d: [\d,]+/[\d,]+ rows done \(\d+%\), [\d,]+ rows/s, ETA \d+m\d\ds"
+    assert re.search(per_chunk, progress), progress
 
-    stack.run_dag(f"promote_{MODEL}", {}, label="promote")
+    dag_id = f"promote_{MODEL}"
+    with stack.phase("web UI: promote form + approval"):
+        promote = web.submit_trigger(web.trigger_form(dag_id), dag_id)  # every Param at its default
+        stack.wait_task(dag_id, promote, "approve", "awaiting_input")  # a HITL task parks
+        shown = web.answer_required_action(f"Promote {MODEL} challenger to champion?", "Approve", APPROVAL_REASON)
+        stack.wait_run(dag_id, promote)
+    assert "challenger v2 vs champion v1: ready to promote" in shown, shown
+    assert "[PASS] min_shadow_batches: 3 shadow batches, needs 3" in shown, shown
+    assert "This field is required" not in shown
+
+    log = web.log_lines(dag_id, promote, "promote")
+    web.shot("07-promote-log")
+    actor = f"airflow:{dag_id}/{promote}"
+    assert "v2 shadow -> champion succeeded: shadow evidence passed every criterion" in log, log
+    assert f"approved by {ADMIN}: {APPROVAL_REASON} (by {actor})" in log, log
+    assert f"v1 champion -> archived succeeded: superseded by v2 (by {actor})" in log, log
+    assert f"{MODEL} v2 is champion (was v1): {stack.mlflow_url}/#/models/{MODEL}/versions/2" in log, log
+
+    mlflow_page = web.follow_extra_link(dag_id, promote, "promote", "MLflow model version")
+    expect(mlflow_page.get_by_text("Version 2", exact=True).first).to_be_visible()
+    expect(mlflow_page.get_by_text("@ champion").first).to_be_visible()
+    expect(mlflow_page.get_by_text("Validation gates: all passed.").first).to_be_visible()
+    web.shot("08-mlflow-version", page=mlflow_page)
+    mlflow_page.close()
 
     assert aliases(stack) == {"champion": "2", "challenger": None}
     rows = audit_rows(stack)
     assert moves(rows, "2")[-1] == ("shadow", "champion", "succeeded"), moves(rows, "2")
     assert moves(rows, "1")[-1] == ("champion", "archived", "succeeded"), moves(rows, "1")
+    promoted = [r for r in rows if r["version"] == "2" and r["to_stage"] == "champion"][-1]
+    assert promoted["actor"] == actor and APPROVAL_REASON in promoted["reason"], promoted
     STATE["promoted"] = True
 
 
 # -- 6 ---------------------------------------------------------------------------------------------
-def test_rollback_restores_the_previous_champion(stack: Stack):
+def test_a_person_rolls_back_from_the_form(stack: Stack, web: WebUI):
+    """``rollback_churn`` from its form: Trigger waits for the (required) reason; the rollback
+    task's log shows the audit records it wrote, read back from the audit database."""
     needs("promoted")
-    reason = "stack suite: v2 misbehaves in production"
-    stack.run_dag(f"rollback_{MODEL}", {"reason": reason}, label="rollback")
+    dag_id = f"rollback_{MODEL}"
+    with stack.phase("web UI: rollback form"):
+        dialog = web.trigger_form(dag_id)
+        submit = dialog.get_by_test_id("trigger-dag-submit")
+        expect(submit).to_be_disabled()  # the one required Param: a rollback is audited with its reason
+        dialog.locator("input[name=element_reason]").fill(ROLLBACK_REASON)
+        web.shot("09-rollback-form")
+        rollback = web.submit_trigger(dialog, dag_id)
+        stack.wait_run(dag_id, rollback)
+
+    log = web.log_lines(dag_id, rollback, "rollback")
+    web.shot("10-rollback-audit-trail")
+    actor = f"airflow:{dag_id}/{rollback}"
+    assert f"v1 archived -> champion succeeded: rollback: {ROLLBACK_REASON} (by {actor})" in log, log
+    assert "v2 champion -> rejected succeeded: " in log, log
 
     assert aliases(stack)["champion"] == "1"
     rows = audit_rows(stack)
@@ -248,15 +350,49 @@ def test_rollback_restores_the_previous_champion(stack: Stack):
         ("champion", "archived", "succeeded"),
         ("archived", "champion", "succeeded"),
     ]
-    v2 = moves(rows, "2")
-    assert v2[:3] == [
+    assert moves(rows, "2") == [
         (None, "candidate", "succeeded"),
         ("candidate", "shadow", "succeeded"),
         ("shadow", "champion", "succeeded"),
+        ("champion", "rejected", "succeeded"),
     ]
-    assert v2[-1][:2] in {("champion", "rejected"), ("champion", "archived")}, v2
-    rollback = [r for r in rows if r["version"] == "1" and r["to_stage"] == "champion"][-1]
-    assert reason in rollback["reason"] and rollback["actor"].startswith(f"airflow:rollback_{MODEL}/"), rollback
-    stages = audit_stages(stack)
-    assert stages["1"] == "champion" and stages["2"] == v2[-1][1], stages
+    rolled = [r for r in rows if r["version"] == "1" and r["to_stage"] == "champion"][-1]
+    assert ROLLBACK_REASON in rolled["reason"] and rolled["actor"] == actor, rolled
+    assert audit_stages(stack) == {"1": "champion", "2": "rejected"}
     stack.evidence["MLflow aliases after rollback"] = aliases(stack)
+
+
+# -- 7 ---------------------------------------------------------------------------------------------
+def test_a_person_reads_the_model_card_and_the_drift_report(stack: Stack, web: WebUI):
+    """The HTML reports the pipelines wrote, in the browser: the model card (MLflow artifact of the
+    version's run) with its evidence as tables and fitting the window, and the drift report
+    (S3) with its title and the test that decided each column (the config's PSI for
+    ``discount_pct``)."""
+    needs("v2")
+    reader = stack.mlflow_reader
+    assert reader is not None
+    run_id = stack.mlflow().get_model_version(MODEL, "2").run_id
+    download = requests.get(  # the MLflow UI's artifact download, as the read-only user
+        f"{stack.mlflow_url}/get-artifact",
+        params={"path": "model_card/model_card.html", "run_uuid": run_id},
+        auth=(reader.username, reader.password),
+        timeout=60,
+    )
+    assert download.status_code == 200, download.text[:300]
+    card = web.show_document(download.text, "11-model-card")
+    assert card.title() == f"Model card: {MODEL} v2", card.title()
+    for heading in ("Validation gates", "Shadow evidence", "Promotion history"):
+        expect(card.get_by_role("heading", name=heading)).to_be_visible()
+    expect(card.get_by_role("table").first).to_be_visible()
+    assert "**" not in card.inner_text("body") and not web.overflows_horizontally(card)
+    card.close()
+
+    day = SCORE_DAYS[-1]
+    body = stack.s3().get_object(Bucket=stack.bucket, Key=f"data/reports/{MODEL}/monitor/ds={day}/drift_report.html")
+    report = web.show_document(body["Body"].read().decode(), "12-drift-report")
+    assert report.title() == f"Drift report: {MODEL}, ds={day}", report.title()
+    verdicts = report.locator("section.mlops-verdicts")
+    expect(verdicts.get_by_role("heading", name=f"Drift report: {MODEL}, ds={day}")).to_be_visible()
+    discount = verdicts.get_by_role("row").filter(has_text="discount_pct")
+    expect(discount.get_by_role("cell").nth(2)).to_have_text("psi")
+    report.close()
