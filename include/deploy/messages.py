@@ -158,13 +158,11 @@ def rollback_note(model: str, result: RollbackMovePayload, health: HealthCheckPa
 
 
 # -- audit trail -----------------------------------------------------------------------------------
-def audit_trail_lines(rows: list[dict[str, Any]], actor: str) -> list[str]:
-    """The audit-trail records ``actor`` wrote (``rows`` as the audit store's ``history``, newest
-    first), oldest first, one line each (what, why, then who): what a person checks after a
-    promotion or rollback."""
-    mine = [row for row in rows if row.get("actor") == actor]
+def audit_trail_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Audit-trail records (``rows`` as the audit store's ``history``, newest first) oldest first,
+    one line each (what, why, then who): what a person checks after a promotion or rollback."""
     return [
         f"audit trail #{row['deployment_id']}: v{row['version']} {row.get('from_stage') or '(new)'} -> "
         f"{row['to_stage']} {row['status']}: {row.get('reason') or NO_REASON} (by {row['actor']})"
-        for row in reversed(mine)
+        for row in reversed(rows)
     ]

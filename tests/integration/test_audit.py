@@ -232,8 +232,11 @@ def test_history_filters_by_model_and_version(store):
     store.record("churn", "1", None, "candidate")
     store.record("churn", "2", None, "candidate")
     store.record("fraud", "1", None, "candidate")
-    store.record("churn", "1", "candidate", "rejected", reason="failed gates")
+    store.record("churn", "1", "candidate", "rejected", reason="failed gates", actor="airflow:retrain_churn/r1")
     assert len(store.history("churn")) == 3
+    # One actor's records (a DAG run's moves, as the deploy operators log them); someone else's: none.
+    assert [h["to_stage"] for h in store.history("churn", actor="airflow:retrain_churn/r1")] == ["rejected"]
+    assert store.history("churn", actor="someone else") == []
     assert [h["to_stage"] for h in store.history("churn", "1")] == ["rejected", "candidate"]
     assert [h["version"] for h in store.history("churn", limit=1)] == ["1"]
     assert len(store.history("fraud")) == 1

@@ -259,12 +259,17 @@ class AuditStore:
             return insert_deployment(conn, model, version, expected_stage, new_stage, actor, reason, evidence)
 
     # -- reading -----------------------------------------------------------------------------
-    def history(self, model: str, version: str | int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Deployments of a model (or one version), newest first."""
+    def history(
+        self, model: str, version: str | int | None = None, limit: int | None = None, actor: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Deployments of a model (or one version; or those one actor, e.g. a DAG run, made),
+        newest first."""
         d = deployments_table.c
         query = sa.select(deployments_table).where(d.model == model)
         if version is not None:
             query = query.where(d.version == str(version))
+        if actor is not None:
+            query = query.where(d.actor == actor)
         query = query.order_by(d.created_at.desc(), d.deployment_id.desc())
         if limit is not None:
             query = query.limit(limit)

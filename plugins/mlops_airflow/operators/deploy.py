@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from include.deploy.payloads import HealthCheckPayload, PromotionPayload, ReconcilePayload, RollbackPayload
 
 DEFAULT_AUDIT_CONN_ID = AuditHook.default_conn_name
-AUDIT_LINES = 20  # the newest audit records read back after a move (a move writes one per version)
 
 
 def _actor(context: Any) -> str:
@@ -52,12 +51,14 @@ class _DeployOperator(MlopsBaseOperator):
         report: the move is done, so a failed read is a warning, never the task's failure."""
         from include.deploy.messages import audit_trail_lines
 
+        if registry.audit is None:
+            return
         try:
-            rows = registry.audit.history(self.model_name, limit=AUDIT_LINES) if registry.audit is not None else []
+            rows = registry.audit.history(self.model_name, actor=_actor(context))
         except Exception as error:  # the move succeeded; a read that fails must not undo the task
             self.log.warning("audit trail not read back (the move is recorded): %s", error)
             return
-        for line in audit_trail_lines(rows, _actor(context)):
+        for line in audit_trail_lines(rows):
             self.log.info("%s", line)
 
 

@@ -224,18 +224,19 @@ def test_every_event_is_one_the_config_knows(ready, held):
     assert {n.event for n in notes} <= set(NOTIFY_EVENTS)
 
 
-def test_audit_trail_lines_are_this_runs_records_oldest_first():
-    mine, other = "airflow:rollback_churn/manual__1", "airflow:promote_churn/scheduled__2"
+def test_audit_trail_lines_are_oldest_first_what_why_then_who():
+    mine = "airflow:rollback_churn/manual__1"
     rows = [  # newest first, as AuditStore.history returns them
         {"deployment_id": 9, "version": "1", "from_stage": "archived", "to_stage": "champion",
          "status": "succeeded", "actor": mine, "reason": "rollback: bad rankings"},
         {"deployment_id": 8, "version": "2", "from_stage": "champion", "to_stage": "rejected",
          "status": "succeeded", "actor": mine, "reason": ""},
-        {"deployment_id": 7, "version": "2", "from_stage": None, "to_stage": "candidate",
-         "status": "succeeded", "actor": other, "reason": "registered"},
+        {"deployment_id": 7, "version": "3", "from_stage": None, "to_stage": "candidate",
+         "status": "succeeded", "actor": mine, "reason": "registered"},
     ]  # fmt: skip
-    assert audit_trail_lines(rows, mine) == [
+    assert audit_trail_lines(rows) == [
+        f"audit trail #7: v3 (new) -> candidate succeeded: registered (by {mine})",
         f"audit trail #8: v2 champion -> rejected succeeded: no reason given (by {mine})",
         f"audit trail #9: v1 archived -> champion succeeded: rollback: bad rankings (by {mine})",
     ]
-    assert audit_trail_lines(rows, "someone else") == []
+    assert audit_trail_lines([]) == []
