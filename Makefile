@@ -10,11 +10,22 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install init demo test test-fast test-unit test-dags test-integration test-e2e lint airflow-ui mlflow-ui clean
 
+# The venv is filled by uv (pinned below, itself installed from the package index into the venv), on
+# the same requirements and constraints files; pip is the fallback when uv cannot be installed or
+# fails, and INSTALLER=pip uses pip only. benchmarks/install_benchmark.py times both from clean venvs.
+UV_VERSION ?= 0.13.9
+INSTALLER ?= uv
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@if [ "$(INSTALLER)" = uv ] && $(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)" && \
+		$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -r requirements-dev.txt -c constraints.txt; then \
+		echo "install: uv $(UV_VERSION)"; \
+	else \
+		echo "install: pip$(if $(filter uv,$(INSTALLER)), (uv failed: see above),)"; \
+		$(VENV)/bin/pip install --quiet --upgrade pip && \
+		$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt; \
+	fi
 	@touch $(STAMP)
 
 install: $(STAMP)

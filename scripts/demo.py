@@ -258,8 +258,8 @@ def print_deploy_cycle(model: str) -> None:
         )
     print(f"Audit and MLflow agree: {not registry.disagreements(model)}  ({audit.safe_url})")
     print(
-        "Rollback is one trigger away: scripts/airflow dags test rollback_"
-        f'{model} --conf \'{{"reason": "why"}}\'  (or the web UI form)'
+        f"Rollback is one trigger away: rollback_{model}'s form in the web UI (make airflow-ui), or with it "
+        f'running: scripts/airflow dags trigger rollback_{model} --conf \'{{"reason": "why"}}\''
     )
 
 

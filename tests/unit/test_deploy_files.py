@@ -473,6 +473,18 @@ def test_dockerfile_and_makefile_install_the_same_pinned_requirements():
         assert make_cons == cons, "the Makefile and the Dockerfile must install under the same constraints file"
 
 
+def test_makefile_installs_with_uv_and_falls_back_to_pip_on_the_same_files():
+    """`make install`: uv (pinned, the version benchmarks/install_benchmark.py reads) and pip as the
+    fallback install the same requirement and constraint files."""
+    makefile = read("Makefile")
+    assert re.search(r"^UV_VERSION \?= \d+\.\d+\.\d+$", makefile, re.MULTILINE), "uv must be pinned"
+    assert '"uv==$(UV_VERSION)"' in makefile
+    uv_lines = [line for line in makefile.splitlines() if "uv pip install" in line]
+    pip_lines = [line for line in makefile.splitlines() if "/pip install" in line and "-r " in line]
+    assert len(uv_lines) == 1 and len(pip_lines) == 1, (uv_lines, pip_lines)
+    assert pip_installs(uv_lines[0]) == pip_installs(pip_lines[0]) == [(["requirements-dev.txt"], ["constraints.txt"])]
+
+
 def test_dockerfile_user_and_copies():
     """Runs as the airflow user; copies only existing project paths, owned by airflow, no secrets."""
     users = instructions("USER")
