@@ -68,6 +68,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    # xdist reorders the files by their number of tests (most first) unless told not to: that put
+    # the stack suite (7 tests, the longest unit) near the end, running alone on one worker.
+    config.option.loadscopereorder = False
+
     class StackAsOneFile(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             scope = super()._split_scope(nodeid)

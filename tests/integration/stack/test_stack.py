@@ -302,7 +302,9 @@ def test_shadow_evidence_then_a_person_approves_the_promotion(stack: Stack, web:
     assert f"{MODEL} v2 is champion (was v1): {stack.mlflow_url}/#/models/{MODEL}/versions/2" in log, log
 
     mlflow_page = web.follow_extra_link(dag_id, promote, "promote", "MLflow model version")
-    expect(mlflow_page.get_by_text("Version 2", exact=True).first).to_be_visible()
+    # MLflow's UI is a JavaScript app that loads its page after the tab opens: a busy machine
+    # takes well over the default 5 s (seen: still "Page loading..." at load 10).
+    expect(mlflow_page.get_by_text("Version 2", exact=True).first).to_be_visible(timeout=60_000)
     expect(mlflow_page.get_by_text("@ champion").first).to_be_visible()
     expect(mlflow_page.get_by_text("Validation gates: all passed.").first).to_be_visible()
     web.shot("08-mlflow-version", page=mlflow_page)
