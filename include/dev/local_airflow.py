@@ -38,6 +38,7 @@ FINISHED = ("success", "failed")
 # Health-report names of the components the API server reports on.
 HEALTH_NAMES = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
 ADMIN = "admin"
+PRELOAD_DIR = Path(__file__).resolve().parent / "preload"
 
 
 class LocalAirflowError(RuntimeError):
@@ -112,6 +113,7 @@ class LocalAirflow:
     api_url: str
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     unpaused: list[str] = field(default_factory=list)
+    preload: bool = True
     _token: str | None = None
 
     # -- processes ---------------------------------------------------------------------------
@@ -123,11 +125,13 @@ class LocalAirflow:
         components: Sequence[str] = COMPONENTS,
         airflow: str = "airflow",
         timeout: float = 300,
+        preload: bool = True,
     ) -> LocalAirflow:
-        """Launch ``components`` and wait until they are healthy; on any failure stop what started."""
+        """Launch ``components`` and wait until they are healthy; on any failure stop what started.
+        ``preload``: the scheduler imports the pipelines' libraries before forking (``component_env``)."""
         port = free_port()
         airflow_env = component_env(env if env is not None else os.environ, port)
-        self = cls(airflow_env, Path(log_dir), f"http://{LOOPBACK}:{port}")
+        self = cls(airflow_env, Path(log_dir), f"http://{LOOPBACK}:{port}", preload=preload)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for name in components:
@@ -153,12 +157,21 @@ class LocalAirflow:
             # task processes it forks, and the terminal's Ctrl-C reaches only the caller.
             self.processes[name] = subprocess.Popen(
                 cmd,
-                env=self.env,
+                env=self.component_env(name),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def component_env(self, name: str) -> dict[str, str]:
+        """The shared environment; the scheduler's also puts ``PRELOAD_DIR`` first on its path
+        (its ``airflow_local_settings`` imports the pipelines' libraries before the executor's
+        workers are forked, so tasks start with them imported)."""
+        if name != "scheduler" or not self.preload:
+            return self.env
+        path = self.env.get("PYTHONPATH")
+        return {**self.env, "PYTHONPATH": f"{PRELOAD_DIR}:{path}" if path else str(PRELOAD_DIR)}
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self.log_dir / f"{name}.log"
