@@ -2,7 +2,8 @@
 include/dev/local_airflow.py starts api-server, scheduler (LocalExecutor) and dag-processor by
 process id, triggers a run with a conf and waits for it; the task's log is written where the API
 server (the web UI) reads it, the scheduler starts no run of its own, and every process is gone
-afterwards, also when the caller fails half-way."""
+afterwards, also when the caller fails half-way. The task process starts with the pipelines'
+libraries imported by the scheduler (include/dev/preload/airflow_local_settings.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ with DAG("{DAG_ID}", schedule="@daily", start_date=dt.datetime(2026, 1, 1), catc
 
     @task
     def echo(dag_run=None):
+        import sys
+
         print("echo says", dag_run.conf["word"])
+        # Imported by the scheduler before it forked the worker that forked this task process.
+        print("preloaded:", [m for m in ("evidently", "great_expectations", "mlflow") if m in sys.modules])
         return {{"word": dag_run.conf["word"]}}
 
     echo()
@@ -85,6 +90,7 @@ def test_a_triggered_run_is_scheduled_logged_for_the_ui_and_everything_stops(tmp
         # The log file is under base_log_folder, and the API server serves it (the web UI's view).
         log_file = home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / "task_id=echo" / "attempt=1.log"
         assert "echo says hello-from-conf" in log_file.read_text()
+        assert "preloaded: ['evidently', 'great_expectations', 'mlflow']" in log_file.read_text()
         assert "echo says hello-from-conf" in af.task_log(DAG_ID, run_id, result.tasks[0])
         assert af.xcom(DAG_ID, run_id, "echo") == {"word": "hello-from-conf"}
         # No scheduled run although the DAG was unpaused with a daily schedule.
