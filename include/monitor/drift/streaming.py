@@ -42,10 +42,13 @@ differed. A verdict can flip only when the exact score is that close to its thre
 
 With more than ``max_points`` rows the pseudo-sample is downsampled: distance tests on it are
 approximate; other p-value tests (``mannw``, ``anderson``, a project's own) would get the wrong
-size and raise ``ConfigError`` (use ``drift_from_profile`` or a larger ``max_points``). Memory:
-one batch of ``batch_rows`` rows and one parquet row group at a time, per column
-O(``max_distinct`` + grid) numbers and, while its test runs, the reference (as
-``drift_from_profile``) and at most a ``max_points`` pseudo-sample.
+size and raise ``ConfigError`` (use ``drift_from_profile`` or a larger ``max_points``).
+
+Memory: one batch of ``batch_rows`` rows at a time, column chunks read through a 1 MiB buffer
+(not a whole row group per column), per column O(``max_distinct`` + grid) numbers and, while its
+test runs, the reference (as ``drift_from_profile``: ``count`` points for a sketch column) and
+arrays of its size, or at most a ``max_points`` pseudo-sample. ``benchmarks/drift_benchmark.py
+--streaming`` measures it (see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ from include.monitor.drift.summary import NumericSummary
 
 Source = str | os.PathLike[str] | IO[bytes]
 
-DEFAULT_BATCH_ROWS = 131_072
+DEFAULT_BATCH_ROWS = 65_536
+READ_BUFFER = 1 << 20  # column chunks are read through a buffer of this size, not whole
 DEFAULT_MAX_POINTS = 1_000_000
 DEFAULT_MAX_DISTINCT = 10_000
 BINNED_TESTS = ("jensenshannon", "psi", "kl_div")
@@ -104,7 +108,7 @@ def _open(sources: Source | Sequence[Source], names: list[str]) -> list[Any]:
     files = []
     for source in items:
         try:
-            f = pq.ParquetFile(source)
+            f = pq.ParquetFile(source, buffer_size=READ_BUFFER, pre_buffer=False)
         except Exception as exc:  # pyarrow raises several types for bad files
             raise DataError(f"{_label(source)} is not a readable parquet file: {exc}") from exc
         missing = [c for c in names if c not in f.schema_arrow.names]
@@ -212,13 +216,13 @@ def _moment_t_test(ref: np.ndarray, cur: NumericSummary) -> float:
 def _from_cdf(name: str, ref: _Reference, cur: NumericSummary) -> float:
     """wasserstein (normed), ed or ks (scipy's asymptotic two-sided p-value, its choice above
     10,000 rows, for the true sizes) from the CDF distances."""
-    from scipy.stats import kstwo
-
     w1, l2, d = cur.cdf_distances(ref.values)
     if name == "wasserstein":
         return w1 / max(ref.std, 0.001)
     if name == "ed":
         return float(np.sqrt(2 * l2))
+    from scipy.stats import kstwo  # ~4 s to import on a busy machine: only when needed
+
     n_ref, n_cur = ref.values.size, cur.n
     return float(np.clip(kstwo.sf(d, np.round(n_ref * n_cur / (n_ref + n_cur))), 0, 1))
 
@@ -226,9 +230,6 @@ def _from_cdf(name: str, ref: _Reference, cur: NumericSummary) -> float:
 def _score(name: str, ref: _Reference, cur: NumericSummary, thr: float, max_points: int) -> tuple[float, bool, bool]:
     """(score, drifted, approximate on the current side?) of one numerical column."""
     test = get_stattest(name)
-    m = min(cur.n, max_points)
-    if cur.values is not None and m == cur.n:  # the current column itself: as drift_from_profile
-        return (*test.impl(ref.pair(cur.pseudo_sample(m)), thr), False)
     if name in BINNED_TESTS and sorted_nunique(ref.values) > N_BINS_UNIQUE_LIMIT:
         return (*test.impl(_counts_pair(ref.values, cur, True), thr), False)
     if name in COUNT_TESTS and cur.values is not None:
@@ -239,12 +240,14 @@ def _score(name: str, ref: _Reference, cur: NumericSummary, thr: float, max_poin
     if name in FROM_CDF and (name != "ks" or max(ref.values.size, cur.n) > KS_EXACT_ROWS):
         score = _from_cdf(name, ref, cur)
         return score, FROM_CDF[name](score, thr), cur.values is None
+    m = min(cur.n, max_points)
+    exact = cur.values is not None and m == cur.n  # the pseudo-sample is the current column itself
     if test.kind == "pvalue" and m < cur.n:
         raise ConfigError(
             f"stattest {name!r} needs the current's size: streaming keeps {m:,} of {cur.n:,} rows "
             "(use drift_from_profile or a larger max_points)"
         )
-    return (*test.impl(ref.pair(cur.pseudo_sample(m)), thr), True)
+    return (*test.impl(ref.pair(cur.pseudo_sample(m)), thr), not exact)
 
 
 def _numeric_drift(
