@@ -282,6 +282,7 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown mode {mode}")
     out["wall_s"] = time.perf_counter() - t0
+    out["cpu_s"] = time.process_time()  # the whole child, every thread: rows per CPU-second holds up under load
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
@@ -363,7 +364,11 @@ def run_streaming(args: argparse.Namespace) -> int:
             res["rows"] = rows
             res["rows_per_s"] = rows / (res["load_s"] + res["compute_s"])
             results[f"{mode}@{rows}"] = res
-            print(f"  {mode:10s} {fmt(res)}   {res['rows_per_s']:,.0f} rows/s", flush=True)
+            print(
+                f"  {mode:10s} {fmt(res)}   {res['rows_per_s']:,.0f} rows/s, cpu {res['cpu_s']:.1f} s, "
+                f"load {res['load_avg_end']}",
+                flush=True,
+            )
         if "profile" in modes:
             cmp = compare(results[f"streaming@{rows}"]["report"], results[f"profile@{rows}"]["report"])
             results[f"streaming_vs_profile@{rows}"] = cmp
