@@ -14,13 +14,26 @@ subprocess, one after the other, so that peak RSS (``VmHWM`` of the child) belon
 * ``profile``        ``profile.drift_from_profile`` from the saved profile (the reference data
                      is never read).
 
+``--streaming`` runs, instead, the profile ways against the bounded-memory streaming check:
+
+* ``profile_build``, ``profile`` as above, on a current file written block by block
+  (``STREAM_BLOCK`` rows, one parquet row group each: the N rows are never one DataFrame);
+* ``streaming``      ``streaming.drift_from_parquet`` on that file (pass 1 and, for the columns
+                     with many values, pass 2 over the row groups; nothing is loaded up front).
+
+With ``--scale-rows M`` (e.g. 10,000,000) the streaming way runs again on M current rows
+against the same reference (and the in-memory ``profile`` way too with ``--scale-in-memory``):
+the boundedness check is peak RSS at M rows / peak RSS at N rows. ``--threads 1`` pins every
+child to one thread (BLAS/OpenMP, pyarrow's pools, one column worker) for a shared machine.
+
 Every child reads its inputs from parquet first; load time is reported apart from the compute
 time, and the speed ratio compares compute times (evidently's import time, ~4 s, is reported too
 but not counted). The data are generated once per (rows, ref-rows, seed) and cached under
 ``benchmarks/results/cache/``.
 
 Run from the project root:  source scripts/env.sh && python benchmarks/drift_benchmark.py
-Results: printed, and written to benchmarks/results/drift_benchmark.json.
+                            python benchmarks/drift_benchmark.py --streaming --scale-rows 10000000 --threads 1
+Results: printed, and written to benchmarks/results/drift_benchmark.json (drift_streaming.json).
 """
 
 from __future__ import annotations
@@ -46,6 +59,7 @@ from benchmarks.machine import cpu_model, current_rss_mb, load_avg, memory_gib, 
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = RESULTS / "cache"
 DATA_VERSION = 1  # bump when the generated data change
+STREAM_BLOCK = 250_000  # --streaming: rows generated at a time, one parquet row group each
 SPEED_TARGET = 10.0
 
 NUMERIC = [
@@ -137,6 +151,44 @@ def ensure_data(rows: int, ref_rows: int, seed: int) -> Path:
     return d
 
 
+def stream_dir_for(rows: int, ref_rows: int, seed: int) -> Path:
+    return CACHE / f"drift_v{DATA_VERSION}_stream_{ref_rows}x{rows}_s{seed}"
+
+
+def ensure_stream_data(rows: int, ref_rows: int, seed: int) -> Path:
+    """The reference (whole) and a current file written block by block, one row group per block."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    d = stream_dir_for(rows, ref_rows, seed)
+    if (d / "current.parquet").exists() and (d / "reference.parquet").exists():
+        return d
+    d.mkdir(parents=True, exist_ok=True)
+    generate(ref_rows, seed, drifted=False).to_parquet(d / "reference.parquet.tmp", index=False)
+    writer = None
+    for i, start in enumerate(range(0, rows, STREAM_BLOCK)):
+        block = pa.Table.from_pandas(generate(min(STREAM_BLOCK, rows - start), seed + 1 + i, drifted=True))
+        writer = writer or pq.ParquetWriter(d / "current.parquet.tmp", block.schema)
+        writer.write_table(block, row_group_size=STREAM_BLOCK)
+    if writer is not None:
+        writer.close()
+    (d / "reference.parquet.tmp").rename(d / "reference.parquet")
+    (d / "current.parquet.tmp").rename(d / "current.parquet")
+    return d
+
+
+def pin_threads(threads: int | None) -> None:
+    """One thread everywhere (numpy's BLAS/OpenMP pools are fixed at import: set before it)."""
+    if threads is None:
+        return
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import pyarrow as pa
+
+    pa.set_cpu_count(threads)
+    pa.set_io_thread_count(max(threads, 1))
+
+
 # -- the children ------------------------------------------------------------------------------------
 def _read(path: Path):
     import pandas as pd
@@ -163,9 +215,9 @@ def _inputs(out: dict[str, Any], t0: float, load: Callable[[], Any]) -> Any:
 def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     out: dict[str, Any] = {"mode": mode}
-    if mode.startswith("setup:"):
+    if mode.startswith(("setup:", "stream_setup:")):
         rows, ref_rows, seed = (int(x) for x in mode.split(":")[1:])
-        ensure_data(rows, ref_rows, seed)
+        (ensure_stream_data if mode.startswith("stream") else ensure_data)(rows, ref_rows, seed)
         out["setup_s"] = time.perf_counter() - t0
         return out
     if mode == "project":
@@ -219,17 +271,28 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
         with _timed(out, "compute_s"):
             report = drift_from_profile(prof, cur, max_workers=workers)
         out["report"] = report.to_dict()
+    elif mode == "streaming":
+        from include.ml.profile import load_profile
+        from include.monitor.drift.streaming import drift_from_parquet
+
+        prof = _inputs(out, t0, lambda: load_profile(data_dir / "profile.json"))
+        with _timed(out, "compute_s"):
+            report = drift_from_parquet(prof, data_dir / "current.parquet", max_workers=workers)
+        out["report"] = report.to_dict()
     else:
         raise SystemExit(f"unknown mode {mode}")
     out["wall_s"] = time.perf_counter() - t0
+    out["cpu_s"] = time.process_time()  # the whole child, every thread: rows per CPU-second holds up under load
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
 
-def run_child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
+def run_child(mode: str, data_dir: Path, workers: int | None, threads: int | None = None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", mode, "--data-dir", str(data_dir)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -278,6 +341,60 @@ def fmt(res: dict[str, Any]) -> str:
     )
 
 
+def run_streaming(args: argparse.Namespace) -> int:
+    """``--streaming``: the in-memory profile way and the streaming way at --rows (and --scale-rows)."""
+    ref_rows = args.ref_rows or args.rows
+    facts = machine_facts()
+    workers = args.workers if args.workers is not None else args.threads
+    print(f"machine: {facts['usable_cores']} cores, load {facts['load_avg_start']}, threads {args.threads or 'auto'}")
+    results: dict[str, Any] = {}
+    for rows in [args.rows, *([args.scale_rows] if args.scale_rows else [])]:
+        d = stream_dir_for(rows, ref_rows, args.seed)
+        setup_s = run_child(f"stream_setup:{rows}:{ref_rows}:{args.seed}", d, None)["setup_s"]
+        print(
+            f"data: {ref_rows:,} reference x {rows:,} current rows, "
+            f"row groups of {STREAM_BLOCK:,} (setup {setup_s:.1f} s)"
+        )
+        modes = ["streaming", *(["profile"] if rows == args.rows or args.scale_in_memory else [])]
+        if not (d / "profile.json").exists():
+            run_child("profile_build", d, workers, args.threads)
+        for mode in modes:
+            print(f"running {mode} on {rows:,} rows ...", flush=True)
+            res = run_child(mode, d, workers, args.threads)
+            res["rows"] = rows
+            res["rows_per_s"] = rows / (res["load_s"] + res["compute_s"])
+            results[f"{mode}@{rows}"] = res
+            print(
+                f"  {mode:10s} {fmt(res)}   {res['rows_per_s']:,.0f} rows/s, cpu {res['cpu_s']:.1f} s, "
+                f"load {res['load_avg_end']}",
+                flush=True,
+            )
+        if "profile" in modes:
+            cmp = compare(results[f"streaming@{rows}"]["report"], results[f"profile@{rows}"]["report"])
+            results[f"streaming_vs_profile@{rows}"] = cmp
+            state = "every verdict agrees" if cmp["every_verdict_agrees"] else f"{len(cmp['disagreements'])} DISAGREE"
+            print(f"  streaming vs in-memory at {rows:,}: {state}; max score diff {cmp['max_score_diff']:.2e}")
+    summary: dict[str, Any] = {
+        "ref_rows": ref_rows,
+        "block_rows": STREAM_BLOCK,
+        "threads": args.threads,
+        "machine": facts,
+    }
+    if args.scale_rows:
+        ratio = (
+            results[f"streaming@{args.scale_rows}"]["peak_rss_mb"] / results[f"streaming@{args.rows}"]["peak_rss_mb"]
+        )
+        summary["streaming_rss_ratio"] = ratio
+        print(f"streaming peak RSS at {args.scale_rows:,} / at {args.rows:,} rows: {ratio:.2f}")
+    summary["results"] = {k: {kk: vv for kk, vv in v.items() if kk != "report"} for k, v in results.items()}
+    summary["reports"] = {k: v["report"] for k, v in results.items() if "report" in v}
+    out = args.out if args.out != RESULTS / "drift_benchmark.json" else RESULTS / "drift_streaming.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2, default=float))
+    print(f"written {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000, help="current rows (default 1,000,000)")
@@ -286,13 +403,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=None, help="threads for the project (default: auto)")
     ap.add_argument("--skip-evidently", action="store_true")
     ap.add_argument("--out", type=Path, default=RESULTS / "drift_benchmark.json")
+    ap.add_argument("--streaming", action="store_true", help="in-memory profile way vs streaming (see above)")
+    ap.add_argument("--scale-rows", type=int, default=None, help="--streaming: also this many current rows")
+    ap.add_argument("--scale-in-memory", action="store_true", help="--streaming: the in-memory way at --scale-rows too")
+    ap.add_argument("--threads", type=int, default=None, help="threads per child (default: the libraries' own)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.child:
+        pin_threads(args.threads)
         print(json.dumps(child(args.child, args.data_dir, args.workers), default=float))
         return 0
+    if args.streaming:
+        return run_streaming(args)
 
     ref_rows = args.ref_rows or args.rows
     facts = machine_facts()

@@ -10,6 +10,8 @@
   evidently's ``Report([DataDriftPreset()])`` computes them, on numpy arrays;
 * :mod:`include.monitor.drift.profile` drift computed from the compact JSON reference profile
   built at training time (``include.ml.profile``; an approximation where the profile is a sketch);
+* :mod:`include.monitor.drift.streaming` the same from parquet files read batch by batch, in memory
+  that does not grow with the rows (the current side summarized by :mod:`.summary`);
 * :mod:`include.monitor.drift.concept` concept drift: change detection on a model's error stream.
 
 Importing the package itself imports nothing else (no numpy, scipy, pandas or river), so it is
@@ -18,4 +20,4 @@ cheap; the submodules load what they need.
 
 from __future__ import annotations
 
-__all__ = ["binning", "concept", "detect", "pairs", "profile", "stattests"]
+__all__ = ["binning", "concept", "detect", "pairs", "profile", "stattests", "streaming", "summary"]

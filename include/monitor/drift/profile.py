@@ -67,7 +67,7 @@ def _pseudo_reference(sketch: dict[str, Any], n: int) -> np.ndarray:
     return np.interp(np.arange(n, dtype=np.float64), ranks, values)
 
 
-def _reference_numeric(col: dict[str, Any], sample_values: pd.Series | None) -> tuple[np.ndarray, float | None, bool]:
+def reference_numeric(col: dict[str, Any], sample_values: pd.Series | None) -> tuple[np.ndarray, float | None, bool]:
     """(reference values, std override, approximate?) of a numerical profile column."""
     if sample_values is not None:
         return clean_numeric(sample_values), None, False
@@ -78,10 +78,13 @@ def _reference_numeric(col: dict[str, Any], sample_values: pd.Series | None) -> 
     return _pseudo_reference(col["sketch"], int(col["count"])), float(col["std"]), True
 
 
-def _categorical_pair(col: dict[str, Any], current: pd.Series, name: str) -> tuple[CategoricalPair, bool]:
+def categorical_pair_from_counts(
+    col: dict[str, Any], cur_keys: list[Any], cur_counts: np.ndarray, name: str
+) -> tuple[CategoricalPair, bool]:
+    """(profiled categorical column against the current value counts, approximate?): the counts
+    as ``include.ml.cleaning.value_counts`` gives them (NaN, None and +-inf dropped)."""
     keys = list(col["values"])
     counts = np.asarray(col["counts"], dtype=np.int64)
-    cur_keys, cur_counts = value_counts(current)
     if not cur_keys:
         raise DataError(f"An empty column '{name}' was provided for drift calculation in the current dataset.")
     if col.get("stringified"):
@@ -101,14 +104,14 @@ def _categorical_pair(col: dict[str, Any], current: pd.Series, name: str) -> tup
 def _profile_pair(col: dict[str, Any], name: str, current: pd.Series, sample: pd.Series | None) -> tuple[Pair, bool]:
     """(prepared column, approximate?) of one profiled column against its current values."""
     if col["type"] == "num":
-        ref, std, approx = _reference_numeric(col, sample)
+        ref, std, approx = reference_numeric(col, sample)
         pair = NumericPair(ref, clean_numeric(current, name=name, side="current"), name=name)
         if std is not None:
             pair.ref_std = std
         return pair, approx
     if sample is not None:
         return CategoricalPair.from_values(sample, current, name=name), False
-    return _categorical_pair(col, current, name)
+    return categorical_pair_from_counts(col, *value_counts(current), name)
 
 
 def _check_columns(profile: dict[str, Any], names: list[str], current: pd.DataFrame, sample: Any) -> None:
