@@ -1,8 +1,11 @@
-"""The stack suite's session fixture: the compose topology from local processes (airflow_stack.py).
+"""The stack suite's fixture: the compose topology from local processes (airflow_stack.py).
 
-One stack for the whole session, used by test_stack.py: the MLOps cycle driven through the REST
-API (as the scheduler and scripts do) and, where a person acts, in a browser (``web``: headless
-Chromium signed in to the Airflow UI, web_ui.py). Start-up, each DAG run and teardown are timed;
+One stack for test_stack.py: the MLOps cycle driven through the REST API (as the scheduler and
+scripts do) and, where a person acts, in a browser (``web``: headless Chromium signed in to the
+Airflow UI, web_ui.py). Both are torn down as soon as that module ends (module scope, not
+session: the suite runs first in its pytest-xdist worker, which then goes on with other files,
+and an idle stack with a browser on MLflow's page kept taking CPU from them for the rest of the
+run). Start-up, each DAG run and teardown are timed;
 the timings are printed at the end of the session and saved to
 ``test-artifacts/stack/timings.json``. A failing test gets the tail of every stack process's log
 in its report; all logs stay in the session's tmp dir (path printed).
@@ -37,7 +40,7 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}: stopping the stack")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[Stack]:
     # SIGTERM (a CI timeout, a `kill`) becomes KeyboardInterrupt, so pytest still runs this
     # fixture's teardown and the stack's processes, databases and Redis keys do not outlive it.
@@ -68,9 +71,9 @@ def _running_stack(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
         (artifacts_dir / "evidence.json").write_text(json.dumps(running.evidence, indent=2, default=str))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web(stack: Stack, artifacts_dir: Path) -> Iterator[WebUI]:
-    """One browser tab signed in to the stack's Airflow UI for the whole session; MLflow's basic
+    """One browser tab signed in to the stack's Airflow UI for the whole suite; MLflow's basic
     auth answered as the read-only user (a person browsing the registry)."""
     reader = stack.mlflow_reader
     assert reader is not None, "the stack has no MLflow reader account"
