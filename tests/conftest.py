@@ -28,8 +28,8 @@ pytest_plugins = ["tests.fixtures.services"]
 # The slowest units are collected first. xdist's loadfile scheduling then reorders the files by
 # their number of tests, most first (``--loadscope-reorder``, its default), which puts the stack
 # suite (7 tests) late; kept on purpose: with the reorder turned off, the stack suite started
-# first, overlapped the heavy e2e files and a clean-clone CI run took about 40 minutes on this
-# 2-core machine, against 24 to 29 minutes with the reorder.
+# first, overlapped the heavy e2e files and a clean-clone CI run was 30 minutes in with about a
+# third of the work left on this 2-core machine, against 24 to 29 minutes in all with the reorder.
 STACK_SUITE = "integration/stack"
 SLOW_FIRST = (
     STACK_SUITE,
@@ -70,7 +70,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
-
 
     class StackAsOneFile(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
