@@ -1,4 +1,4 @@
-"""DAG integrity: every DAG file imports cleanly, fast, without heavy modules, and follows the
+"""DAG integrity: every DAG file imports cleanly, without heavy modules, and follows the
 project's rules (tags, retries, docs, explicit schedule, no catchup, pendulum start date)."""
 
 from __future__ import annotations
@@ -16,34 +16,23 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[2]
 DAGS = PROJECT / "dags"
 DAG_FILES = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
-HEAVY = (
-    "pandas",
-    "numpy",
-    "scipy",
-    "pyarrow",
-    "sklearn",
-    "skops",
-    "mlflow",
-    "evidently",
-    "great_expectations",
-    "boto3",
-    "river",
+# The packages a DAG file may import at parse time, besides the standard library: Airflow and
+# what its SDK pulls in, and the project's own light modules. Anything else (pandas, sklearn,
+# mlflow, GX, evidently, boto3 ...) belongs in a task body or an operator's execute(). A set,
+# not a timer: the DAG processor's cost is which modules a file drags in, and a set gives the
+# same answer on a quiet laptop and a loaded CI runner (a CPU-time limit failed on a slower
+# runner with nothing changed in the files). The CPU time is printed for information.
+PARSE_TIME_PACKAGES = frozenset(
+    {"airflow", "asgiref", "croniter", "include", "mlops_airflow", "packaging", "pendulum", "pydantic", "yaml"}
 )
-
-# Parse time as the DAG processor sees it: an interpreter that has imported airflow.sdk and
-# nothing else (its cost is the processor's, not the file's; modules imported by other tests
-# cannot hide an import), then the user CPU time to import and execute one DAG file (CPU time,
-# not wall time: under `make test`'s parallel workers the wall clock measures the machine's
-# load, not the file). Best of PARSE_TRIES runs. Each run is a child forked from one probe
-# process that imported airflow.sdk once (``probe_server``), which is that interpreter's state
-# exactly, without paying the SDK's import for every run; user time, because a forked child's
-# system time is mostly the copy-on-write faults of the parent's pages, not the file's work.
-MAX_PARSE_SECONDS = 0.2
 PARSE_TRIES = 3
+# Each parse runs in a child forked from one probe process that imported airflow.sdk once
+# (``probe_server``): the DAG processor's state exactly, where modules other tests imported
+# cannot hide an import, without paying the SDK's import for every file.
 _PROBE_SERVER = r"""
 import json, os, resource, runpy, sys, traceback
 import airflow.sdk  # the SDK itself is not counted
-heavy_names = set(json.loads(sys.argv[1]))
+stdlib = sys.stdlib_module_names
 base = set(sys.modules)
 answers = sys.stdout
 for line in sys.stdin:
@@ -56,8 +45,8 @@ for line in sys.stdin:
             start = resource.getrusage(resource.RUSAGE_SELF).ru_utime
             runpy.run_path(line.strip(), run_name="dag_file")
             elapsed = resource.getrusage(resource.RUSAGE_SELF).ru_utime - start
-            heavy = sorted({m.split(".")[0] for m in set(sys.modules) - base} & heavy_names)
-            result = {"seconds": elapsed, "heavy": heavy}
+            packages = sorted({m.split(".")[0] for m in set(sys.modules) - base} - stdlib)
+            result = {"seconds": elapsed, "packages": packages}
         except BaseException:
             result = {"error": traceback.format_exc()}
         os.write(write_end, json.dumps(result).encode())
@@ -77,7 +66,7 @@ class ProbeServer:
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": f"{PROJECT}:{PROJECT / 'plugins'}"}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _PROBE_SERVER, json.dumps(HEAVY)],
+            [sys.executable, "-c", _PROBE_SERVER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -132,21 +121,20 @@ def test_one_retrain_dag_per_model_config(dagbag):
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
-def test_dag_file_parse_time_and_no_heavy_imports(path, capsys, probe_server):
+def test_dag_file_imports_nothing_heavy_at_parse_time(path, capsys, probe_server):
     probes = [probe_server.probe(path) for _ in range(PARSE_TRIES)]
     best = min(p["seconds"] for p in probes)
     with capsys.disabled():
-        print(f"\n  parse time {path.name}: {best * 1000:.0f} ms (best of {PARSE_TRIES})")
-    heavy = sorted({m for p in probes for m in p["heavy"]})
-    assert heavy == [], f"{path.name} imports {heavy} at parse time"
-    assert best <= MAX_PARSE_SECONDS, (
-        f"{path.name} takes {best * 1000:.0f} ms of CPU to parse after `import airflow.sdk` (best of {PARSE_TRIES}); "
-        f"the limit is {MAX_PARSE_SECONDS * 1000:.0f} ms: move imports into task bodies / execute()"
+        print(f"\n  parse time {path.name}: {best * 1000:.0f} ms of CPU (best of {PARSE_TRIES}; information)")
+    extra = sorted({m for p in probes for m in p["packages"]} - PARSE_TIME_PACKAGES)
+    assert extra == [], (
+        f"{path.name} imports {extra} at parse time (allowed besides the standard library: "
+        f"{sorted(PARSE_TIME_PACKAGES)}): move the import into the task body or the operator's execute()"
     )
 
 
-def test_parse_probe_catches_a_slow_or_heavy_file(tmp_path, probe_server):
-    """The probe counts the file's own imports and work, not the SDK's."""
+def test_parse_probe_counts_the_files_own_imports_and_work(tmp_path, probe_server):
+    """The probe counts the file's own imports and CPU time, not the SDK's."""
     slow = tmp_path / "slow_dag.py"
     busy = (
         "def user():\n    return resource.getrusage(resource.RUSAGE_SELF).ru_utime\n"
@@ -154,20 +142,20 @@ def test_parse_probe_catches_a_slow_or_heavy_file(tmp_path, probe_server):
     )
     slow.write_text("import resource\nimport json\n" + busy)
     probe = probe_server.probe(slow)
-    assert probe["seconds"] >= 0.25 > MAX_PARSE_SECONDS and probe["heavy"] == []
+    assert probe["seconds"] >= 0.25 and probe["packages"] == []  # stdlib only
     heavy = tmp_path / "heavy_dag.py"
     heavy.write_text("import numpy\n")
-    assert probe_server.probe(heavy)["heavy"] == ["numpy"]
+    assert probe_server.probe(heavy)["packages"] == ["numpy"]
     sdk_only = tmp_path / "sdk_dag.py"
     sdk_only.write_text("import airflow.sdk\n")
-    assert probe_server.probe(sdk_only)["seconds"] < 0.05
+    assert probe_server.probe(sdk_only)["packages"] == []  # imported before the fork: not counted
     # Each probe starts from the same state: numpy, imported by the probe before, is new again.
-    assert probe_server.probe(heavy)["heavy"] == ["numpy"]
+    assert probe_server.probe(heavy)["packages"] == ["numpy"]
     broken = tmp_path / "broken_dag.py"
     broken.write_text("raise ValueError('not a DAG')\n")
     with pytest.raises(AssertionError, match="not a DAG"):
         probe_server.probe(broken)
-    assert probe_server.probe(sdk_only)["heavy"] == []  # and the server goes on after a failure
+    assert probe_server.probe(sdk_only)["packages"] == []  # and the server goes on after a failure
 
 
 def test_every_dag_follows_project_rules(dagbag):
