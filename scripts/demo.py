@@ -72,14 +72,20 @@ def dag_run(airflow: LocalAirflow, dag_id: str, conf: dict, label: str) -> RunRe
         print(f"    [{time.perf_counter() - started:5.0f}s] {line}", flush=True)
 
     result = airflow.wait(dag_id, run_id, progress=progress)
-    if not result.succeeded:
-        for ti in result.failed_tasks():
-            if ti["state"] == "failed":
-                print(f"--- log of {ti['task_id']} (tail) ---")
-                print("\n".join(airflow.task_log(dag_id, run_id, ti).splitlines()[-40:]))
-        sys.exit(f"demo: {dag_id} run {run_id} {result.state}; every task's log: make airflow-ui")
+    exit_unless_succeeded(airflow, result)
     print(f"    {result.state} in {result.seconds:.0f}s", flush=True)
     return result
+
+
+def exit_unless_succeeded(airflow: LocalAirflow, result: RunResult) -> None:
+    """A failed run ends the demo with its failed tasks' log tails."""
+    if result.succeeded:
+        return
+    for ti in result.failed_tasks():
+        if ti["state"] == "failed":
+            print(f"--- log of {ti['task_id']} (tail) ---")
+            print("\n".join(airflow.task_log(result.dag_id, result.run_id, ti).splitlines()[-40:]))
+    sys.exit(f"demo: {result.dag_id} run {result.run_id} {result.state}; every task's log: make airflow-ui")
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:
@@ -90,11 +96,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="churn")
     parser.add_argument("--start", default="2026-01-01", help="first day of sample data")
-    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--days", type=int, default=62)
+    parser.add_argument(
+        "--drift-from", default="2026-03-02", help="covariate drift in the sample data from this day (empty: none)"
+    )
     parser.add_argument("--first-window-end", default="2026-02-22", help="first training window end (exclusive)")
     parser.add_argument("--window-end", default="2026-03-01", help="second training window end (exclusive)")
-    parser.add_argument("--score-from", default="2026-02-27", help="first feature partition to score")
-    parser.add_argument("--score-date", default="2026-03-01", help="last feature partition to score")
+    parser.add_argument("--score-from", default="2026-02-22", help="first feature partition to score")
+    parser.add_argument("--score-date", default="2026-03-03", help="last feature partition to score")
+    parser.add_argument(
+        "--monitor-from", default="2026-02-28", help="first day to monitor (one monitor run per day to --score-date)"
+    )
     args = parser.parse_args()
     model = args.model
     started = time.perf_counter()
@@ -106,8 +118,9 @@ def main() -> None:
     # Every sample model's data (churn and the regression model delivery_time); the demo runs
     # the pipelines of --model only.
     with phase("sample data", f"Sample data: {args.days} days of features and delayed labels for every sample model"):
+        drift = ["--covariate-drift-from", args.drift_from] if args.drift_from else []
         run(
-            [sys.executable, "scripts/generate_data.py", "--start", args.start, "--days", str(args.days)],
+            [sys.executable, "scripts/generate_data.py", "--start", args.start, "--days", str(args.days), *drift],
             "generate-data",
         )
 
@@ -129,6 +142,7 @@ def main() -> None:
     print_summary(summary, summary_path, args.score_date)
     print_runs()
     print_deploy_cycle(model)
+    print_monitoring_trend(model, monitor_days(args.monitor_from, args.score_date))
     print_monitoring(model, args.score_date)
     print("\nPhase times: " + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in PHASES))
     print(f"Demo wall time: {time.perf_counter() - started:.0f}s")
@@ -154,9 +168,33 @@ def run_dags(airflow: LocalAirflow, args: argparse.Namespace) -> None:
         result = dag_run(airflow, f"promote_{model}", {}, "promote")
     RUNS.append(("promote", result, promote_outcome(airflow, result)))
 
-    with phase("monitor", f"monitor_{model}: quality, drift and live performance for ds={args.score_date}"):
-        result = dag_run(airflow, f"monitor_{model}", {"ds": args.score_date}, "monitor")
-    RUNS.append(("monitor", result, monitor_outcome(model, args.score_date)))
+    days = monitor_days(args.monitor_from, args.score_date)
+    title = f"monitor_{model}: quality, drift and live performance, one run per day, ds={days[0]}..{days[-1]}"
+    with phase("monitor", title):
+        results = queued_dag_runs(airflow, f"monitor_{model}", [{"ds": day} for day in days], "monitor")
+    for day, result in zip(days, results, strict=True):
+        RUNS.append((f"monitor {day[5:]}", result, monitor_outcome(model, day)))
+
+
+def monitor_days(first: str, last: str) -> list[str]:
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [(start + dt.timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def queued_dag_runs(airflow: LocalAirflow, dag_id: str, confs: list[dict], label: str) -> list[RunResult]:
+    """Trigger one run per conf at once (the DAG runs one at a time: ``max_active_runs=1``, the
+    scheduler starts the next as soon as one ends, without this script's polling in between),
+    then wait for each in order; a failed run ends the demo like ``dag_run``."""
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    run_ids = [airflow.trigger(dag_id, conf, run_id=f"demo__{label}-{n}__{stamp}") for n, conf in enumerate(confs)]
+    print(f"    triggered {len(run_ids)} runs, {run_ids[0]} .. {run_ids[-1]}", flush=True)
+    results = []
+    for run_id, conf in zip(run_ids, confs, strict=True):
+        result = airflow.wait(dag_id, run_id)
+        exit_unless_succeeded(airflow, result)
+        print(f"    {conf} {result.state} in {result.seconds:.0f}s", flush=True)
+        results.append(result)
+    return results
 
 
 # -- outcomes: read from the reports, manifests and XComs the runs left ----------------------------
@@ -222,6 +260,17 @@ def print_runs() -> None:
     for label, result, outcome in RUNS:
         print(f"  {label:<12} {result.state:<8} {result.seconds:5.0f}s  {result.run_id}")
         print(f"               {outcome}")
+
+
+def print_monitoring_trend(model: str, days: list[str]) -> None:
+    """One line per monitored day: the trend the Model health view plots."""
+    print(f"\nMonitoring, one run per day ({len(days)} days):")
+    for day in days:
+        summary = _read_json(f"reports/{model}/monitor/ds={day}/summary.json")
+        drift = (summary.get("drift") or {}).get("features") or {}
+        drifted = f"{drift['n_drifted']}/{drift['n_columns']} columns drifted" if drift else "no drift check"
+        decision = str(summary["decision"]["summary"]).splitlines()[0]
+        print(f"  {day}  {drifted:<24} {decision[:90]}")
 
 
 def print_monitoring(model: str, ds: str) -> None:
