@@ -1,0 +1,62 @@
+"""Two independent proportions: statsmodels' Wald z-test of the difference, which also tests a
+shifted null (non-inferiority margin), and the Wald interval from the same standard error, so the
+interval's bound and the p-value never disagree. (The score test's interval is found by a root
+search that failed on about 1 in 250 simulated experiments here; a decision must not crash. At
+the fixed horizon's sample sizes, hundreds of outcomes per arm, the two agree closely.)"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from include.deploy.experiment.hypothesis import Hypothesis
+from include.deploy.experiment.stattests import register
+from include.deploy.experiment.stattests.comparison import ArmComparison
+from include.errors import ConfigError
+
+NAME = "two_proportion_z"
+
+
+@register(NAME)
+def two_proportion_z(control: np.ndarray, treatment: np.ndarray, hypothesis: Hypothesis) -> ArmComparison:
+    """Per-entity 0/1 outcomes (1 = success) of each arm."""
+    for arm, values in (("control", control), ("treatment", treatment)):
+        if not np.isin(values, (0.0, 1.0)).all():
+            raise ConfigError(f"{NAME} needs 0/1 outcomes; the {arm} arm has other values")
+    return from_counts(int(control.sum()), len(control), int(treatment.sum()), len(treatment), hypothesis)
+
+
+def from_counts(
+    successes_control: int, n_control: int, successes_treatment: int, n_treatment: int, hypothesis: Hypothesis
+) -> ArmComparison:
+    """The same test from counts (what a day's summary keeps)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+    sign = 1.0 if hypothesis.higher_is_better else -1.0
+    result = test_proportions_2indep(
+        successes_treatment,
+        n_treatment,
+        successes_control,
+        n_control,
+        value=sign * hypothesis.null_effect,
+        method="wald",
+        compare="diff",
+        alternative="larger" if sign > 0 else "smaller",
+    )
+    low, high = confint_proportions_2indep(
+        successes_treatment, n_treatment, successes_control, n_control,
+        method="wald", compare="diff", alpha=2 * hypothesis.alpha,
+    )  # fmt: skip
+    low, high = (low, high) if sign > 0 else (-high, -low)
+    rate_c, rate_t = successes_control / n_control, successes_treatment / n_treatment
+    return ArmComparison(
+        method=NAME,
+        control_value=rate_c,
+        treatment_value=rate_t,
+        n_control=n_control,
+        n_treatment=n_treatment,
+        effect=sign * (rate_t - rate_c),
+        ci_low=float(low),
+        ci_high=float(high),
+        p_value=float(result.pvalue),
+        statistic=float(result.statistic),
+    )
