@@ -40,9 +40,7 @@ URL_SETTINGS = "the Airflow connection pushgateway_default (host, port) or MLOPS
 def safe_url(url: str) -> str:
     """``url`` without credentials, for messages and logs."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def check_url(url: str) -> str:

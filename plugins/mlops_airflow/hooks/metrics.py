@@ -42,7 +42,7 @@ class PushgatewayHook(BaseHook):
         if conn is not None:
             host = conn.host if "://" in conn.host else f"http://{conn.host}"
             return f"{host}:{conn.port}" if conn.port else host
-        return os.environ.get(PUSHGATEWAY_URL_ENV) or None
+        return os.environ.get("MLOPS_PUSHGATEWAY_URL") or None  # PUSHGATEWAY_URL_ENV
 
     def auth(self) -> tuple[str, str] | None:
         conn = self._connection()
