@@ -54,11 +54,8 @@ class PushgatewayHook(BaseHook):
 
         url = self.url()
         if not url:
-            log.info(
-                "metrics not pushed: no Pushgateway configured (connection %s or %s)",
-                self.pushgateway_conn_id,
-                PUSHGATEWAY_URL_ENV,
-            )
+            where = f"connection {self.pushgateway_conn_id} or " if self.pushgateway_conn_id else ""
+            log.info("metrics not pushed: no Pushgateway configured (%s%s)", where, PUSHGATEWAY_URL_ENV)
             return False
         return push(url, job, {"model": model}, series, auth=self.auth())
 
