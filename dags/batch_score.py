@@ -41,7 +41,8 @@ stage and reason (not retried: fix the data and score the failed dates again).
   date passes, nothing is published and the task fails.
 * **record**: prediction distribution and counts of the published dates to MLflow and the
   manifest; shadow agreement, score difference, error rate and latency to MLflow for the
-  challenger version; Asset event `predictions/<model>`.
+  challenger version; Asset event `predictions/<model>`; the counts and rows per second to the
+  Pushgateway (docs/production.md, "Metrics"; an outage only warns).
 * **notify**: the published and the failed dates (event `failure` when a date failed).
 * **check_dates**: fails the run when a date failed, after the good dates are published.
 
@@ -139,6 +140,7 @@ def build(config: ModelConfig) -> DAG:
         @task(multiple_outputs=False, outlets=[predictions_asset(name)])
         def record(pinned: dict, published: dict, run_id=None, outlet_events=None) -> dict:
             from include.score.record import record_scoring_runs
+            from mlops_airflow.hooks.metrics import push_scoring_metrics
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.links import announce_scoring_runs
 
@@ -146,6 +148,8 @@ def build(config: ModelConfig) -> DAG:
             recorded = record_scoring_runs(registry, config, pinned, published, run_id)
             if recorded["asset_extra"] is not None:  # None in a dry run: nothing was published
                 outlet_events[predictions_asset(name)].extra = recorded["asset_extra"]
+            # The published dates' manifest summaries to the Pushgateway (an outage only warns).
+            push_scoring_metrics(name, pinned["champion"]["version"], published)
             announce_scoring_runs(registry, name, recorded)  # last line and extra link: the MLflow runs
             return recorded
 

@@ -23,7 +23,8 @@ profile and sample, hold-out scores and metrics), never with re-read training da
 * **decide**: each trigger in `monitoring.triggers` (dataset_drift, performance_drop, concept_drift,
   new_labels, model_age, manual) with its reason and numbers.
 * **report**: evidently's HTML drift report (on samples) and a JSON summary under
-  `reports/<model>/monitor/ds=YYYY-MM-DD/`, logged to MLflow with per-run metrics.
+  `reports/<model>/monitor/ds=YYYY-MM-DD/`, logged to MLflow with per-run metrics; then the
+  summary's numbers to the Pushgateway (docs/production.md, "Metrics"; an outage only warns).
 * **request_retrain**: one event on the asset `retrain_request/<model>` with the reasons and
   the training window end in its extra; `retrain_<model>` is scheduled on its cron or that
   asset. Never twice for one monitor run: a cleared task finds its run's event and skips.
@@ -109,12 +110,15 @@ def build(config: ModelConfig) -> DAG:
 
         @task(multiple_outputs=False)
         def report(reference: dict, quality: dict, drift, performance, decision: dict, run_id=None) -> dict:
-            from include.monitor.report import write_report
+            from include.monitor.report import read_summary, write_report
+            from mlops_airflow.hooks.metrics import push_monitor_metrics
             from mlops_airflow.hooks.registry import MlflowHook
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             storage, registry = MlopsStorageHook().get_conn(), MlflowHook().get_conn()
-            return write_report(storage, registry, config, reference, quality, drift, performance, decision, run_id)
+            paths = write_report(storage, registry, config, reference, quality, drift, performance, decision, run_id)
+            push_monitor_metrics(read_summary(storage, name, reference["ds"]))  # an outage only warns
+            return paths
 
         @task(inlets=[retrain_request], outlets=[retrain_request], multiple_outputs=False)
         def request_retrain(reference: dict, decision: dict, dag_run=None, inlet_events=None, outlet_events=None):

@@ -33,7 +33,8 @@ One DAG per model config. Runs on `schedules.promote` and on demand.
   in shadow in the audit table. The audit trail gets a pending claim first (one transaction:
   of two concurrent promotions exactly one claims), then MLflow moves, then the claim is
   finished; a retry of the task settles its own claim and completes the move
-  (`include/deploy/claims.py`).
+  (`include/deploy/claims.py`). The move and the audit trail's stage changes go to the
+  Pushgateway (docs/production.md, "Metrics"; never fails the task).
 * **health_check**: loads `models:/<name>@champion`, scores the sample saved at training and
   compares with the scores recorded then; on failure it rolls back to the previous champion
   and notifies.

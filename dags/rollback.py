@@ -18,7 +18,8 @@ One DAG per model config; manual only (no schedule). Trigger it from the web UI 
 * **rollback**: compare-and-set like a promotion: a pending claim in the audit trail (only if
   the champion is still the one replaced and the target still archived), then the champion
   alias moves in one step, then the claim is finished. The next batch scoring run uses the
-  restored model. Versions are never deleted.
+  restored model. Versions are never deleted. The move and the audit trail's stage changes go
+  to the Pushgateway (docs/production.md, "Metrics"; never fails the task).
 
 `rollback` and `health_check` are `RollbackChampionOperator` and `ModelHealthCheckOperator`
 (`plugins/mlops_airflow/operators/deploy.py`).

@@ -102,6 +102,10 @@ class HealthCheckFailed(RefusedMove):
     """The champion failed its health check after a move (and was rolled back when asked to)."""
 
 
+class MetricsConfigError(NotRetryable, ValueError):
+    """The Pushgateway address is malformed or is not a Pushgateway (it refused the push)."""
+
+
 class RegistryStateError(NotRetryable):
     """The registry is not in the state an operation needs (no champion, unknown version,
     a model that is not a skops scikit-learn model, a missing artifact of a run)."""

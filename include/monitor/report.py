@@ -140,6 +140,8 @@ def monitor_summary(
         "model": config.name,
         "ds": reference["ds"],
         "champion_version": reference["version"],
+        # When the champion version was registered (its training's end): its age on the dashboard.
+        "champion_created": reference.get("created"),
         "quality": quality,
         "drift": drift,
         "performance": performance,
@@ -147,6 +149,11 @@ def monitor_summary(
         "decision": decision,
         "airflow_run_id": airflow_run_id,
     }
+
+
+def read_summary(storage: Storage, model: str, ds: str) -> dict[str, Any]:
+    """The ``summary.json`` a monitor run wrote for ``ds`` (what its metrics are pushed from)."""
+    return dict(json.loads(storage.read_text(f"{report_prefix(model, PIPELINE, f'ds={ds}')}/summary.json")))
 
 
 def write_report(

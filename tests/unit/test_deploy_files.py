@@ -1233,3 +1233,90 @@ def test_image_installs_what_mlflow_basic_auth_needs():
     )
     assert "flask-wtf" in pins("constraints.txt"), "constraints.txt must pin Flask-WTF"
     assert "requirements.txt" in [r for _, reqs, _ in dockerfile_pip_installs() for r in reqs]
+
+
+# == compose: metrics (Pushgateway, statsd-exporter, Prometheus, Grafana) ===========================
+def listens_on(name: str) -> set[int]:
+    """Ports a service listens on: its published targets and `...listen...=:PORT` flags."""
+    svc = services()[name]
+    found = {
+        int(e["target"]) if isinstance(e, dict) else int(resolve(str(e)).rsplit(":", 1)[-1])
+        for e in svc.get("ports") or []
+    }
+    found |= {int(port) for port in re.findall(r"listen[\w.-]*=[\w.]*:(\d+)", resolve(command_text(svc)))}
+    return found
+
+
+def mounted(name: str, container_path: str) -> str | None:
+    """The repository path mounted at ``container_path`` in service ``name`` (None: not a bind mount)."""
+    for entry in services()[name].get("volumes") or []:
+        source, _, rest = str(entry).partition(":")
+        if rest.split(":", 1)[0] == container_path and source.startswith("./"):
+            return source[2:]
+    return None
+
+
+def test_prometheus_scrapes_the_pushgateway_and_airflow_statsd_metrics():
+    """prometheus.yml's targets are compose services on ports they listen on; the Pushgateway job
+    keeps the pushed labels (honor_labels), and compose mounts this file where --config.file says."""
+    (service,) = [n for n, s in services().items() if str(s.get("image", "")).startswith("prom/prometheus:")]
+    config_path = re.search(r"--config\.file=(\S+)", command_text(services()[service]))
+    assert config_path, f"{service}: no --config.file"
+    config = yaml.safe_load(read(mounted(service, config_path.group(1)) or "missing"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = {t: name for name, job in jobs.items() for s in job["static_configs"] for t in s["targets"]}
+    for target in targets:
+        host, _, port = target.partition(":")
+        assert host in services(), f"prometheus.yml scrapes {target}: no such compose service"
+        assert int(port) in listens_on(host), f"prometheus.yml scrapes {target}: {host} does not listen there"
+    pushgateways = [n for n, s in services().items() if str(s.get("image", "")).startswith("prom/pushgateway:")]
+    exporters = [n for n, s in services().items() if str(s.get("image", "")).startswith("prom/statsd-exporter:")]
+    assert len(pushgateways) == len(exporters) == 1
+    scraped = {target.partition(":")[0]: targets[target] for target in targets}
+    assert set(scraped) >= {pushgateways[0], exporters[0]}, "Prometheus must scrape the Pushgateway and statsd-exporter"
+    assert jobs[scraped[pushgateways[0]]].get("honor_labels") is True, (
+        "without honor_labels the pushed job label becomes exported_job and the dashboard finds nothing"
+    )
+
+
+def test_tasks_push_to_the_pushgateway_and_airflow_sends_statsd_to_the_exporter():
+    (gateway,) = [n for n, s in services().items() if str(s.get("image", "")).startswith("prom/pushgateway:")]
+    (exporter,) = [n for n, s in services().items() if str(s.get("image", "")).startswith("prom/statsd-exporter:")]
+    udp = re.search(r"--statsd\.listen-udp=[\w.]*:(\d+)", command_text(services()[exporter]))
+    assert udp, f"{exporter} must listen for StatsD over UDP"
+    conn = init_connection_adds()["pushgateway_default"]
+    assert conn.get("--conn-host") == gateway and int(conn.get("--conn-port", 0)) in listens_on(gateway), (
+        f"pushgateway_default ({conn}) is not the {gateway} service: the tasks push nowhere"
+    )
+    for service in airflow_services():
+        env = service_env(service)
+        assert env.get("AIRFLOW__METRICS__STATSD_ON", "").lower() == "true", f"{service}: Airflow metrics off"
+        assert env.get("AIRFLOW__METRICS__STATSD_HOST") == exporter
+        assert env.get("AIRFLOW__METRICS__STATSD_PORT") == udp.group(1)
+
+
+def test_grafana_is_provisioned_from_the_repository_without_a_default_password():
+    (grafana,) = [n for n, s in services().items() if str(s.get("image", "")).startswith("grafana/grafana:")]
+    env = raw_env(grafana)
+    assert [(r.name, r.op) for r in refs_in(env["GF_SECURITY_ADMIN_PASSWORD"])] == [("GRAFANA_ADMIN_PASSWORD", ":?")]
+    assert env.get("GF_AUTH_ANONYMOUS_ENABLED") == "false" and env.get("GF_USERS_ALLOW_SIGN_UP") == "false"
+    assert env.get("GF_ANALYTICS_REPORTING_ENABLED") == "false", "Grafana must not report usage"
+    provisioning = mounted(grafana, "/etc/grafana/provisioning")
+    assert provisioning == "docker/grafana/provisioning"
+    (datasource,) = yaml.safe_load(read(f"{provisioning}/datasources/prometheus.yaml"))["datasources"]
+    url = urlsplit(datasource["url"])
+    assert url.hostname in services() and url.port in listens_on(url.hostname), f"datasource {datasource['url']}"
+    (provider,) = yaml.safe_load(read(f"{provisioning}/dashboards/mlops.yaml"))["providers"]
+    dashboards = mounted(grafana, provider["options"]["path"])
+    assert dashboards and (ROOT / dashboards / "model-health.json").is_file(), "the dashboard folder is not mounted"
+    home = env.get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", "")
+    assert (
+        home.startswith(provider["options"]["path"] + "/") and (ROOT / dashboards / posixpath.basename(home)).is_file()
+    )
+    dashboard = json.loads(read(f"{dashboards}/model-health.json"))
+    uids = {
+        (target.get("datasource") or panel.get("datasource") or {}).get("uid")
+        for panel in dashboard["panels"]
+        for target in panel.get("targets") or []
+    }
+    assert uids == {datasource["uid"]}, f"dashboard panels use datasources {uids}, provisioned: {datasource['uid']}"

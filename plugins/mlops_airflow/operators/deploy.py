@@ -61,6 +61,21 @@ class _DeployOperator(MlopsBaseOperator):
         for line in audit_trail_lines(rows):
             self.log.info("%s", line)
 
+    def push_metrics(self, registry: Any, champion: str, action: str) -> None:
+        """The move and the audit trail's stage changes to the Pushgateway. The move is done and
+        the health check comes next: nothing here fails the task. An outage is a warning
+        (include/observe/push.py); a wrong Pushgateway address is an error line saying what to fix."""
+        from include.errors import MetricsConfigError
+        from mlops_airflow.hooks.metrics import push_deploy_metrics
+
+        try:
+            history = registry.audit.history(self.model_name) if registry.audit is not None else []
+            push_deploy_metrics(self.model_name, champion, action, history)
+        except MetricsConfigError as error:
+            self.log.error("metrics not pushed: %s", error)
+        except Exception as error:  # the audit trail could not be read back: the move is recorded
+            self.log.warning("metrics not pushed (audit trail not read back): %s", error)
+
 
 class PromoteChallengerOperator(_DeployOperator):
     """Make the challenger champion when its verdict is ready, by compare-and-set.
@@ -121,6 +136,7 @@ class PromoteChallengerOperator(_DeployOperator):
             actor=_actor(context),
         )
         self.log_audit_trail(registry, context)
+        self.push_metrics(registry, promoted["version"], "promote")
         what = f"{self.model_name} v{promoted['version']} is champion (was v{promoted['previous']})"
         url = version_url(self.model_name, promoted["version"], registry.tracking_uri)
         push_mlflow_links(context, what, version_url=url, logger=self.log)
@@ -175,6 +191,7 @@ class RollbackChampionOperator(_DeployOperator):
             bad_stage=self.bad_version_stage or REJECTED,
         )
         self.log_audit_trail(registry, context)
+        self.push_metrics(registry, result["restored"], "rollback")
         url = version_url(self.model_name, result["restored"], registry.tracking_uri)
         push_mlflow_links(
             context, f"{self.model_name} v{result['restored']} is champion again", version_url=url, logger=self.log

@@ -12,6 +12,8 @@ with its log in the stack's tmp dir):
   authentication with docker/mlflow/basic_auth.ini (admin password generated here), the
   pipeline's account made by docker/mlflow/pipeline_account.py (what compose's ``mlflow-init``
   does) and a read-only user for the tests' own look at the registry;
+* a Pushgateway and a Prometheus scraping it every second (Debian's binaries, as compose's
+  pushgateway and prometheus services), the Pushgateway in the connection ``pushgateway_default``;
 * Airflow with the CeleryExecutor: ``db migrate``, the connections ``aws_default`` (moto, with
   ``endpoint_url``), ``mlflow_default`` (the pipeline's MLflow account) and ``mlops_audit`` (PostgreSQL) and the pool
   ``mlops_deploy`` (what the compose ``airflow-init`` service does), then ``api-server``,
@@ -66,6 +68,8 @@ from tests.fixtures.services import (
     host_port,
     postgres_admin,
     start_process,
+    start_prometheus,
+    start_pushgateway,
     venv_executable,
     wait_for_http,
 )
@@ -137,6 +141,8 @@ class Stack:
     mlflow_reader: BasicAuth | None = None  # READ, as people get: what the tests look at MLflow with
     s3_endpoint: str = ""
     bucket: str = ""
+    pushgateway_url: str = ""  # the connection pushgateway_default: the runs push their metrics here
+    prometheus_url: str = ""  # scrapes the Pushgateway every second
     databases: dict[str, str] = field(default_factory=dict)  # role -> SQLAlchemy URL
     redis_db: int | None = None
     broker_url: str = ""
@@ -459,6 +465,14 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
         stack.bucket = f"mlops-stack-{suffix}"
         stack.s3().create_bucket(Bucket=stack.bucket)
 
+    # -- Pushgateway and Prometheus (compose: pushgateway, prometheus) -----------------------------
+    with stack.phase("pushgateway + prometheus"):
+        metrics_dir = stack.root / "prometheus"
+        metrics_dir.mkdir(exist_ok=True)
+        gateway = stack.processes["pushgateway"] = start_pushgateway(metrics_dir)
+        prometheus = stack.processes["prometheus"] = start_prometheus(metrics_dir, gateway.url)
+        stack.pushgateway_url, stack.prometheus_url = gateway.url, prometheus.url
+
     mlflow_port = free_port()
     stack.mlflow_url = f"http://{LOOPBACK}:{mlflow_port}"
     mlflow_backend = stack.databases["mlflow"]
@@ -589,6 +603,12 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
             "password": audit.password or "",
             "schema": audit.database,
         },
+        # plugins/mlops_airflow/hooks/metrics.py: where the runs push their metrics.
+        "pushgateway_default": {
+            "conn_type": "http",
+            "host": urlsplit(stack.pushgateway_url).hostname,
+            "port": urlsplit(stack.pushgateway_url).port,
+        },
     }
     init_files = stack.root / "init"
     init_files.mkdir(exist_ok=True)
@@ -673,6 +693,7 @@ def main() -> None:
             f"MLflow    {stack.mlflow_url}  user {stack.mlflow_reader.username} password {stack.mlflow_reader.password}"
         )
         print(f"S3        {stack.s3_endpoint} bucket {stack.bucket}")
+        print(f"Metrics   Prometheus {stack.prometheus_url}, Pushgateway {stack.pushgateway_url}")
         print(f"Logs      {stack.log_dir}")
         print(f"Env       {stack.root / 'env.json'}\nCtrl-C stops the stack.", flush=True)
         (stack.root / "env.json").write_text(json.dumps(stack.env, indent=1))

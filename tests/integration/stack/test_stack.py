@@ -398,3 +398,69 @@ def test_a_person_reads_the_model_card_and_the_drift_report(stack: Stack, web: W
     discount = verdicts.get_by_role("row").filter(has_text="discount_pct")
     expect(discount.get_by_role("cell").nth(2)).to_have_text("psi")
     report.close()
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+def test_prometheus_has_the_numbers_of_the_runs(stack: Stack):
+    """What the runs above pushed (connection ``pushgateway_default``), read back from Prometheus's
+    HTTP API, equals what they wrote: the last batch_score run's manifest summaries, the monitor
+    run's summary.json and the audit trail of the deploy moves (docs/production.md, "Metrics")."""
+    from include.observe.names import Job
+    from tests.fixtures.services import wait_for_series
+
+    needs("v2")
+    url = stack.prometheus_url
+
+    def value(query: str, expected: float) -> float:
+        def equal(result: list) -> bool:
+            return len(result) == 1 and float(result[0]["value"][1]) == pytest.approx(expected)
+
+        (series,) = wait_for_series(url, query, equal, timeout=60)
+        return float(series["value"][1])
+
+    def midnight(ds: str) -> float:
+        return dt.datetime.fromisoformat(f"{ds}T00:00:00+00:00").timestamp()
+
+    # Batch scoring: the last run (the group holds one run), every date it published, summed.
+    storage = stack.storage()
+    manifests = {ds: read_manifest(storage, "predictions", MODEL, ds) for ds in (*SCORE_DAYS, *SHADOW_DAYS)}
+    last_day = max(ds for ds, m in manifests.items() if m is not None)
+    last_run = manifests[last_day].meta["run_id"]  # type: ignore[union-attr]
+    summaries = [m.meta["summary"] for m in manifests.values() if m is not None and m.meta["run_id"] == last_run]
+    version = str(manifests[last_day].meta["model_version"])  # type: ignore[union-attr]
+    scoring = f'job="{Job.SCORING}",model="{MODEL}",version="{version}"'
+    for key in ("rows_in", "rows_scored", "rows_quarantined", "rows_flagged"):
+        total = sum(s[key] for s in summaries)
+        assert value(f"mlops_scoring_{key}{{{scoring}}}", total) == total
+    assert value(f"mlops_scoring_ds_timestamp_seconds{{{scoring}}}", midnight(last_day)) == midnight(last_day)
+    assert value(f'mlops_scoring_dates{{{scoring},outcome="published"}}', len(summaries)) == len(summaries)
+
+    # Monitor: the day it checked, as its summary.json says.
+    report = s3_json(stack, f"reports/{MODEL}/monitor/ds={SCORE_DAYS[-1]}/summary.json")
+    monitor = f'job="{Job.MONITOR}",model="{MODEL}",version="{report["champion_version"]}"'
+    features = report["drift"]["features"]
+    assert value(f"mlops_monitor_drift_share{{{monitor}}}", features["share_drifted"]) == pytest.approx(
+        features["share_drifted"]
+    )
+    for column in features["columns"]:
+        flag = float(column["drifted"])
+        assert value(f'mlops_monitor_column_drift{{{monitor},column="{column["column"]}"}}', flag) == flag
+    trained = dt.datetime.fromisoformat(report["champion_created"]).timestamp()
+    assert value(f"mlops_champion_trained_timestamp_seconds{{{monitor}}}", trained) == trained
+
+    # Deploy: the last move (the rollback to v1) and the audit trail's stage changes, each once.
+    rows = audit_rows(stack)
+    champion = audit_stages(stack)
+    (current,) = [v for v, stage in champion.items() if stage == "champion"]
+    deploy = f'job="{Job.DEPLOY}",model="{MODEL}",version="{current}"'
+    assert value(f"mlops_deploy_champion_version{{{deploy}}}", int(current)) == int(current)
+    for stage in {r["to_stage"] for r in rows}:
+        count = len([r for r in rows if r["to_stage"] == stage and r["status"] == "succeeded"])
+        assert value(f'mlops_deploy_stage_changes_total{{{deploy},to_stage="{stage}"}}', count) == count
+    moved = wait_for_series(url, f'mlops_deploy_last_move_timestamp_seconds{{{deploy},action="rollback"}}', timeout=60)
+    assert len(moved) == 1, moved
+    stack.evidence["Prometheus series checked"] = {
+        "scoring": {"run": last_run, "dates": len(summaries), "version": version},
+        "monitor": {"ds": SCORE_DAYS[-1], "columns": len(features["columns"])},
+        "deploy": {"champion": current, "stage changes": len(rows)},
+    }
