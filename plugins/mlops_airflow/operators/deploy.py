@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from include.contracts import REJECTED
+from include.contracts import CHAMPION, REJECTED
 from mlops_airflow.hooks.audit import AuditHook
 from mlops_airflow.hooks.registry import MlflowHook, audited_registry
 from mlops_airflow.links import MlflowVersionLink, push_mlflow_links
@@ -27,6 +27,16 @@ DEFAULT_AUDIT_CONN_ID = AuditHook.default_conn_name
 
 def _actor(context: Any) -> str:
     return f"airflow:{context['dag'].dag_id}/{context['run_id']}"
+
+
+def _audited_champion(registry: Any, model: str) -> str:
+    """The champion version by the audit trail ('' when it has none or cannot be read: this only
+    labels the metrics of a rollback that is already recorded)."""
+    try:
+        current = registry.audit.current(model) if registry.audit is not None else {}
+    except Exception:
+        return ""
+    return next((version for version, stage in current.items() if stage == CHAMPION), "")
 
 
 class _DeployOperator(MlopsBaseOperator):
@@ -225,6 +235,7 @@ class ModelHealthCheckOperator(_DeployOperator):
     def execute(self, context: Any) -> HealthCheckPayload:
         from include.config import get_config
         from include.deploy.health import check_champion_health
+        from include.errors import HealthCheckFailed
         from mlops_airflow.hooks.connections import connection_dict
 
         registry = (
@@ -232,14 +243,19 @@ class ModelHealthCheckOperator(_DeployOperator):
             if self.rollback_on_failure
             else MlflowHook(mlflow_conn_id=self.mlflow_conn_id).get_conn()
         )
-        return check_champion_health(
-            registry,
-            get_config(self.model_name),
-            rollback_on_failure=self.rollback_on_failure,
-            restore_version=self.restore_version or None,
-            actor=_actor(context),
-            resolve=connection_dict,
-        )
+        try:
+            return check_champion_health(
+                registry,
+                get_config(self.model_name),
+                rollback_on_failure=self.rollback_on_failure,
+                restore_version=self.restore_version or None,
+                actor=_actor(context),
+                resolve=connection_dict,
+            )
+        except HealthCheckFailed:
+            if self.rollback_on_failure:  # rolled back before raising: the move's numbers too
+                self.push_metrics(registry, _audited_champion(registry, self.model_name), "health_rollback")
+            raise
 
 
 class ReconcileRegistryOperator(_DeployOperator):
