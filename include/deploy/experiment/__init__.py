@@ -25,10 +25,16 @@ test_experiment_simulation.py`` measures the false-positive rate of both ways).
 from __future__ import annotations
 
 from include.deploy.experiment.assignment import CONTROL, TREATMENT, arm_of, assign_arms, bucket
-from include.deploy.experiment.decision import KEEP_RUNNING, PROMOTE, REJECT, ExperimentDecision, decide
+from include.deploy.experiment.decision import KEEP_RUNNING, PROMOTE, REJECT, ExperimentDecision, decide_experiment
 from include.deploy.experiment.hypothesis import NON_INFERIORITY, SUPERIORITY, Hypothesis
 from include.deploy.experiment.power import SampleSizePlan, plan_means, plan_proportions
-from include.deploy.experiment.stattests import ArmComparison, compare, get_stattest, register, stattest_names
+from include.deploy.experiment.stattests import (
+    ArmComparison,
+    compare,
+    experiment_test_names,
+    get_experiment_test,
+    register_experiment_test,
+)
 
 __all__ = [
     "CONTROL",
@@ -46,10 +52,10 @@ __all__ = [
     "assign_arms",
     "bucket",
     "compare",
-    "decide",
-    "get_stattest",
+    "decide_experiment",
+    "experiment_test_names",
+    "get_experiment_test",
     "plan_means",
     "plan_proportions",
-    "register",
-    "stattest_names",
+    "register_experiment_test",
 ]

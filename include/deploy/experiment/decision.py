@@ -34,7 +34,7 @@ class ExperimentDecision:
         return {"outcome": self.outcome, "reason": self.reason, "comparison": self.comparison.to_dict(), "plan": plan}
 
 
-def decide(comparison: ArmComparison, plan: SampleSizePlan) -> ExperimentDecision:
+def decide_experiment(comparison: ArmComparison, plan: SampleSizePlan) -> ExperimentDecision:
     """The decision for ``comparison`` (the test on every outcome so far) under ``plan``."""
     hypothesis = plan.hypothesis
     numbers = _numbers(comparison, hypothesis)

@@ -18,10 +18,10 @@ from include.deploy.experiment import (
     assign_arms,
     bucket,
     compare,
-    decide,
+    decide_experiment,
+    experiment_test_names,
     plan_means,
     plan_proportions,
-    stattest_names,
 )
 from include.deploy.experiment.stattests.two_proportion_z import from_counts
 from include.errors import ConfigError
@@ -105,7 +105,7 @@ def test_each_registered_test_agrees_on_a_clear_difference():
     assert welch.effect == pytest.approx(errors_c.mean() - errors_t.mean()) and welch.effect > 0
     scipy_p = stats.ttest_ind(errors_c, errors_t, equal_var=False, alternative="greater").pvalue
     assert welch.p_value == pytest.approx(scipy_p)
-    assert stattest_names() == ["bootstrap", "two_proportion_z", "welch_t"]
+    assert experiment_test_names() == ["bootstrap", "two_proportion_z", "welch_t"]
 
 
 def test_lower_is_better_flips_the_direction_not_the_verdict():
@@ -120,11 +120,11 @@ def test_lower_is_better_flips_the_direction_not_the_verdict():
 
 def test_decision_waits_for_the_horizon_then_decides_once():
     plan = plan_proportions(0.30, 0.05, Hypothesis())
-    early = decide(from_counts(100, 300, 140, 300, Hypothesis()), plan)  # p tiny, but 300 < 1,082
+    early = decide_experiment(from_counts(100, 300, 140, 300, Hypothesis()), plan)  # p tiny, but 300 < 1,082
     assert early.outcome == KEEP_RUNNING and "300/1,082" in early.reason and "not acted on" in early.reason
-    better = decide(from_counts(330, 1100, 400, 1100, Hypothesis()), plan)
+    better = decide_experiment(from_counts(330, 1100, 400, 1100, Hypothesis()), plan)
     assert better.outcome == PROMOTE and better.reason.startswith("promote: superiority shown")
-    equal = decide(from_counts(330, 1100, 335, 1100, Hypothesis()), plan)
+    equal = decide_experiment(from_counts(330, 1100, 335, 1100, Hypothesis()), plan)
     assert equal.outcome == REJECT and "not shown at the horizon" in equal.reason
     record = better.to_dict()
     assert record["plan"]["total"] == 2164 and record["comparison"]["method"] == "two_proportion_z"
@@ -134,8 +134,8 @@ def test_non_inferiority_accepts_a_slightly_worse_challenger_within_the_margin()
     hypothesis = Hypothesis(kind="non_inferiority", margin=0.03)
     plan = plan_proportions(0.30, 0.0, hypothesis)
     n = plan.n_treatment
-    within = decide(from_counts(int(0.30 * n), n, int(0.295 * n), n, hypothesis), plan)
+    within = decide_experiment(from_counts(int(0.30 * n), n, int(0.295 * n), n, hypothesis), plan)
     assert within.outcome == PROMOTE and "non-inferiority within 0.03" in within.reason
-    worse = decide(from_counts(int(0.30 * n), n, int(0.26 * n), n, hypothesis), plan)
+    worse = decide_experiment(from_counts(int(0.30 * n), n, int(0.26 * n), n, hypothesis), plan)
     assert worse.outcome == REJECT
     assert CONTROL == "control"

@@ -17,7 +17,7 @@ from include.deploy.experiment import (
     PROMOTE,
     Hypothesis,
     compare,
-    decide,
+    decide_experiment,
     plan_means,
     plan_proportions,
 )
@@ -40,7 +40,7 @@ def _promotion_rate(true_gain: float, seed: int) -> float:
     control = rng.binomial(plan.n_control, BASELINE, SIMULATIONS)
     treatment = rng.binomial(plan.n_treatment, BASELINE + true_gain, SIMULATIONS)
     outcomes = [
-        decide(from_counts(int(c), plan.n_control, int(t), plan.n_treatment, hypothesis), plan).outcome
+        decide_experiment(from_counts(int(c), plan.n_control, int(t), plan.n_treatment, hypothesis), plan).outcome
         for c, t in zip(control, treatment, strict=True)
     ]
     return outcomes.count(PROMOTE) / SIMULATIONS
@@ -70,7 +70,7 @@ def test_peeking_inflates_false_positives_and_the_fixed_horizon_does_not():
         results = [from_counts(int(c), per_look * k, int(t), per_look * k, hypothesis)
                    for k, (c, t) in enumerate(zip(control, treatment, strict=True), start=1)]  # fmt: skip
         naive += any(r.p_value < ALPHA for r in results)  # stops at the first significant look
-        decisions = [decide(r, plan).outcome for r in results]
+        decisions = [decide_experiment(r, plan).outcome for r in results]
         assert decisions[:-1] == [KEEP_RUNNING] * (LOOKS - 1)  # no decision before the horizon
         fixed += decisions[-1] == PROMOTE
     naive_rate, fixed_rate = naive / SIMULATIONS, fixed / SIMULATIONS
@@ -90,7 +90,7 @@ def test_welch_on_regression_errors_keeps_alpha_and_reaches_power():
         for _ in range(SIMULATIONS):
             control = rng.normal(20.0, std, plan.n_control)
             treatment = rng.normal(20.0 - reduction, std * 1.2, plan.n_treatment)  # unequal variances
-            promoted += decide(compare("welch_t", control, treatment, hypothesis), plan).outcome == PROMOTE
+            promoted += decide_experiment(compare("welch_t", control, treatment, hypothesis), plan).outcome == PROMOTE
         rates[label] = promoted / SIMULATIONS
     equal, better = rates["equal"], rates["better"]
     print(f"\nWelch, {plan.n_treatment} errors per arm: false positives {equal:.3f}, power {better:.3f}")

@@ -22,7 +22,7 @@ StatTest = Callable[[np.ndarray, np.ndarray, Hypothesis], ArmComparison]
 _REGISTRY: dict[str, StatTest] = {}
 
 
-def register(name: str) -> Callable[[StatTest], StatTest]:
+def register_experiment_test(name: str) -> Callable[[StatTest], StatTest]:
     def add(test: StatTest) -> StatTest:
         _REGISTRY[name] = test
         return test
@@ -30,15 +30,15 @@ def register(name: str) -> Callable[[StatTest], StatTest]:
     return add
 
 
-def get_stattest(name: str) -> StatTest:
+def get_experiment_test(name: str) -> StatTest:
     _load_builtin()
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ConfigError(f"unknown experiment test {name!r}; known: {', '.join(stattest_names())}") from None
+        raise ConfigError(f"unknown experiment test {name!r}; known: {', '.join(experiment_test_names())}") from None
 
 
-def stattest_names() -> list[str]:
+def experiment_test_names() -> list[str]:
     _load_builtin()
     return sorted(_REGISTRY)
 
@@ -48,7 +48,7 @@ def compare(name: str, control: np.ndarray, treatment: np.ndarray, hypothesis: H
     control, treatment = np.asarray(control, dtype=float), np.asarray(treatment, dtype=float)
     if len(control) < 2 or len(treatment) < 2:
         raise ConfigError(f"each arm needs at least 2 outcomes, got {len(control)} and {len(treatment)}")
-    return get_stattest(name)(control, treatment, hypothesis)
+    return get_experiment_test(name)(control, treatment, hypothesis)
 
 
 def _load_builtin() -> None:
@@ -56,4 +56,11 @@ def _load_builtin() -> None:
     from include.deploy.experiment.stattests import bootstrap, two_proportion_z, welch_t  # noqa: F401
 
 
-__all__ = ["ArmComparison", "StatTest", "compare", "get_stattest", "register", "stattest_names"]
+__all__ = [
+    "ArmComparison",
+    "StatTest",
+    "compare",
+    "experiment_test_names",
+    "get_experiment_test",
+    "register_experiment_test",
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from include.deploy.experiment.hypothesis import Hypothesis
-from include.deploy.experiment.stattests import register
+from include.deploy.experiment.stattests import register_experiment_test
 from include.deploy.experiment.stattests.comparison import ArmComparison
 
 NAME = "bootstrap"
@@ -25,7 +25,7 @@ def resampled_means(values: np.ndarray, resamples: int, rng: np.random.Generator
     return np.concatenate(means)
 
 
-@register(NAME)
+@register_experiment_test(NAME)
 def bootstrap(
     control: np.ndarray, treatment: np.ndarray, hypothesis: Hypothesis, resamples: int = RESAMPLES, seed: int = SEED
 ) -> ArmComparison:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from include.deploy.experiment.hypothesis import Hypothesis
-from include.deploy.experiment.stattests import register
+from include.deploy.experiment.stattests import register_experiment_test
 from include.deploy.experiment.stattests.comparison import ArmComparison
 from include.errors import ConfigError
 
 NAME = "two_proportion_z"
 
 
-@register(NAME)
+@register_experiment_test(NAME)
 def two_proportion_z(control: np.ndarray, treatment: np.ndarray, hypothesis: Hypothesis) -> ArmComparison:
     """Per-entity 0/1 outcomes (1 = success) of each arm."""
     for arm, values in (("control", control), ("treatment", treatment)):

@@ -8,13 +8,13 @@ import math
 import numpy as np
 
 from include.deploy.experiment.hypothesis import Hypothesis
-from include.deploy.experiment.stattests import register
+from include.deploy.experiment.stattests import register_experiment_test
 from include.deploy.experiment.stattests.comparison import ArmComparison
 
 NAME = "welch_t"
 
 
-@register(NAME)
+@register_experiment_test(NAME)
 def welch_t(control: np.ndarray, treatment: np.ndarray, hypothesis: Hypothesis) -> ArmComparison:
     from scipy import stats
 
