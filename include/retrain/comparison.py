@@ -154,4 +154,5 @@ def summary_line(report: dict[str, Any]) -> str:
     scores = report["predictions"]
     if report["verdict"] == IDENTICAL:
         return f"{head} ({scores['rows_recorded']} hold-out predictions bit-identical)"
-    return f"{head}: " + "; ".join(report["reasons"])
+    unchanged = " (hold-out predictions still bit-identical)" if report["predictions_identical"] else ""
+    return f"{head}: " + "; ".join(report["reasons"]) + unchanged

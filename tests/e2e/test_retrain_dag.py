@@ -269,11 +269,16 @@ def test_reproduce_after_the_data_changed_names_the_hash_mismatch(airflow_projec
     assert _registry_state(registry) == before
 
 
-def test_reproduce_refuses_unknown_versions_and_versions_without_lineage(deployment):
-    """In-process (no Airflow run): the same errors fail the task at once, as NotRetryable."""
+def test_reproduce_refuses_unknown_versions_and_versions_without_lineage(airflow_project, deployment):
+    """An unknown version fails the task at once (no retry), naming what to fix; a version without
+    lineage raises the same family (checked in-process: no second Airflow run)."""
     from include.errors import LineageError, NotRetryable, RegistryStateError
     from include.retrain.lineage import read_lineage
 
+    run = _reproduce(airflow_project, deployment, "99")
+    assert not run.succeeded
+    assert "model 'churn' has no version '99' in the registry: set the Param version" in run.log
+    assert "up_for_retry" not in run.log
     registry = deployment["registry"]
     with pytest.raises(
         RegistryStateError, match="has no version '99' in the registry: set the Param version"
