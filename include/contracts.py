@@ -96,9 +96,13 @@ class Artifact:
     GATES: Final = "evaluation/gates.json"
     MODEL_CARD_DIR: Final = "model_card"
     ENVIRONMENT_DIR: Final = "environment"
+    # The installed versions of the libraries a fit and its predictions depend on (and Python's).
+    LIBRARY_VERSIONS: Final = "environment/library_versions.json"
     # Written by a monitor run into its own MLflow run.
     MONITOR_SUMMARY: Final = "monitor/summary.json"
     MONITOR_DRIFT_REPORT: Final = "monitor/drift_report.html"
+    # Written by a reproduction (reproduce_<model>) into its own MLflow run.
+    REPRODUCTION_REPORT: Final = "reproduction/report.json"
 
 
 def split_artifact(path: str) -> tuple[str, str]:
@@ -116,6 +120,8 @@ class Tag:
     DATA_HASH: Final = "mlops.data_hash"
     WINDOW: Final = "mlops.window"
     CODE_VERSION: Final = "mlops.code_version"
+    # sha256 of the model config the run trained with (its snapshot is Artifact.MODEL_CONFIG).
+    CONFIG_HASH: Final = "mlops.config_hash"
     ACTOR: Final = "mlops.actor"
     GATES_PASSED: Final = "mlops.gates.passed"
     GATES_FAILED: Final = "mlops.gates.failed"
@@ -126,6 +132,9 @@ class Tag:
     AIRFLOW_RUN_ID: Final = "mlops.airflow_run_id"
     SHADOW_VERSION: Final = "mlops.shadow.version"
     SHADOW_CHAMPION_VERSION: Final = "mlops.shadow.champion_version"
+    # A reproduction run: the training run it retrained, and its verdict (identical | differs).
+    REPRODUCED_RUN: Final = "mlops.reproduction.run_id"
+    REPRODUCTION_VERDICT: Final = "mlops.reproduction.verdict"
     # Model versions: lifecycle stage, the moves that led there, the evidence of each move.
     STAGE: Final = "mlops.stage"
     HISTORY: Final = "mlops.history"
@@ -140,11 +149,12 @@ def evidence_tag(stage: str) -> str:
 
 
 class RunKind:
-    """Values of ``Tag.KIND`` on the per-date MLflow runs."""
+    """Values of ``Tag.KIND`` on the per-date MLflow runs, and on reproduction runs."""
 
     SCORING: Final = "scoring"
     SHADOW: Final = "shadow"
     MONITOR: Final = "monitoring"
+    REPRODUCTION: Final = "reproduction"
 
 
 # -- columns the pipelines add to data ------------------------------------------------------------

@@ -115,6 +115,11 @@ class MonitoringError(RegistryStateError):
     """The model has nothing to monitor against (no champion or no reference)."""
 
 
+class LineageError(RegistryStateError):
+    """A registered version cannot be reproduced: it has no training run, or its run lacks the
+    lineage retrain records (window, data hash, config snapshot, hold-out scores)."""
+
+
 class AuditError(NotRetryable):
     """The audit store was used wrongly (unknown stage or deployment, schema newer than the code)."""
 

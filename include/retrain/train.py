@@ -71,6 +71,7 @@ def run_tags(config: ModelConfig, pulled: PulledDataset, key: str, actor: str) -
         Tag.DATA_HASH: pulled["data_hash"],
         Tag.WINDOW: f"{pulled['window_start']}..{pulled['window_end']}",
         Tag.CODE_VERSION: code_version(),
+        Tag.CONFIG_HASH: config_hash(config),
         Tag.ACTOR: actor,
     }
 
@@ -160,6 +161,7 @@ def _train_new(
         client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
         client.log_dict(run_id, config.to_dict(), Artifact.MODEL_CONFIG)
         client.log_dict(run_id, dict(pulled), Artifact.PULL_STATS)
+        client.log_dict(run_id, library_versions(), Artifact.LIBRARY_VERSIONS)
         contract = scoring_contract(config, train_part, predict_scores(config, model, holdout))
         client.log_dict(run_id, contract, Artifact.SCORING_CONTRACT)
         # Monitoring compares current data with this, never re-reading the training data.
@@ -217,3 +219,22 @@ def model_requirements() -> list[str]:
     from importlib.metadata import version
 
     return [f"{name}=={version(name)}" for name in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
+
+
+# What a fit and its predictions depend on: a reproduction names the ones that changed since.
+LINEAGE_LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "pyarrow", "skops", "joblib", "threadpoolctl")
+
+
+def library_versions() -> dict[str, str]:
+    """Python's version and the installed version of each of ``LINEAGE_LIBRARIES`` ("not installed"
+    when absent), as recorded with every training run (``Artifact.LIBRARY_VERSIONS``)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in LINEAGE_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.dags
 
 PROJECT = Path(__file__).resolve().parents[2]
 DAGS = PROJECT / "dags"
-KINDS = ("retrain", "batch_score", "monitor", "promote", "rollback", "reconcile")
+KINDS = ("retrain", "batch_score", "monitor", "promote", "rollback", "reconcile", "reproduce")
 
 # file stem -> (how it is broken, the fragments the import error must show)
 BROKEN = {

@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
-KINDS = ("retrain", "batch_score", "monitor", "promote", "rollback", "reconcile")
+KINDS = ("retrain", "batch_score", "monitor", "promote", "rollback", "reconcile", "reproduce")
 
 
 def _required_on_purpose(dagbag) -> set[tuple[str, str]]:
-    """Every rollback's reason: a rollback without a reason cannot be audited."""
-    return {(dag_id, "reason") for dag_id in dagbag.dag_ids if dag_id.startswith("rollback_")}
+    """Every rollback's reason (a rollback without a reason cannot be audited) and every
+    reproduction's version (there is no default version to reproduce)."""
+    reasons = {(dag_id, "reason") for dag_id in dagbag.dag_ids if dag_id.startswith("rollback_")}
+    return reasons | {(dag_id, "version") for dag_id in dagbag.dag_ids if dag_id.startswith("reproduce_")}
 
 
 @pytest.fixture(scope="module")
@@ -61,19 +63,34 @@ def _is_required(schema: dict) -> bool:
     return bool(kind) and not (isinstance(kind, list) and "null" in kind)
 
 
-def test_every_dag_triggers_with_its_defaults_except_rollback_without_reason(dagbag):
+def test_every_dag_triggers_with_its_defaults_except_rollback_and_reproduce(dagbag):
     from airflow.sdk.exceptions import ParamValidationError
 
+    required = {"rollback": "reason", "reproduce": "version"}
     for kind in KINDS:
         params = copy.deepcopy(dagbag.dags[f"{kind}_churn"].params)
-        if kind == "rollback":
-            with pytest.raises(ParamValidationError, match="reason"):
+        if kind in required:
+            with pytest.raises(ParamValidationError, match=required[kind]):
                 params.validate()
         else:
             params.validate()
 
 
-def test_no_param_is_required_but_rollbacks_reason(dagbag, approval_task):
+def test_reproduce_needs_a_version_number_and_nothing_else(dagbag):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = dagbag.dags["reproduce_churn"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual only
+    assert [t.task_id for t in dag.tasks] == ["reproduce"]
+    params = copy.deepcopy(dag.params)
+    with pytest.raises(ParamValidationError, match="Invalid input for param version: 'v3' does not match"):
+        params["version"] = "v3"
+    params["version"] = "3"
+    params.validate()
+    assert dict(params) == {"version": "3", "reason": None}
+
+
+def test_no_param_is_required_but_rollbacks_reason_and_reproduces_version(dagbag, approval_task):
     """A required Param with an empty default keeps Trigger disabled and opens the form red;
     a required text Param refuses an empty box (the form sends null for it)."""
     from airflow.sdk.definitions._internal.types import NOTSET
@@ -85,6 +102,7 @@ def test_no_param_is_required_but_rollbacks_reason(dagbag, approval_task):
         if _is_required(param.schema) and (empty_default or text):
             required.add((owner, name))
     assert required == _required_on_purpose(dagbag) and ("rollback_churn", "reason") in required
+    assert ("reproduce_churn", "version") in required
 
 
 def test_optional_text_params_accept_an_empty_box(dagbag, approval_task):
@@ -95,6 +113,7 @@ def test_optional_text_params_accept_an_empty_box(dagbag, approval_task):
     texts = [(o, n, p) for o, n, p in texts if "string" in p.schema.get("type", []) and "enum" not in p.schema]
     names = {(o, n) for o, n, _ in texts}
     assert {("retrain_churn", "reason"), ("promote_churn", "freeze_override_reason"), ("approve", "reason")} <= names
+    assert ("reproduce_churn", "reason") in names
     for owner, name, param in texts:
         assert Param(None, schema=param.schema).resolve() is None, (owner, name)
 

@@ -186,3 +186,114 @@ def test_bad_data_stops_the_run_at_validation(airflow_project, deployment, tmp_p
     failure = [n for n in _notifications(airflow_project) if n["event"] == "failure"][-1]
     assert failure["fields"]["task_id"] == "validate_data"
     assert "monthly_charges" in failure["body"]
+
+
+# -- reproduce_churn: v1 again from its lineage (appended here: v1 is already trained) ----------
+REPRODUCED_DAY = "2026-01-20"  # a feature partition inside v1's window 2026-01-13..2026-02-10
+
+
+def _reproduce(airflow_project, deployment, version):
+    return airflow_project.run(
+        f"reproduce_{MODEL}", conf={"version": version, "reason": "e2e"}, extra_env=deployment["env"]
+    )
+
+
+def _registry_state(registry):
+    versions = {v.version: v.tags.get("mlops.stage") for v in _versions(registry)}
+    return (
+        versions,
+        registry.alias_version(MODEL, "champion").version,
+        registry.alias_version(MODEL, "challenger").version,
+    )
+
+
+def test_reproduce_retrains_v1_from_its_lineage_exactly(airflow_project, deployment):
+    registry = deployment["registry"]
+    before = _registry_state(registry)
+    run = _reproduce(airflow_project, deployment, "1")
+    assert run.succeeded, run.tail()
+    report = json.loads(deployment["storage"].read_text(f"reports/{MODEL}/reproduce/version=1/report.json"))
+    assert report["verdict"] == "identical", report["reasons"]
+    assert report["reasons"] == [] and report["notes"] == [] and report["predictions_identical"] is True
+    predictions = report["predictions"]
+    assert predictions["identical"] and predictions["max_abs_diff"] == 0.0 and predictions["rows_differing"] == 0
+    assert predictions["rows_recorded"] == predictions["rows_reproduced"] == 400  # 2,000 customers, 20%
+    assert report["registered_model"]["identical"] is True  # the registered model, scored again
+    lineage = report["lineage"]
+    assert lineage["window"] == "2026-01-13..2026-02-10" and lineage["seed"] == 42
+    assert (
+        lineage["data_hash"]["same"]
+        and lineage["data_hash"]["recorded"] == registry.get(MODEL, "1").tags["mlops.data_hash"]
+    )
+    assert lineage["config"]["snapshot_matches_tag"] is True and lineage["config"]["fields_changed"] == []
+    assert lineage["code_version"]["same"] and lineage["libraries"]["changed"] == []
+    assert all(m["diff"] == 0.0 for m in report["metrics"].values())
+    assert (
+        report["metrics"]["roc_auc"]["recorded"]
+        == registry.client.get_run(report["run_id"]).data.metrics["holdout_roc_auc"]
+    )
+    assert "churn v1 reproduced: identical" in run.log
+
+    # Logged as a reproduction in the model's experiment; nothing registered, no alias moved.
+    reproduction = registry.client.get_run(report["reproduction_run_id"])
+    assert reproduction.data.tags["mlops.kind"] == "reproduction"
+    assert reproduction.data.tags["mlops.reproduction.verdict"] == "identical"
+    assert reproduction.data.tags["mlops.reproduction.run_id"] == registry.get(MODEL, "1").run_id
+    assert reproduction.data.metrics["max_abs_diff"] == 0.0 and reproduction.data.metrics["predictions_identical"] == 1
+    assert reproduction.info.experiment_id == registry.experiment_id(MODEL)
+    assert _registry_state(registry) == before
+
+
+def test_reproduce_after_the_data_changed_names_the_hash_mismatch(airflow_project, deployment):
+    from include.contracts import Dataset
+    from include.platform.partitions import publish_frame, read_partition
+
+    storage, registry = deployment["storage"], deployment["registry"]
+    before = _registry_state(registry)
+    original = read_partition(storage, Dataset.FEATURES, MODEL, REPRODUCED_DAY)
+    changed = original.copy()
+    changed["monthly_charges"] = changed["monthly_charges"] * 1.5  # a late correction of one day
+    publish_frame(storage, Dataset.FEATURES, MODEL, REPRODUCED_DAY, changed)
+    try:
+        run = _reproduce(airflow_project, deployment, "1")
+    finally:
+        publish_frame(storage, Dataset.FEATURES, MODEL, REPRODUCED_DAY, original)
+    assert run.succeeded, run.tail()  # a verdict, not a failure
+    report = json.loads(storage.read_text(f"reports/{MODEL}/reproduce/version=1/report.json"))
+    assert report["verdict"] == "differs" and not report["predictions_identical"]
+    assert not report["lineage"]["data_hash"]["same"]
+    assert report["reasons"][0].startswith("data changed since training: data hash mismatch")
+    assert report["reasons"][-1].startswith("predictions differ: max abs diff")
+    assert len(report["reasons"]) == 2  # config, code and libraries unchanged
+    assert report["predictions"]["max_abs_diff"] > 0 and report["predictions"]["share_differing"] > 0
+    assert _registry_state(registry) == before
+
+
+def test_reproduce_refuses_unknown_versions_and_versions_without_lineage(airflow_project, deployment):
+    """An unknown version fails the task at once (no retry), naming what to fix; a version without
+    lineage raises the same family (checked in-process: no second Airflow run)."""
+    from include.errors import LineageError, NotRetryable, RegistryStateError
+    from include.retrain.lineage import read_lineage
+
+    run = _reproduce(airflow_project, deployment, "99")
+    assert not run.succeeded
+    assert "model 'churn' has no version '99' in the registry: set the Param version" in run.log
+    assert "up_for_retry" not in run.log
+    registry = deployment["registry"]
+    with pytest.raises(
+        RegistryStateError, match="has no version '99' in the registry: set the Param version"
+    ) as unknown:
+        read_lineage(registry, MODEL, "99")
+    # A version registered by hand from a run that retrain did not record.
+    run_id = registry.client.create_run(registry.experiment_id(MODEL), run_name="by hand").info.run_id
+    registry.client.set_terminated(run_id)
+    bare = registry.client.create_model_version(MODEL, f"runs:/{run_id}/model", run_id=run_id)
+    try:
+        with pytest.raises(LineageError, match=f"v{bare.version}: its training run {run_id} lacks") as no_lineage:
+            read_lineage(registry, MODEL, str(bare.version))
+    finally:
+        registry.client.delete_model_version(MODEL, str(bare.version))
+        registry.client.delete_run(run_id)
+    for tag in ("mlops.window", "mlops.data_hash", "mlops.code_version", "config/model_config.json"):
+        assert tag in str(no_lineage.value)
+    assert isinstance(unknown.value, NotRetryable) and isinstance(no_lineage.value, NotRetryable)

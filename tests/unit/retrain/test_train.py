@@ -65,6 +65,7 @@ def test_run_tags(config, monkeypatch):
         Tag.DATA_HASH: "ab" * 32,
         Tag.WINDOW: "2026-01-13..2026-02-10",
         Tag.CODE_VERSION: "abc123",
+        Tag.CONFIG_HASH: config_hash(config),
         Tag.ACTOR: "airflow:retrain_churn/run1",
     }
 
@@ -73,3 +74,11 @@ def test_model_requirements_are_pinned_to_the_installed_versions():
     pins = dict(line.split("==") for line in model_requirements())
     assert set(pins) == {"scikit-learn", "skops", "pandas", "numpy", "scipy"}
     assert pins["scikit-learn"] == version("scikit-learn")
+
+
+def test_library_versions_name_python_and_the_installed_libraries():
+    from include.retrain.train import LINEAGE_LIBRARIES, library_versions
+
+    found = library_versions()
+    assert set(found) == {"python", *LINEAGE_LIBRARIES}
+    assert found["scikit-learn"] == version("scikit-learn") and found["numpy"] == version("numpy")
