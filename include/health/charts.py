@@ -29,6 +29,7 @@ def performance_chart(health: ModelHealth) -> str:
             Series(f"hold-out {metric}", [p.holdout_metric for p in days], PALETTE[2]),
         ],
         zero=False,
+        empty="no labelled predictions yet (labels arrive after the scored day)",
     )
 
 
@@ -38,6 +39,7 @@ def prediction_drift_chart(health: ModelHealth) -> str:
         "Prediction drift score (published vs hold-out scores)",
         [p.ds for p in days],
         [Series("prediction drift score", [p.prediction_drift_score for p in days], PALETTE[4])],
+        empty="no scored day monitored yet",
     )
 
 

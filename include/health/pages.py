@@ -42,6 +42,7 @@ th { background: #f9fafb; font-weight: 600; white-space: nowrap; }
 .charts figure { margin: 0; border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px; }
 .problems { background: #fef2f2; border: 1px solid #fecaca; padding: 8px 12px; border-radius: 6px; }
 .reason { margin: 6px 0 0; }
+table.moves td:nth-child(-n+2) { white-space: nowrap; }
 """
 
 

@@ -9,6 +9,8 @@ Worst first, the first rule that applies wins:
 3. ``drifting``: the newest monitored day found dataset drift (share of drifted columns at or
    over ``monitoring.drift_share``) or prediction drift: the inputs moved, the labels may follow;
 4. ``healthy``: none of the above (also before the first monitor run, which the reason says).
+
+The champion is not repeated in a reason: the list and the page show it next to it.
 """
 
 from __future__ import annotations
@@ -75,5 +77,5 @@ def model_status(
     if reason:
         return Status(DRIFTING, reason)
     if newest_monitor is None:
-        return Status(HEALTHY, f"champion v{champion}; not monitored yet")
-    return Status(HEALTHY, f"champion v{champion}; {newest_monitor.ds}: no drift, {_metric_text(newest_monitor)}")
+        return Status(HEALTHY, "not monitored yet")
+    return Status(HEALTHY, f"no drift on {newest_monitor.ds}, {_metric_text(newest_monitor)}")

@@ -138,11 +138,13 @@ def line_chart(
     reference: float | None = None,
     reference_name: str = "threshold",
     zero: bool = True,
+    empty: str = "no data yet",
 ) -> str:
-    """Lines over ``labels`` (days); ``reference``: a dashed horizontal line (e.g. a threshold)."""
+    """Lines over ``labels`` (days); ``reference``: a dashed horizontal line (e.g. a threshold);
+    ``empty``: what the plot says without a value."""
     values = [v for s in series for v in s.values if v is not None]
     if not labels or not values:
-        return empty_chart(title, "no data yet")
+        return empty_chart(title, empty)
     low, high = _y_range(values, reference, zero)
     frame = _Frame(len(labels), low, high)
     parts = _axes(frame, labels, title)

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, Response
 URL_PREFIX = "/mlops-health"
 # The navigation item's icon (a heartbeat line): public, as the UI's own icons are; no data.
 ICON = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#0f766e" '
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#d97706" '
     'stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M3 12h4l3-7 4 14 3-7h4"/></svg>'
 )
 

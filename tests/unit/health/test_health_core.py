@@ -14,7 +14,7 @@ from include.health.audit_read import read_trail
 from include.health.charts import all_charts
 from include.health.gather import Sources, model_health, read_monitor, read_scoring, summary_of
 from include.health.pages import model_list_page, model_page
-from include.health.payloads import DEGRADED, DRIFTING, HEALTHY, NO_CHAMPION, as_json
+from include.health.payloads import DEGRADED, DRIFTING, HEALTHY, NO_CHAMPION, Status, as_json
 from include.health.series import monitor_point, scoring_point, top_drifting
 from include.health.status import model_status
 from include.health.svg import Series, bar_chart, line_chart
@@ -183,7 +183,7 @@ def test_scoring_point_throughput_is_the_inverse_of_latency():
             DRIFTING,
             "50% of columns drifted (monthly_charges, tenure_months)",
         ),
-        ("1", {}, (600, 0), HEALTHY, "champion v1; 2026-02-21: no drift, live roc_auc 0.800"),
+        ("1", {}, (600, 0), HEALTHY, "no drift on 2026-02-21, live roc_auc 0.800 (hold-out 0.820)"),
     ],
 )
 def test_status_rules(champion, summary, meta, status, words):
@@ -194,7 +194,7 @@ def test_status_rules(champion, summary, meta, status, words):
 
 
 def test_no_monitor_run_yet_is_healthy_and_says_so():
-    assert model_status("2", [], []).reason == "champion v2; not monitored yet"
+    assert model_status("2", [], []) == Status(HEALTHY, "not monitored yet")
 
 
 def _svg(text: str) -> ET.Element:
