@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import re
 import sqlite3
+from urllib.parse import quote
 
 import pytest
 
@@ -259,3 +260,103 @@ def test_healthy_day_reports_to_storage_and_mlflow_without_retrain(airflow_proje
     assert artifacts == {"monitor/drift_report.html", "monitor/summary.json"}
     assert _task_state(airflow_project, monitor_run_id, "request_retrain") == "skipped"
     assert _notes(deployment)[-1]["event"] == "success"
+
+
+def _health_view(airflow_project, deployment, *paths: str) -> dict[str, dict]:
+    """The "Model health" view's answers (tests/e2e/health_view_client.py: Airflow's API app with
+    the project's plugin, called in a process with this Airflow home's environment), by path."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.health_view_client", *paths],
+        env={**airflow_project.env, **deployment["env"]},
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return {a["path"]: a for a in answers}
+
+
+def test_model_health_view_shows_what_the_runs_left(airflow_project, deployment):
+    """After the runs above (retrain, batch_score over eight days, three monitor runs): the view's
+    JSON API and pages, behind Airflow's authentication, agree with the audit trail, the
+    summaries and manifests, and Airflow's own runs."""
+    from include.platform.audit import AuditStore
+    from include.platform.partitions import read_manifest
+
+    model_path = f"/mlops-health/api/models/{MODEL}"
+    page_path = f"/mlops-health/models/{MODEL}"
+    drift_path = f"{page_path}/drift/{HEALTHY_DS}"
+    card_path = f"{page_path}/versions/1/card"
+    answers = _health_view(
+        airflow_project,
+        deployment,
+        "/mlops-health/api/models",
+        model_path,
+        "/mlops-health/",
+        page_path,
+        drift_path,
+        card_path,
+        "/api/v2/plugins",
+    )
+    for answer in answers.values():  # Airflow's authentication: none, 401; bearer or UI cookie, 200
+        assert (answer["anonymous"], answer["status"], answer["cookie_status"]) == (401, 200, 200), answer
+
+    listed = {m["model"]: m for m in answers["/mlops-health/api/models"]["body"]["models"]}
+    assert listed[MODEL]["status"]["status"] == "degraded", listed[MODEL]
+    assert listed[MODEL]["status"]["reason"].startswith(f"live performance dropped on {DROP_DS}")
+    assert (listed[MODEL]["champion"], listed[MODEL]["last_monitored"]) == ("1", DROP_DS)
+
+    health = answers[model_path]["body"]
+    assert health["problems"] == [] and health["champion"] == "1"
+    with AuditStore(deployment["env"]["MLOPS_AUDIT_DB_URL"]) as audit:
+        trail = audit.history(MODEL)
+    shown = [m for v in health["versions"] for m in v["moves"]]
+    assert sorted(m["deployment_id"] for m in shown) == sorted(r["deployment_id"] for r in trail)
+    champion = next(v for v in health["versions"] if v["version"] == "1")
+    assert champion["stage"] == "champion" and champion["moves"][-1]["to_stage"] == "champion"
+    assert champion["moves"][-1]["actor"].startswith(f"airflow:retrain_{MODEL}/")
+
+    monitored = {p["ds"]: p for p in health["monitor"]}
+    assert sorted(monitored) == [HEALTHY_DS, BROKEN_DS, DROP_DS]
+    for ds in (HEALTHY_DS, DROP_DS):
+        summary = _summary(deployment, ds)
+        assert monitored[ds]["drift_share"] == summary["drift"]["features"]["share_drifted"]
+        assert monitored[ds]["live_metric"] == summary["performance"]["value"]
+        assert monitored[ds]["prediction_drift_score"] == (summary["drift"]["prediction"] or {}).get("score")
+    assert monitored[BROKEN_DS]["quality_failed"] and monitored[BROKEN_DS]["drift_share"] is None
+    assert monitored[DROP_DS]["performance_flagged"] and len(monitored[DROP_DS]["top_drifting"]) == 3
+
+    scored = {p["ds"]: p for p in health["scoring"]}
+    assert len(scored) == 8 and min(scored) == SCORED[0] and max(scored) == SCORED[1]
+    for ds, point in scored.items():
+        manifest = read_manifest(deployment["storage"], "predictions", MODEL, ds)
+        assert point["rows_scored"] == manifest.meta["summary"]["rows_scored"] == ROWS_PER_DAY
+        assert point["rows_per_second"] and point["rows_per_second"] > 0
+
+    runs = health["runs"]
+    assert [r["state"] for r in runs[f"retrain_{MODEL}"]] == ["success"]
+    assert [r["state"] for r in runs[f"batch_score_{MODEL}"]] == ["success"]
+    monitor_runs = runs[f"monitor_{MODEL}"]
+    assert len(monitor_runs) == 3 and {r["state"] for r in monitor_runs} == {"success"}
+    for run in monitor_runs + runs[f"batch_score_{MODEL}"] + runs[f"retrain_{MODEL}"]:
+        assert run["airflow_url"] == f"/dags/{run['dag_id']}/runs/{quote(run['run_id'], safe='')}"
+        assert run["mlflow_url"] and run["mlflow_url"].startswith(deployment["env"]["MLFLOW_TRACKING_URI"]), run
+    assert runs[f"promote_{MODEL}"] == [] and runs[f"rollback_{MODEL}"] == []
+
+    page = answers[page_path]["body"]
+    assert page.count("<svg") == 6 and "<circle" in page and "degraded" in page
+    assert f'href="/mlops-health/models/{MODEL}/drift/{HEALTHY_DS}"' in page
+    assert "<h1>Model health</h1>" in answers["/mlops-health/"]["body"]
+    assert f"Drift report: {MODEL}, ds={HEALTHY_DS}" in answers[drift_path]["body"]
+    assert f"Model card: {MODEL} v1" in answers[card_path]["body"]
+
+    plugin = next(p for p in answers["/api/v2/plugins"]["body"]["plugins"] if p["name"] == "mlops_airflow")
+    assert [(v["name"], v["href"], v["destination"]) for v in plugin["external_views"]] == [
+        ("Model health", "/mlops-health/", "nav")
+    ]

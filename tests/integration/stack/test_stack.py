@@ -18,7 +18,11 @@ of the model's life that the next one builds on:
    version in MLflow;
 6. in the browser: ``rollback_churn`` from its form with a reason: v1 champion again, the
    rollback in the audit trail (the task's log reads it back from the audit database);
-7. the reports a person opens: the model card and the drift report, rendered in the browser.
+7. the reports a person opens: the model card and the drift report, rendered in the browser;
+8. Prometheus (Debian's prometheus scraping Debian's prometheus-pushgateway, started with the
+   stack) holds the numbers the runs pushed, equal to their manifests, summary and audit trail;
+9. in the browser: the "Model health" view from the Airflow navigation (model list, the model's
+   champion, drift plot and stage timeline) and its JSON API against the audit tables and S3.
 
 Afterwards the outputs are where a person would look: S3 (partitions and manifests), the MLflow
 registry (aliases) and the audit tables in PostgreSQL. Screenshots of every browser step:
@@ -464,3 +468,68 @@ def test_prometheus_has_the_numbers_of_the_runs(stack: Stack):
         "monitor": {"ds": SCORE_DAYS[-1], "columns": len(features["columns"])},
         "deploy": {"champion": current, "stage changes": len(rows)},
     }
+
+
+# -- 9 ---------------------------------------------------------------------------------------------
+def test_a_person_checks_model_health_in_the_airflow_ui(stack: Stack, web: WebUI):
+    """The "Model health" view (plugins/mlops_airflow/health_view.py), opened from the Airflow
+    navigation: the model list with the model's status and why, then the model's page with the
+    champion (v1 again after step 6), the drift plot of the monitored day and the stage changes
+    of steps 2-6 with who made them and why. Its JSON API, with the REST API's bearer token,
+    agrees with the audit tables, the monitor summary and the manifests in S3; without a token
+    it answers 401. Screenshots: ``ui-model-health-*.png``."""
+    needs("promoted")
+    view = f"{stack.api_url}/mlops-health"
+    assert requests.get(f"{view}/api/models/{MODEL}", timeout=30).status_code == 401
+    answer = requests.get(
+        f"{view}/api/models/{MODEL}", headers={"Authorization": f"Bearer {stack.token()}"}, timeout=120
+    )
+    assert answer.status_code == 200, answer.text[:1000]
+    health = answer.json()
+    assert health["problems"] == [] and health["champion"] == "1", health["problems"]
+    rows = audit_rows(stack)
+    stages = {v["version"]: v["stage"] for v in health["versions"]}
+    assert stages == audit_stages(stack) == {"1": "champion", "2": "rejected"}
+    for version in health["versions"]:
+        shown = [(m["from_stage"], m["to_stage"], m["status"]) for m in version["moves"]]
+        assert shown == moves(rows, version["version"]), version
+    monitored = [p["ds"] for p in health["monitor"]]
+    assert SCORE_DAYS[-1] in monitored, monitored
+    day = next(p for p in health["monitor"] if p["ds"] == SCORE_DAYS[-1])
+    summary = s3_json(stack, f"reports/{MODEL}/monitor/ds={SCORE_DAYS[-1]}/summary.json")
+    assert day["drift_share"] == summary["drift"]["features"]["share_drifted"], day
+    assert [p["ds"] for p in health["scoring"]] == [*SCORE_DAYS, *SHADOW_DAYS]
+    manifest = read_manifest(stack.storage(), "predictions", MODEL, SCORE_DAYS[0])
+    assert health["scoring"][0]["rows_scored"] == manifest.meta["summary"]["rows_scored"]
+    for kind in ("retrain", "batch_score", "monitor", "promote", "rollback"):
+        runs = health["runs"][f"{kind}_{MODEL}"]
+        assert runs and runs[0]["state"] == "success" and runs[0]["airflow_url"], (kind, runs)
+    assert health["runs"][f"retrain_{MODEL}"][0]["mlflow_url"].startswith(stack.mlflow_url)
+
+    with stack.phase("web UI: model health view"):
+        web.goto("/dags")
+        web.page.get_by_role("link", name="Model health").first.click()
+        web.page.wait_for_url(re.compile(r".*/plugin/model-health$"))
+        frame = web.page.frame_locator("iframe")
+        expect(frame.get_by_role("heading", name="Model health")).to_be_visible()
+        row = frame.get_by_role("row").filter(has=frame.get_by_role("link", name=MODEL, exact=True))
+        expect(row.locator(".status")).to_have_text(health["status"]["status"])
+        expect(row.get_by_text(health["status"]["reason"])).to_be_visible()
+        web.shot("model-health-1-list")
+
+        row.get_by_role("link", name=MODEL, exact=True).click()
+        expect(frame.get_by_role("heading", name="Versions and stage timeline")).to_be_visible()
+        expect(frame.get_by_text("champion v1", exact=True)).to_be_visible()
+        drift = frame.locator("#chart-drift-share")
+        expect(drift.locator("circle")).to_have_count(len(monitored))
+        expect(drift.locator("circle title").last).to_contain_text(f"drift share {monitored[-1]}: ")
+        web.shot("model-health-2-model")
+        rollback = frame.locator("#version-1 + table").get_by_role("row").filter(has_text=ROLLBACK_REASON)
+        expect(rollback.get_by_text("archived")).to_be_visible()
+        expect(rollback.get_by_role("link", name=f"rollback_{MODEL} / ")).to_be_visible()
+        rollback.scroll_into_view_if_needed()
+        web.shot("model-health-3-stage-timeline")
+        assert not web.page.evaluate(
+            "() => { const d = document.querySelector('iframe').contentDocument.documentElement;"
+            " return d.scrollWidth > d.clientWidth; }"
+        ), "the view is wider than the iframe"
