@@ -348,6 +348,10 @@ def print_summary(summary: dict, summary_path: Path, score_date: str) -> None:
     print(f"\nRun summary:   {summary_path}")
     print(f"MLflow:        {summary['tracking_uri']}  (browse: make mlflow-ui -> http://127.0.0.1:5000)")
     print("Airflow UI:    make airflow-ui -> http://127.0.0.1:8080 (same state)")
+    print(
+        "Model health:  make airflow-ui -> http://127.0.0.1:8080/plugin/model-health (navigation: Model health): "
+        "stage timeline, drift and live metric per day, scoring volume"
+    )
     print(f"Notifications: {os.environ.get('MLOPS_NOTIFY_DIR')}/{summary['model']}.jsonl")
 
 

@@ -404,7 +404,7 @@ def test_a_person_reads_the_model_card_and_the_drift_report(stack: Stack, web: W
     report.close()
 
 
-# -- metrics ---------------------------------------------------------------------------------------
+# -- 8 ---------------------------------------------------------------------------------------------
 def test_prometheus_has_the_numbers_of_the_runs(stack: Stack):
     """What the runs above pushed (connection ``pushgateway_default``), read back from Prometheus's
     HTTP API, equals what they wrote: the last batch_score run's manifest summaries, the monitor
