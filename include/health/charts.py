@@ -34,11 +34,27 @@ def performance_chart(health: ModelHealth) -> str:
 
 
 def prediction_drift_chart(health: ModelHealth) -> str:
+    """The test's score per day with its threshold: for a p-value test drift is *below* the line,
+    for a distance at or above it (the title says which)."""
     days = health.monitor
+    last = next((p for p in reversed(days) if p.prediction_stattest), None)
+    title, threshold = "Prediction drift (published vs hold-out scores)", None
+    if last is not None:
+        threshold = last.prediction_threshold
+        rule = {"pvalue": "drift below", "distance": "drift at or above"}.get(last.prediction_kind or "", "threshold")
+        title = f"Prediction drift: {last.prediction_stattest} of published vs hold-out scores ({rule} {threshold:g})"
     return line_chart(
-        "Prediction drift score (published vs hold-out scores)",
+        title,
         [p.ds for p in days],
-        [Series("prediction drift score", [p.prediction_drift_score for p in days], PALETTE[4])],
+        [
+            Series(
+                f"{last.prediction_stattest if last else 'test'} score",
+                [p.prediction_drift_score for p in days],
+                PALETTE[4],
+            )
+        ],
+        reference=threshold,
+        reference_name="threshold",
         empty="no scored day monitored yet",
     )
 

@@ -65,6 +65,11 @@ class MonitorPoint:
     top_drifting: list[DriftingColumn]
     prediction_drift_score: float | None
     prediction_drifted: bool | None
+    # The prediction drift test: its name, threshold and kind ("pvalue": drift below the
+    # threshold; "distance": drift at or above it; None in summaries written before it was kept).
+    prediction_stattest: str | None
+    prediction_threshold: float | None
+    prediction_kind: str | None
     metric: str | None
     live_metric: float | None
     holdout_metric: float | None

@@ -53,6 +53,9 @@ def _drift_fields(drift: dict[str, Any] | None) -> dict[str, Any]:
         "top_drifting": top_drifting(list(features.get("columns") or [])),
         "prediction_drift_score": _number(prediction.get("score")),
         "prediction_drifted": bool(prediction["drifted"]) if "drifted" in prediction else None,
+        "prediction_stattest": prediction.get("stattest"),
+        "prediction_threshold": _number(prediction.get("threshold")),
+        "prediction_kind": prediction.get("kind"),
     }
 
 

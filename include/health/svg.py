@@ -9,6 +9,7 @@ and the value. Text is escaped; colours come from ``PALETTE``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -33,21 +34,41 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _y_range(values: list[float], reference: float | None, zero: bool) -> tuple[float, float]:
-    """The y axis: every value and the reference inside, from 0 when ``zero`` and all are >= 0."""
+def _y_range(values: list[float], reference: float | None, zero: bool) -> tuple[float, float, float]:
+    """The y axis: every value and the reference inside, from 0 when ``zero`` and all are >= 0,
+    widened to whole round steps (``nice_step``) so the grid lines fall on round numbers."""
     candidates = [*values, *([reference] if reference is not None else [])]
     low, high = min(candidates), max(candidates)
     if zero and low > 0:
         low = 0.0
     span = (high - low) or abs(high) or 1.0
-    return (low if zero and low == 0 else low - span * 0.08), high + span * 0.08
+    if not (zero and low == 0):
+        low -= span * 0.08
+    return round_range(low, high + span * 0.08)
+
+
+def round_range(low: float, high: float) -> tuple[float, float, float]:
+    """``[low, high]`` widened to multiples of its round step, and the step."""
+    step = nice_step((high - low) / 4)
+    return math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step, step
+
+
+def nice_step(rough: float) -> float:
+    """The smallest of 1, 2, 2.5 or 5 times a power of ten that is at least ``rough``."""
+    magnitude = 10 ** math.floor(math.log10(rough))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= rough * (1 - 1e-9))
+
+
+def y_ticks(low: float, high: float, step: float) -> list[float]:
+    """Grid values from ``low`` to ``high`` (multiples of ``step``, from ``round_range``)."""
+    return [round(low + k * step, 12) for k in range(round((high - low) / step) + 1)]
 
 
 class _Frame:
     """The plot area: days on x (evenly spaced), values on y."""
 
-    def __init__(self, n: int, low: float, high: float) -> None:
-        self.n, self.low, self.high = n, low, high
+    def __init__(self, n: int, low: float, high: float, step: float) -> None:
+        self.n, self.low, self.high, self.step = n, low, high, step
         self.width, self.height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(self, i: int) -> float:
@@ -64,8 +85,7 @@ def _axes(frame: _Frame, labels: Sequence[str], title: str) -> list[str]:
         'stroke="#9ca3af"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + frame.height}" stroke="#9ca3af"/>',
     ]
-    for k in range(5):  # y grid and labels
-        value = frame.low + (frame.high - frame.low) * k / 4
+    for value in y_ticks(frame.low, frame.high, frame.step):  # y grid and labels, on round numbers
         y = frame.y(value)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#e5e7eb"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{_fmt(value)}</text>')
@@ -145,8 +165,7 @@ def line_chart(
     values = [v for s in series for v in s.values if v is not None]
     if not labels or not values:
         return empty_chart(title, empty)
-    low, high = _y_range(values, reference, zero)
-    frame = _Frame(len(labels), low, high)
+    frame = _Frame(len(labels), *_y_range(values, reference, zero))
     parts = _axes(frame, labels, title)
     if reference is not None:
         y = frame.y(reference)
@@ -167,7 +186,7 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> st
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     if not labels or not any(totals):
         return empty_chart(title, "no data yet")
-    frame = _Frame(len(labels), 0.0, max(totals) * 1.08)
+    frame = _Frame(len(labels), *round_range(0.0, max(totals) * 1.08))
     parts = _axes(frame, labels, title)
     bar = max(2.0, min(28.0, frame.width / len(labels) * 0.7))
     for i, label in enumerate(labels):

@@ -36,6 +36,7 @@ def prediction_drift(
         "threshold": drift.threshold,
         "score": drift.score,
         "drifted": drift.drifted,
+        "kind": drift.kind,
         "rows": len(scored),
     }
 

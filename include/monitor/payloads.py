@@ -65,6 +65,7 @@ class PredictionDrift(TypedDict):
     threshold: float
     score: float
     drifted: bool
+    kind: NotRequired[str]  # "pvalue" (drift when small) | "distance" (drift when large); absent before 2026-12
     rows: int
 
 

@@ -288,3 +288,18 @@ def test_read_monitor_and_scoring_of_a_model_without_data(tmp_path):
     assert read_monitor(storage, "churn") == [] and read_scoring(storage, "churn") == []
     health = model_health(Sources(storage=storage, audit_url=f"sqlite:///{tmp_path / 'a.db'}"), CONFIG)
     assert health.status.status == NO_CHAMPION and "no data yet" in model_page(health, "/x", "")
+
+
+def test_plot_grid_lines_fall_on_round_numbers():
+    from include.health.svg import _y_range, y_ticks
+
+    # A drift share up to 0.36 with its 0.3 threshold, a live metric between 0.819 and 0.827,
+    # p-values far below a 0.05 threshold, and a throughput of 157,877 rows/s.
+    cases = {
+        ((0.0, 0.36), 0.3, True): [0.0, 0.1, 0.2, 0.3, 0.4],
+        ((0.819, 0.827), None, False): [0.8175, 0.82, 0.8225, 0.825, 0.8275, 0.83],
+        ((1.6e-8, 4e-8, 0.0), 0.05, True): [0.0, 0.02, 0.04, 0.06],
+        ((12.0, 157_877.0), None, True): [0, 50_000, 100_000, 150_000, 200_000],
+    }
+    for (values, reference, zero), expected in cases.items():
+        assert y_ticks(*_y_range(list(values), reference, zero)) == pytest.approx(expected)
