@@ -59,6 +59,19 @@ def nice_step(rough: float) -> float:
     return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= rough * (1 - 1e-9))
 
 
+def tick_label(value: float, step: float) -> str:
+    """A grid value with as many decimals as its step has (0.8225 with step 0.0025, not 0.823);
+    steps below 0.001 in scientific notation."""
+    if abs(value) < 1e-3 * step:
+        return "0"
+    if step >= 1:
+        return f"{value:,.0f}"
+    if step < 1e-3:
+        return f"{value:.1e}"
+    decimals = len(f"{step:.6f}".rstrip("0").split(".")[1])
+    return f"{value:.{decimals}f}"
+
+
 def y_ticks(low: float, high: float, step: float) -> list[float]:
     """Grid values from ``low`` to ``high`` (multiples of ``step``, from ``round_range``)."""
     return [round(low + k * step, 12) for k in range(round((high - low) / step) + 1)]
@@ -88,7 +101,8 @@ def _axes(frame: _Frame, labels: Sequence[str], title: str) -> list[str]:
     for value in y_ticks(frame.low, frame.high, frame.step):  # y grid and labels, on round numbers
         y = frame.y(value)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{_fmt(value)}</text>')
+        label = tick_label(value, frame.step)
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{label}</text>')
     step = max(1, -(-len(labels) // 6))  # at most about six day labels
     for i in range(0, len(labels), step):
         parts.append(

@@ -291,7 +291,7 @@ def test_read_monitor_and_scoring_of_a_model_without_data(tmp_path):
 
 
 def test_plot_grid_lines_fall_on_round_numbers():
-    from include.health.svg import _y_range, y_ticks
+    from include.health.svg import _y_range, tick_label, y_ticks
 
     # A drift share up to 0.36 with its 0.3 threshold, a live metric between 0.819 and 0.827,
     # p-values far below a 0.05 threshold, and a throughput of 157,877 rows/s.
@@ -303,3 +303,6 @@ def test_plot_grid_lines_fall_on_round_numbers():
     }
     for (values, reference, zero), expected in cases.items():
         assert y_ticks(*_y_range(list(values), reference, zero)) == pytest.approx(expected)
+    assert [tick_label(v, 0.0025) for v in (0.8175, 0.82)] == ["0.8175", "0.8200"]
+    assert [tick_label(v, 50_000) for v in (0, 150_000)] == ["0", "150,000"]
+    assert tick_label(2e-8, 2e-8) == "2.0e-08"
