@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 MONITOR_PIPELINE: Final = "monitor"  # the reports folder include/monitor/report.py writes
 # The DAGs every model gets (plugins/mlops_airflow/dag_defaults.py: "<kind>_<model>").
-DAG_KINDS: Final = ("retrain", "batch_score", "monitor", "promote", "rollback", "reconcile")
+DAG_KINDS: Final = ("retrain", "batch_score", "monitor", "promote", "rollback", "reconcile", "reproduce")
 DAYS: Final = 60  # newest monitored / scored days read per model
 
 
