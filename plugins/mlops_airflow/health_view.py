@@ -25,6 +25,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 URL_PREFIX = "/mlops-health"
+# The drift report (evidently's HTML) and the model card carry their own scripts and the data of
+# the monitored day: served in a sandbox (an opaque origin), they run, but cannot read the Airflow
+# UI's token (cookie, storage) or call the API as the signed-in user.
+REPORT_HEADERS = {"Content-Security-Policy": "sandbox allow-scripts allow-popups allow-downloads"}
 # The navigation item's icon (a heartbeat line): public, as the UI's own icons are; no data.
 ICON = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#d97706" '
@@ -116,12 +120,12 @@ def create_app() -> FastAPI:
     def drift_report(model: str, ds: str, user: GetUserDep) -> HTMLResponse:
         from mlops_airflow.health_reports import drift_report_html
 
-        return HTMLResponse(drift_report_html(_config(model).name, ds))
+        return HTMLResponse(drift_report_html(_config(model).name, ds), headers=REPORT_HEADERS)
 
     @app.get("/models/{model}/versions/{version}/card", response_class=HTMLResponse)
     def model_card(model: str, version: str, user: GetUserDep) -> HTMLResponse:
         from mlops_airflow.health_reports import model_card_html
 
-        return HTMLResponse(model_card_html(_config(model).name, version))
+        return HTMLResponse(model_card_html(_config(model).name, version), headers=REPORT_HEADERS)
 
     return app

@@ -6,7 +6,7 @@ mounts it, the configured auth manager) and calls it in-process with ``TestClien
 comes from Airflow's ``POST /auth/token`` with the SimpleAuthManager's generated password, as a
 script gets one. Each path is requested three times: without credentials, with the bearer
 token, and with the ``_token`` cookie the UI sets (what the iframe sends). One JSON line per
-path on stdout: ``{"path", "anonymous", "status", "cookie_status", "content_type", "body"}``.
+path on stdout: ``{"path", "anonymous", "status", "cookie_status", "content_type", "csp", "body"}``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def main(paths: list[str]) -> None:
             "status": with_bearer.status_code,
             "cookie_status": with_cookie.status_code,
             "content_type": with_bearer.headers.get("content-type", ""),
+            "csp": with_bearer.headers.get("content-security-policy", ""),
             "body": with_bearer.json() if is_json else with_bearer.text,
         }
         print(json.dumps(record), flush=True)

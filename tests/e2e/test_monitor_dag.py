@@ -354,6 +354,11 @@ def test_model_health_view_shows_what_the_runs_left(airflow_project, deployment)
     assert f'href="/mlops-health/models/{MODEL}/drift/{HEALTHY_DS}"' in page
     assert "<h1>Model health</h1>" in answers["/mlops-health/"]["body"]
     assert f"Drift report: {MODEL}, ds={HEALTHY_DS}" in answers[drift_path]["body"]
+    # The reports run their own scripts in a sandbox: an opaque origin, no access to Airflow's token.
+    for path in (drift_path, card_path):
+        assert (
+            answers[path]["csp"].startswith("sandbox allow-scripts") and "allow-same-origin" not in answers[path]["csp"]
+        )
     assert f"Model card: {MODEL} v1" in answers[card_path]["body"]
 
     plugin = next(p for p in answers["/api/v2/plugins"]["body"]["plugins"] if p["name"] == "mlops_airflow")
