@@ -17,6 +17,12 @@ One DAG per model config. Runs on `schedules.promote` and on demand.
   longer than `deploy.reject_after_days` is rejected.
 * **decide**: every criterion of the `deploy` config section with its numbers; a challenger
   that fails one stays in shadow (the rest of the run is skipped).
+* **canary** (`deploy.strategy: canary`): `gather_evidence` decides the canary's step instead,
+  on the dates batch scoring published at its current share: *hold* (too few dates), *advance*
+  to the next share of `deploy.canary_ramp`, *halt* (a criterion failed: share 0, the
+  challenger rejected, audited in `ml_canary_steps` and `ml_deployments`, notified), or at the
+  last share *promote* through the steps below (`include/deploy/canary.py`). A dry run records
+  no step.
 * **check_freeze**: no promotion on `deploy.freeze_weekdays` / `deploy.freeze_dates` (UTC)
   unless the `freeze_override_reason` Param is given; the override is recorded. Params (all
   optional; the form triggers with the defaults): `freeze_override_reason` (leave empty outside
@@ -105,14 +111,19 @@ def build(config: ModelConfig) -> DAG:
     ) as dag:
 
         @task(multiple_outputs=False)
-        def gather_evidence(dag_run=None) -> dict:
+        def gather_evidence(params=None, dag_run=None) -> dict:
             from include.deploy.evidence import collect_evidence
             from mlops_airflow.hooks.registry import audited_registry
             from mlops_airflow.hooks.storage import MlopsStorageHook
 
             storage = MlopsStorageHook().get_conn
             return collect_evidence(
-                audited_registry(), config, open_storage=storage, now=dag_run.run_after, actor=_actor(dag_run)
+                audited_registry(),
+                config,
+                open_storage=storage,
+                now=dag_run.run_after,
+                actor=_actor(dag_run),
+                dry_run=bool(params.get("dry_run")),
             )
 
         @task(multiple_outputs=False)

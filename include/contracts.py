@@ -30,6 +30,12 @@ CHALLENGER_ALIAS: Final = "challenger"
 # The registry alias that marks a stage; at most one version holds each alias.
 ALIAS_FOR_STAGE: Final = {SHADOW: CHALLENGER_ALIAS, CHAMPION: CHAMPION_ALIAS}
 
+# -- deploy strategies (``deploy.strategy``): how a challenger earns the champion's place ----------
+# shadow: scored beside the champion, never published; canary: published for a hash-selected,
+# ramped share of entities (include/deploy/canary.py).
+CANARY: Final = "canary"
+DEPLOY_STRATEGIES: Final = (SHADOW, CANARY)
+
 
 # -- dataset folders under the data root: <dataset>/<model>/ds=YYYY-MM-DD/ ----------------------
 class Dataset:
@@ -131,6 +137,8 @@ class Tag:
     MODEL_VERSION: Final = "mlops.model_version"
     AIRFLOW_RUN_ID: Final = "mlops.airflow_run_id"
     SHADOW_VERSION: Final = "mlops.shadow.version"
+    # The canary share the challenger's scores were published for on that date (canary only).
+    CANARY_SHARE: Final = "mlops.canary.share"
     SHADOW_CHAMPION_VERSION: Final = "mlops.shadow.champion_version"
     # A reproduction run: the training run it retrained, and its verdict (identical | differs).
     REPRODUCED_RUN: Final = "mlops.reproduction.run_id"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from include.config.checks import MAX_DAYS, check_fractions, check_ints, check_non_negative, fail, is_number
+from include.contracts import DEPLOY_STRATEGIES, SHADOW
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RETRAIN_TRIGGERS = ("dataset_drift", "performance_drop", "concept_drift", "new_labels", "model_age", "manual")
@@ -125,6 +127,15 @@ class DeployConfig:
     # Post-promotion health check: champion scores of the saved sample must match the scores
     # recorded at training time within this absolute tolerance.
     health_tolerance: float = 1e-6
+    # shadow: the challenger's scores are never published; canary: they are published for a
+    # share of entities chosen by a hash of the entity id (stable across days), ramped one step
+    # per promote run while the step's criteria hold (include/deploy/canary.py).
+    strategy: str = SHADOW
+    canary_ramp: list[float] = field(default_factory=lambda: [0.05, 0.25, 0.5, 1.0])
+    # A step advances after this many scored dates at its share...
+    canary_min_batches: int = 1
+    # ...when the challenger's mean |score - champion's score| on the same rows stays within this.
+    canary_max_score_diff: float = 0.1
     _where: str = field(default="deploy", repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -146,3 +157,23 @@ class DeployConfig:
                 fail(f"{w}.freeze_dates", f"{day!r} is not a YYYY-MM-DD date")
         if not isinstance(self.approval_required, bool):
             fail(f"{w}.approval_required", f"must be true or false, got {self.approval_required!r}")
+        self._check_canary()
+
+    def _check_canary(self) -> None:
+        w = self._where
+        if self.strategy not in DEPLOY_STRATEGIES:
+            fail(f"{w}.strategy", f"must be one of {', '.join(DEPLOY_STRATEGIES)}, got {self.strategy!r}")
+        check_ints(self, ("canary_min_batches",), minimum=1)
+        check_non_negative(self, ("canary_max_score_diff",))
+        ramp = self.canary_ramp
+        if (
+            not isinstance(ramp, list)
+            or not ramp
+            or not all(is_number(share) and 0 < share <= 1 for share in ramp)
+            or any(a >= b for a, b in itertools.pairwise(ramp))
+            or ramp[-1] != 1
+        ):
+            fail(
+                f"{w}.canary_ramp",
+                f"must be increasing shares in (0, 1] ending at 1, e.g. [0.05, 0.25, 0.5, 1.0]; got {ramp!r}",
+            )

@@ -24,6 +24,8 @@ class Event:
     PROMOTION = "promotion"  # the champion changed
     REFUSED = "refused"  # a promotion did not happen: criteria not met, rejected at approval, retired
     ROLLBACK = "rollback"  # the champion went back to an earlier version
+    CANARY_ADVANCED = "canary_advanced"  # a canary challenger advanced to a larger share of entities
+    CANARY_HALTED = "canary_halted"  # a canary failed a step: every entity back to the champion
     INFO = "info"  # nothing to act on (e.g. no challenger to promote); sent only to targets that list it
 
 
@@ -36,13 +38,15 @@ EVENTS: dict[str, str] = {
     Event.PROMOTION: "a challenger became champion",
     Event.REFUSED: "a promotion did not happen: criteria not met, rejected at approval or a stale challenger retired",
     Event.ROLLBACK: "the champion went back to an earlier version (requested, or after a failed health check)",
+    Event.CANARY_ADVANCED: "a canary challenger passed its step and is published for a larger share of entities",
+    Event.CANARY_HALTED: "a canary challenger failed a step: halted, rejected, every entity back to the champion",
     Event.INFO: "nothing to act on (a promote run found no challenger); only targets that list it get it",
 }
 NOTIFY_EVENTS: tuple[str, ...] = tuple(EVENTS)
 # What a target sends when its config lists no ``events``: everything but ``info``.
 DEFAULT_EVENTS: tuple[str, ...] = tuple(e for e in NOTIFY_EVENTS if e != Event.INFO)
 # Events that report good news (logged at INFO by the ``log`` target; the others at WARNING).
-GOOD_EVENTS: frozenset[str] = frozenset({Event.SUCCESS, Event.PROMOTION, Event.INFO})
+GOOD_EVENTS: frozenset[str] = frozenset({Event.SUCCESS, Event.PROMOTION, Event.CANARY_ADVANCED, Event.INFO})
 
 
 @dataclass

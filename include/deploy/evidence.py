@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.config import ModelConfig
 from include.contracts import (
+    CANARY,
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     REJECTED,
@@ -36,12 +37,15 @@ def collect_evidence(
     open_storage: Callable[[], Storage],
     now: dt.datetime,
     actor: str,
+    dry_run: bool = False,
 ) -> GatheredEvidencePayload:
     """The verdict on the challenger, with its shadow evidence and live metrics.
 
     No challenger: a verdict that names it. A challenger in shadow longer than
     ``deploy.reject_after_days`` (counted up to ``now``) is rejected instead of evaluated.
-    ``open_storage`` is called only when the live metrics are read.
+    ``open_storage`` is called only when the live metrics are read. With ``deploy.strategy:
+    canary`` the run decides the canary's step instead (``include/deploy/canary.py``; a
+    ``dry_run`` records none).
     """
     name = config.name
     champion = registry.alias_version(name, CHAMPION_ALIAS)
@@ -54,6 +58,10 @@ def collect_evidence(
     age_days = shadow_age_days(challenger.tags, now)
     if age_days > config.deploy.reject_after_days:
         return reject_stale_challenger(registry, config, version, age_days, actor=actor)
+    if config.deploy.strategy == CANARY:
+        from include.deploy.canary import canary_evidence
+
+        return canary_evidence(registry, config, version, champion_v, open_storage, actor=actor, dry_run=dry_run)
     evidence = shadow_evidence(shadow_runs(registry, config, version), champion_v)
     live = live_metrics(open_storage(), config, evidence["dates"])
     verdict = evaluate_promotion(config, version, champion_v, evidence, live)
@@ -110,6 +118,7 @@ def shadow_evidence(runs: list[dict[str, Any]], champion_version: str | None) ->
         "agreement": weighted("shadow_agreement"),
         "error_rate": max((r.get("shadow_error_rate") or 0.0) for r in batches) if batches else None,
         "latency_ms_per_1k": weighted("shadow_latency_ms_per_1k"),
+        "score_diff": weighted("shadow_mean_abs_score_diff"),
     }
 
 
@@ -124,6 +133,7 @@ def shadow_runs(registry: ModelRegistry, config: ModelConfig, challenger: str) -
         {
             "ds": r.data.tags[Tag.DS],
             "champion_version": r.data.tags.get(Tag.SHADOW_CHAMPION_VERSION),
+            "canary_share": r.data.tags.get(Tag.CANARY_SHARE),
             **{k: v for k, v in r.data.metrics.items() if k.startswith("shadow_")},
         }
         for r in runs

@@ -101,6 +101,9 @@ def promotion_note(
     default targets do not send it: a daily run without a challenger is not news)."""
     outcome = promotion_outcome(gathered, promoted, approval)
     fields: dict[str, Any] = dict(gathered)
+    step = gathered.get("canary")
+    if step is not None and outcome != "promoted" and step["action"] != "promote":
+        return canary_note(model, gathered, step)
     if outcome == "promoted" and promoted is not None:
         subject = f"v{promoted['version']} is champion (was v{promoted['previous']})"
         return Notification(
@@ -118,6 +121,24 @@ def promotion_note(
         return Notification(model=model, event=Event.REFUSED, subject=subject, body=fields["summary"], fields=fields)
     subject = f"promotion refused: {verdict_headline(gathered)}"
     return Notification(model=model, event=Event.REFUSED, subject=subject, body=gathered["summary"], fields=fields)
+
+
+def canary_note(model: str, gathered: GatheredEvidencePayload, step: dict[str, Any]) -> Notification:
+    """A canary's step: ``canary`` when it advanced, ``canary_halted`` when it failed (every
+    entity back to the champion), ``info`` while it holds for more scored dates."""
+    version = gathered["verdict"].get("challenger")
+    champion = gathered["verdict"].get("champion")
+    fields: dict[str, Any] = dict(gathered)
+    if step["action"] == "advance":
+        subject = f"canary v{version} advances to {step['next_share']:.0%} of entities (was {step['share']:.0%})"
+        event = Event.CANARY_ADVANCED
+    elif step["action"] == "halt":
+        subject = f"canary v{version} halted at {step['share']:.0%}: every entity back to champion v{champion}"
+        event = Event.CANARY_HALTED
+    else:
+        subject = f"canary v{version} holds at {step['share']:.0%}: waiting for scored dates"
+        event = Event.INFO
+    return Notification(model=model, event=event, subject=subject, body=gathered["summary"], fields=fields)
 
 
 # -- health check and rollback ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class ShadowEvidencePayload(TypedDict):
     agreement: float | None
     error_rate: float | None
     latency_ms_per_1k: float | None
+    score_diff: NotRequired[float | None]  # mean |challenger - champion| score on the same rows
 
 
 class LiveMetricsPayload(TypedDict, total=False):
@@ -57,6 +58,8 @@ class GatheredEvidencePayload(TypedDict):
     rejected: bool
     evidence: NotRequired[ShadowEvidencePayload]
     live: NotRequired[LiveMetricsPayload]
+    # deploy.strategy canary: this run's step (include/deploy/canary.py CanaryStep.to_dict()).
+    canary: NotRequired[dict[str, Any]]
 
 
 class FreezePayload(TypedDict):

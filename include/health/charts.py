@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from include.health.payloads import ModelHealth
-from include.health.svg import PALETTE, Series, bar_chart, line_chart
+from include.health.svg import PALETTE, ChartSeries, bar_chart, line_chart
 
 
 def drift_chart(health: ModelHealth) -> str:
@@ -12,7 +12,7 @@ def drift_chart(health: ModelHealth) -> str:
     return line_chart(
         "Drift share per monitored day (drifted columns / all)",
         [p.ds for p in days],
-        [Series("drift share", [p.drift_share for p in days], PALETTE[0])],
+        [ChartSeries("drift share", [p.drift_share for p in days], PALETTE[0])],
         reference=threshold,
         reference_name="dataset drift at",
     )
@@ -25,8 +25,8 @@ def performance_chart(health: ModelHealth) -> str:
         f"Live {metric} against the hold-out {metric}",
         [p.ds for p in days],
         [
-            Series(f"live {metric}", [p.live_metric for p in days], PALETTE[1]),
-            Series(f"hold-out {metric}", [p.holdout_metric for p in days], PALETTE[2]),
+            ChartSeries(f"live {metric}", [p.live_metric for p in days], PALETTE[1]),
+            ChartSeries(f"hold-out {metric}", [p.holdout_metric for p in days], PALETTE[2]),
         ],
         zero=False,
         empty="no labelled predictions yet (labels arrive after the scored day)",
@@ -47,7 +47,7 @@ def prediction_drift_chart(health: ModelHealth) -> str:
         title,
         [p.ds for p in days],
         [
-            Series(
+            ChartSeries(
                 f"{last.prediction_stattest if last else 'test'} score",
                 [p.prediction_drift_score for p in days],
                 PALETTE[4],
@@ -65,9 +65,9 @@ def rows_chart(health: ModelHealth) -> str:
         "Rows per scored day",
         [p.ds for p in days],
         [
-            Series("scored", [p.rows_scored - p.rows_flagged for p in days], PALETTE[0]),
-            Series("scored, flagged", [p.rows_flagged for p in days], PALETTE[3]),
-            Series("quarantined", [p.rows_quarantined for p in days], PALETTE[1]),
+            ChartSeries("scored", [p.rows_scored - p.rows_flagged for p in days], PALETTE[0]),
+            ChartSeries("scored, flagged", [p.rows_flagged for p in days], PALETTE[3]),
+            ChartSeries("quarantined", [p.rows_quarantined for p in days], PALETTE[1]),
         ],
     )
 
@@ -77,7 +77,7 @@ def throughput_chart(health: ModelHealth) -> str:
     return line_chart(
         "Scoring throughput (rows / s of one worker)",
         [p.ds for p in days],
-        [Series("rows / s", [p.rows_per_second for p in days], PALETTE[5])],
+        [ChartSeries("rows / s", [p.rows_per_second for p in days], PALETTE[5])],
     )
 
 
@@ -86,7 +86,7 @@ def latency_chart(health: ModelHealth) -> str:
     return line_chart(
         "Scoring latency (ms per 1,000 rows)",
         [p.ds for p in days],
-        [Series("ms / 1k rows", [p.latency_ms_per_1k for p in days], PALETTE[3])],
+        [ChartSeries("ms / 1k rows", [p.latency_ms_per_1k for p in days], PALETTE[3])],
     )
 
 

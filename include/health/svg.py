@@ -20,7 +20,7 @@ PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2")
 
 
 @dataclass(frozen=True)
-class Series:
+class ChartSeries:
     name: str
     values: Sequence[float | None]  # one per x label; None: no value that day
     color: str = PALETTE[0]
@@ -140,7 +140,7 @@ def empty_chart(title: str, message: str) -> str:
     )
 
 
-def _line(frame: _Frame, labels: Sequence[str], series: Series) -> list[str]:
+def _line(frame: _Frame, labels: Sequence[str], series: ChartSeries) -> list[str]:
     parts: list[str] = []
     segment: list[tuple[float, float]] = []
     for i, value in enumerate(series.values):
@@ -168,7 +168,7 @@ def _polyline(points: list[tuple[float, float]], color: str) -> str:
 def line_chart(
     title: str,
     labels: Sequence[str],
-    series: Sequence[Series],
+    series: Sequence[ChartSeries],
     reference: float | None = None,
     reference_name: str = "threshold",
     zero: bool = True,
@@ -195,7 +195,7 @@ def line_chart(
     return _svg(title, parts + _legend(legend))
 
 
-def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> str:
+def bar_chart(title: str, labels: Sequence[str], series: Sequence[ChartSeries]) -> str:
     """Stacked bars of counts per day (None counts as 0)."""
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     if not labels or not any(totals):

@@ -19,12 +19,21 @@ class ModelPin(TypedDict):
     run_id: str
 
 
+class CanaryPin(TypedDict):
+    """A canary challenger's published share (``deploy.strategy: canary``), pinned for the run."""
+
+    share: float
+    salt: str
+
+
 class PinnedModels(TypedDict):
     """The champion (and challenger) resolved once, and the dates the run scores."""
 
     champion: ModelPin
     challenger: ModelPin | None
     dates: list[str]
+    # The challenger's scores are published for this share of entities (canary only).
+    canary: NotRequired[CanaryPin | None]
     # The run's time (ISO 8601, UTC): a row timestamped later is "in the future".
     run_after: NotRequired[str]
 
@@ -115,6 +124,7 @@ class UnitStats(ScoreStats):
     rows_flagged: NotRequired[int]  # scored rows published with a flag
     flags: NotRequired[dict[str, int]]  # rows per flag, e.g. "out_of_range:tenure_months"
     kinds: NotRequired[dict[str, int]]  # rows per problem kind (checks.Problem), flagged or quarantined
+    rows_canary: NotRequired[int]  # published rows scored by the canary challenger
 
 
 class ShadowSummary(TypedDict):
@@ -138,6 +148,7 @@ class DateSummary(TypedDict):
     reasons: dict[str, int]
     # Flagged rows: scored and published with a ``flags`` value; not counted as quarantined.
     rows_flagged: NotRequired[int]
+    rows_canary: NotRequired[int]  # rows published with the canary challenger's scores
     flagged_share: NotRequired[float]
     flags: NotRequired[dict[str, int]]
     # Rows per problem kind, flagged or quarantined: rows_null_key, rows_timestamp,

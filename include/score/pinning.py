@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from include.config import ModelConfig
-from include.contracts import CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS
+from include.contracts import CANARY, CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS
 from include.errors import RegistryStateError
 from include.ml.contract import load_contract
 from include.platform.dates import partition_dates
 from include.platform.registry import ModelRef
-from include.score.payloads import ModelPin, PinnedModels
+from include.score.payloads import CanaryPin, ModelPin, PinnedModels
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,22 @@ def pin_models(
         "challenger": _pin(config, challenger) if distinct else None,
         "dates": partition_dates(ds, ds_end, interval_start, run_after),
         "run_after": _run_time(run_after),
+        "canary": pin_canary(registry, config, str(challenger.version)) if distinct else None,
     }
+
+
+def pin_canary(registry: Any, config: ModelConfig, version: str) -> CanaryPin | None:
+    """The canary challenger's share of entities now (its latest step in the audit trail; the
+    ramp's first share before any), or None when the model's strategy is not canary."""
+    from include.platform.audit.canary import CanarySteps, canary_salt, share_of
+
+    if config.deploy.strategy != CANARY:
+        return None
+    audit = getattr(registry, "audit", None)
+    state = CanarySteps(audit).latest(config.name, version) if audit is not None else None
+    share = share_of(config.deploy.canary_ramp, state)
+    log.info("%s: canary v%s published for %.0f%% of entities", config.name, version, share * 100)
+    return {"share": share, "salt": canary_salt(config.name, version)}
 
 
 def _run_time(run_after: Any) -> str:

@@ -31,7 +31,13 @@ def _metrics(summary: DateSummary) -> dict[str, float]:
 
 
 def _record_shadow(
-    registry: Any, experiment: str, ds: str, shadow: ShadowSummary, champion_version: str, run_id: str
+    registry: Any,
+    experiment: str,
+    ds: str,
+    shadow: ShadowSummary,
+    champion_version: str,
+    run_id: str,
+    canary_share: float | None = None,
 ) -> str:
     metrics = {f"shadow_{k}": float(v) for k, v in shadow.items() if k != "version" and isinstance(v, (int, float))}
     tags = {
@@ -41,19 +47,27 @@ def _record_shadow(
         Tag.SHADOW_CHAMPION_VERSION: champion_version,
         Tag.AIRFLOW_RUN_ID: run_id,
     }
+    if canary_share is not None:  # the share this date was published at: a canary step's evidence
+        tags[Tag.CANARY_SHARE] = f"{canary_share:g}"
     key, name = f"shadow/{ds}/v{shadow['version']}", f"shadow {ds} v{shadow['version']}"
     return registry.upsert_run(experiment, key, name, tags, metrics)
 
 
 def _record_date(
-    registry: Any, experiment: str, ds: str, summary: DateSummary, version: str, run_id: str
+    registry: Any,
+    experiment: str,
+    ds: str,
+    summary: DateSummary,
+    version: str,
+    run_id: str,
+    canary_share: float | None = None,
 ) -> RecordedRuns:
     tags = {Tag.KIND: RunKind.SCORING, Tag.DS: ds, Tag.MODEL_VERSION: version, Tag.AIRFLOW_RUN_ID: run_id}
     scoring_run = registry.upsert_run(experiment, f"scoring/{ds}/v{version}", f"score {ds}", tags, _metrics(summary))
     recorded: RecordedRuns = {"scoring_run_id": scoring_run}
     shadow = summary.get("shadow")
     if shadow:
-        recorded["shadow_run_id"] = _record_shadow(registry, experiment, ds, shadow, version, run_id)
+        recorded["shadow_run_id"] = _record_shadow(registry, experiment, ds, shadow, version, run_id, canary_share)
     return recorded
 
 
@@ -70,5 +84,9 @@ def record_scoring_runs(
         return {"dry_run": True, "runs": {}, "asset_extra": None}
     experiment = registry.experiment_id(config.name)
     version = pinned["champion"]["version"]
-    runs = {ds: _record_date(registry, experiment, ds, s, version, run_id) for ds, s in published["dates"].items()}
+    canary = pinned.get("canary")
+    share = canary["share"] if canary else None
+    runs = {
+        ds: _record_date(registry, experiment, ds, s, version, run_id, share) for ds, s in published["dates"].items()
+    }
     return {"dry_run": False, "runs": runs, "asset_extra": predictions_event(pinned, published)}

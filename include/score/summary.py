@@ -219,7 +219,8 @@ def _shadow_latency(shadows: list[ShadowStats]) -> float | None:
 
 
 def _optional_fields(config: ModelConfig, stats: list[UnitStats], scored: int) -> dict[str, Any]:
-    """``positive_share`` (classification) and ``shadow`` (with a challenger)."""
+    """``positive_share`` (classification), ``shadow`` (with a challenger) and ``rows_canary``
+    (rows published with a canary challenger's scores)."""
     fields: dict[str, Any] = {}
     if config.task == "classification":
         positives = sum(s["positives"] for s in stats)
@@ -227,6 +228,9 @@ def _optional_fields(config: ModelConfig, stats: list[UnitStats], scored: int) -
     shadow = _shadow_summary(stats)
     if shadow is not None:
         fields["shadow"] = shadow
+    canary = sum(s.get("rows_canary", 0) for s in stats)
+    if canary:
+        fields["rows_canary"] = canary  # published with the canary challenger's scores
     return fields
 
 

@@ -23,7 +23,7 @@ from include.platform.registry import ModelRef
 from include.platform.storage import Storage
 from include.score.checks import FLAG_SEPARATOR, REASON, RowChecks, problem_kind, quarantine_schema
 from include.score.duplicates import chunk_drops, unit_drops
-from include.score.payloads import PinnedModels, PlannedUnit, ShadowStats, UnitStats
+from include.score.payloads import CanaryPin, PinnedModels, PlannedUnit, ShadowStats, UnitStats
 from include.score.pinning import load_pinned
 from include.score.plan import unit_parts
 from include.score.reading import open_parquet, undecodable_is_input_error
@@ -96,8 +96,9 @@ def shadow_chunk(
     shadow: ShadowStats,
     run_id: str,
     flags: Any = None,
-) -> None:
-    """Score the same rows with the challenger; its failures never touch the champion path."""
+) -> Any:
+    """Score the same rows with the challenger into the shadow output; its scores, or None when
+    it failed (its failures never touch the champion path)."""
     import numpy as np
 
     from include.ml.evaluation import DECISION_THRESHOLD, predict_scores
@@ -109,7 +110,7 @@ def shadow_chunk(
     except Exception as exc:
         shadow["errors"] += len(rows)
         log.warning("challenger v%s failed on %s rows: %s", ref.version, len(rows), exc)
-        return
+        return None
     shadow["seconds"] += time.perf_counter() - tick
     if shadow.get("latency_ms_per_1k") is None:
         shadow["latency_ms_per_1k"] = shadow_latency(config, model, rows)
@@ -122,6 +123,7 @@ def shadow_chunk(
     shadow["rows"] += len(rows)
     shadow["abs_diff"] += float(np.abs(scores - champion_scores).sum())
     writer.write(output_frame(config, rows, labels, scores, ref, run_id, flags))
+    return scores
 
 
 def _new_stats(config: ModelConfig, unit: PlannedUnit, scores: tuple[float, float]) -> UnitStats:
@@ -174,9 +176,11 @@ class _UnitScoring:
         champion: Scorer,
         challenger: Scorer | None,
         run_id: str,
+        canary: CanaryPin | None = None,
     ) -> None:
         self.config, self.writers, self.run_id = config, writers, run_id
         self.champion, self.challenger = champion, challenger
+        self.canary = canary if challenger is not None and canary and canary["share"] > 0 else None
         self.shadow: ShadowStats | None = None
         if challenger:
             version = challenger[0].version
@@ -228,15 +232,43 @@ class _UnitScoring:
         tick = time.perf_counter()
         scores = predict_scores(self.config, model, good)
         stats["score_seconds"] += time.perf_counter() - tick
+        challenger_scores = None
+        if self.challenger and self.shadow is not None:
+            writer = self.writers[SHADOW]
+            challenger_scores = shadow_chunk(
+                self.config, self.challenger, good, scores, writer, self.shadow, self.run_id, flags
+            )
         labels = _labels(self.config, scores)
-        self.writers[PREDICTIONS].write(output_frame(self.config, good, labels, scores, ref, self.run_id, flags))
+        published = output_frame(self.config, good, labels, scores, ref, self.run_id, flags)
+        if self.canary is not None and challenger_scores is not None and self.challenger is not None:
+            published, scores = self._canary_rows(good, published, scores, challenger_scores, flags, stats)
+            labels = published[Column.PREDICTION].to_numpy()
+        self.writers[PREDICTIONS].write(published)
         self._count_flags(flags, stats)
         stats["rows_scored"] += len(good)
         add_scores(stats, scores)
         stats["positives"] += int(labels.sum()) if self.config.task == "classification" else 0
-        if self.challenger and self.shadow is not None:
-            writer = self.writers[SHADOW]
-            shadow_chunk(self.config, self.challenger, good, scores, writer, self.shadow, self.run_id, flags)
+
+    def _canary_rows(
+        self, good: Any, published: Any, scores: Any, challenger_scores: Any, flags: Any, stats: UnitStats
+    ) -> tuple[Any, Any]:
+        """The published rows with the canary entities' scores from the challenger (their model
+        version says so); the published scores."""
+        import numpy as np
+
+        from include.platform.assignment import in_share
+
+        assert self.canary is not None and self.challenger is not None
+        mask = np.asarray(in_share(good[self.config.entity_id].tolist(), self.canary["salt"], self.canary["share"]))
+        if not mask.any():
+            return published, scores
+        ref = self.challenger[0]
+        labels = _labels(self.config, challenger_scores)
+        canary = output_frame(self.config, good, labels, challenger_scores, ref, self.run_id, flags)
+        published = published.copy()
+        published.loc[mask] = canary.loc[mask]
+        stats["rows_canary"] = stats.get("rows_canary", 0) + int(mask.sum())
+        return published, np.where(mask, challenger_scores, scores)
 
 
 def _unit_frames(
@@ -305,16 +337,18 @@ def score_unit(
     run_id: str,
     challenger: Scorer | None = None,
     now: Any = None,
+    canary: CanaryPin | None = None,
 ) -> UnitStats:
     """Score one unit chunk by chunk; returns the unit's counts and its (unpublished) files.
 
     :param now: the run's time: a row timestamped later is quarantined (None: not checked).
+    :param canary: the challenger's scores are published for this share of entities.
     """
     writers = _unit_writers(storage, config, unit, run_id, shadow=challenger is not None)
     checks = RowChecks(config, contract, ds=unit["ds"], now=now)
     drops = unit_drops(storage, unit)
     stats = _new_stats(config, unit, score_range(config, contract))
-    scoring = _UnitScoring(config, writers, champion, challenger, run_id)
+    scoring = _UnitScoring(config, writers, champion, challenger, run_id, canary)
     started = time.perf_counter()
     try:
         for key, first_row, frame in _unit_frames(storage, config, unit, writers[QUARANTINE]):
@@ -358,4 +392,5 @@ def score_pinned_unit(
         run_id=run_id,
         challenger=models.challenger,
         now=pinned.get("run_after"),
+        canary=pinned.get("canary"),
     )

@@ -3,8 +3,9 @@
 The Airflow-free statistics of a challenger tested against the champion on live traffic with
 delayed outcomes:
 
-``assignment``
-    each entity's arm from a salted hash of its id (stable across days and runs, balanced);
+``include/platform/assignment.py``
+    each entity's arm from a salted hash of its id (stable across days and runs, balanced; also
+    who is in a canary, so it lives where batch scoring can use it);
 ``hypothesis``
     what is tested: superiority, or non-inferiority within a margin, at ``alpha`` and ``power``;
 ``power``
@@ -24,7 +25,6 @@ test_experiment_simulation.py`` measures the false-positive rate of both ways).
 
 from __future__ import annotations
 
-from include.deploy.experiment.assignment import CONTROL, TREATMENT, arm_of, assign_arms, bucket
 from include.deploy.experiment.decision import KEEP_RUNNING, PROMOTE, REJECT, ExperimentDecision, decide_experiment
 from include.deploy.experiment.hypothesis import NON_INFERIORITY, SUPERIORITY, Hypothesis
 from include.deploy.experiment.power import SampleSizePlan, plan_means, plan_proportions
@@ -35,6 +35,7 @@ from include.deploy.experiment.stattests import (
     get_experiment_test,
     register_experiment_test,
 )
+from include.platform.assignment import CONTROL, TREATMENT, arm_of, assign_arms, bucket
 
 __all__ = [
     "CONTROL",

@@ -24,6 +24,7 @@ from include.platform.audit.schema import (
     create_tables,
     schema_v1,
     schema_v3_claims,
+    schema_v4_canary,
     schema_version_table,
 )
 
@@ -54,6 +55,10 @@ def _migration_3(conn: Connection) -> None:
     create_tables(conn, schema_v3_claims(sa.MetaData()))
 
 
+def _migration_4(conn: Connection) -> None:
+    create_tables(conn, schema_v4_canary(sa.MetaData()))
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -65,6 +70,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ml_deployments and ml_model_registry", _migration_1),
     Migration(2, "at most one version per model in each aliased stage (shadow, champion)", _migration_2),
     Migration(3, "ml_retrain_claims: one retrain per (model, run key) at a time", _migration_3),
+    Migration(4, "ml_canary_steps: a canary challenger's share of entities, step by step", _migration_4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

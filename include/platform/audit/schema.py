@@ -72,10 +72,40 @@ def schema_v3_claims(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+CANARY_RUNNING, CANARY_HALTED = "running", "halted"
+CANARY_STATUSES = (CANARY_RUNNING, CANARY_HALTED)
+
+
+def schema_v4_canary(metadata: sa.MetaData) -> sa.Table:
+    """Schema version 4, frozen: the canary steps of a challenger, one row per decision (an
+    advance to the next share, or a halt), newest last; the latest row of a version is its state
+    (no row: the ramp's first share)."""
+    table = sa.Table(
+        "ml_canary_steps",
+        metadata,
+        sa.Column("step_id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("version", sa.String(64), nullable=False),
+        sa.Column("share", sa.Float(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("actor", sa.String(500), nullable=False, server_default=""),
+        sa.Column("reason", sa.Text(), nullable=False, server_default=""),
+        sa.Column("evidence", JSONDocument(), nullable=True),
+        sa.CheckConstraint("status IN ('running', 'halted')", name="ck_ml_canary_steps_status"),
+        sa.CheckConstraint("share >= 0 AND share <= 1", name="ck_ml_canary_steps_share"),
+        sqlite_autoincrement=True,
+    )
+    sa.Index("ix_ml_canary_steps_model_version", table.c.model, table.c.version)
+    return table
+
+
 _metadata = sa.MetaData()
-# The tables as queried (latest schema): version 1 plus indexes (2) plus the claims (3).
+# The tables as queried (latest schema): version 1 plus indexes (2) plus the claims (3) plus the
+# canary steps (4).
 deployments_table, registry_table = schema_v1(_metadata)
 claims_table = schema_v3_claims(_metadata)
+canary_table = schema_v4_canary(_metadata)
 schema_version_table = sa.Table(
     "ml_schema_version",
     _metadata,

@@ -20,9 +20,11 @@ def run(ds: str, rows: int, champion: str | int | None = "1", **metrics: float |
 
 def test_batches_are_weighted_by_rows_and_span_their_dates():
     runs = [
-        run("2026-02-13", 300, shadow_agreement=0.5, shadow_error_rate=0.0, shadow_latency_ms_per_1k=40.0),
-        run("2026-02-11", 100, shadow_agreement=0.9, shadow_error_rate=0.02, shadow_latency_ms_per_1k=20.0),
-    ]
+        run("2026-02-13", 300, shadow_agreement=0.5, shadow_error_rate=0.0, shadow_latency_ms_per_1k=40.0,
+            shadow_mean_abs_score_diff=0.02),
+        run("2026-02-11", 100, shadow_agreement=0.9, shadow_error_rate=0.02, shadow_latency_ms_per_1k=20.0,
+            shadow_mean_abs_score_diff=0.06),
+    ]  # fmt: skip
 
     evidence = shadow_evidence(runs, "1")
 
@@ -34,6 +36,7 @@ def test_batches_are_weighted_by_rows_and_span_their_dates():
         "agreement": pytest.approx((0.5 * 300 + 0.9 * 100) / 400),
         "error_rate": 0.02,  # the worst batch, not an average
         "latency_ms_per_1k": pytest.approx((40.0 * 300 + 20.0 * 100) / 400),
+        "score_diff": pytest.approx((0.02 * 300 + 0.06 * 100) / 400),
     }
 
 
@@ -66,6 +69,7 @@ def test_no_batch_is_no_evidence():
         "agreement": None,
         "error_rate": None,
         "latency_ms_per_1k": None,
+        "score_diff": None,
     }
 
 

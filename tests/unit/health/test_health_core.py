@@ -17,7 +17,7 @@ from include.health.pages import model_list_page, model_page
 from include.health.payloads import DEGRADED, DRIFTING, HEALTHY, NO_CHAMPION, Status, as_json
 from include.health.series import monitor_point, scoring_point, top_drifting
 from include.health.status import model_status
-from include.health.svg import Series, bar_chart, line_chart
+from include.health.svg import ChartSeries, bar_chart, line_chart
 from include.monitor.payloads import (
     ColumnDriftPayload,
     Decision,
@@ -202,7 +202,9 @@ def _svg(text: str) -> ET.Element:
 
 
 def test_line_chart_is_valid_svg_with_a_point_per_value_and_a_gap_for_none():
-    root = _svg(line_chart("drift", ["2026-02-01", "2026-02-02", "2026-02-03"], [Series("s", [0.1, None, 0.3])], 0.5))
+    root = _svg(
+        line_chart("drift", ["2026-02-01", "2026-02-02", "2026-02-03"], [ChartSeries("s", [0.1, None, 0.3])], 0.5)
+    )
     assert root.tag == f"{SVG}svg"
     circles = root.findall(f".//{SVG}circle")
     assert [c.find(f"{SVG}title").text for c in circles] == ["s 2026-02-01: 0.1", "s 2026-02-03: 0.3"]
@@ -213,7 +215,9 @@ def test_line_chart_is_valid_svg_with_a_point_per_value_and_a_gap_for_none():
 
 
 def test_bar_chart_stacks_counts_and_escapes_text():
-    root = _svg(bar_chart("<rows & co>", ["d1", "d2"], [Series("scored", [5, 7]), Series("quarantined", [1, 0])]))
+    root = _svg(
+        bar_chart("<rows & co>", ["d1", "d2"], [ChartSeries("scored", [5, 7]), ChartSeries("quarantined", [1, 0])])
+    )
     titles = [r.find(f"{SVG}title").text for r in root.findall(f".//{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert titles == ["scored d1: 5", "quarantined d1: 1", "scored d2: 7"]
     assert root.find(f"{SVG}text").text == "<rows & co>"

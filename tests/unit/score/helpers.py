@@ -65,16 +65,19 @@ def publish_features(
     return P.publish_files(storage, "features", MODEL, ds, [(parquet_file(c, row_group_rows), len(c)) for c in chunks])
 
 
-def score_all(storage, config, dates, run_id, model, contract, challenger=None):
+def score_all(storage, config, dates, run_id, model, contract, challenger=None, canary=None):
     units = plan(storage, config, dates)
     champion = (CHAMPION, model)
     second = (CHALLENGER, challenger) if challenger is not None else None
-    stats = [score_unit(storage, config, unit, champion, contract, run_id=run_id, challenger=second) for unit in units]
+    stats = [
+        score_unit(storage, config, unit, champion, contract, run_id=run_id, challenger=second, canary=canary)
+        for unit in units
+    ]
     return units, stats
 
 
-def run_scoring(storage, config, dates, run_id, model, contract, challenger=None, dry_run=False):
-    units, stats = score_all(storage, config, dates, run_id, model, contract, challenger)
+def run_scoring(storage, config, dates, run_id, model, contract, challenger=None, dry_run=False, canary=None):
+    units, stats = score_all(storage, config, dates, run_id, model, contract, challenger, canary)
     return publish(storage, config, units, stats, contract, CHAMPION, run_id=run_id, dry_run=dry_run)
 
 

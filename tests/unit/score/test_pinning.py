@@ -27,8 +27,26 @@ def test_champion_and_challenger_are_pinned_with_the_dates(tmp_path):
         "challenger": {"name": "churn", "version": "4", "run_id": "run-4"},
         "dates": ["2026-02-02", "2026-02-03", "2026-02-04"],
         "run_after": "2026-02-05T05:00:00+00:00",
+        "canary": None,  # deploy.strategy shadow: the challenger is never published
     }
     assert registry.calls == [("alias_version", "churn", CHAMPION_ALIAS), ("alias_version", "churn", CHALLENGER_ALIAS)]
+
+
+def test_a_canary_challenger_is_pinned_with_its_share_from_the_audit_trail(tmp_path):
+    import dataclasses
+
+    from include.platform.audit import AuditStore
+    from include.platform.audit.canary import CanarySteps
+
+    config = dataclasses.replace(CONFIG, deploy=dataclasses.replace(CONFIG.deploy, strategy="canary"))
+    registry = StubRegistry(
+        tmp_path, aliases={CHAMPION_ALIAS: Version(3, "run-3"), CHALLENGER_ALIAS: Version(4, "run-4")}
+    )
+    registry.audit = AuditStore(f"sqlite:///{tmp_path}/audit.db")
+    # Before any step: the ramp's first share, salted per version.
+    assert pin_models(registry, config, **DATES)["canary"] == {"share": 0.05, "salt": "churn:canary:v4"}
+    CanarySteps(registry.audit).record("churn", "4", share=0.25, status="running", reason="advanced", actor="t")
+    assert pin_models(registry, config, **DATES)["canary"] == {"share": 0.25, "salt": "churn:canary:v4"}
 
 
 @pytest.mark.parametrize("challenger", [None, Version("3", "run-3")], ids=["no-challenger", "challenger-is-champion"])

@@ -99,6 +99,35 @@ def test_challenger_scores_in_shadow_beside_an_unchanged_champion(tmp_path, conf
     assert stored == pytest.approx(shadow)
 
 
+def test_a_canary_publishes_the_challengers_scores_for_its_share_of_entities(
+    tmp_path, config, model, contract, challenger
+):
+    """deploy.strategy canary: the hash-selected entities get the challenger's scores, every
+    published row names the version that scored it, the shadow output still holds every row,
+    and a larger share keeps every entity of the smaller one (none moves back)."""
+    from include.platform.assignment import in_share
+
+    frame = day_features()
+    rows = frame.sort_values(KEY, kind="stable").reset_index(drop=True)
+    champion_scores, challenger_scores = expected_scores(model, config, rows), expected_scores(challenger, config, rows)
+    canaries = {}
+    for share in (0.25, 0.5):
+        storage = LocalStorage(tmp_path / f"canary-{share}")
+        publish_features(storage, DS, frame, rows_per_file=400)
+        canary = {"share": share, "salt": "churn:canary:v2"}
+        result = run_scoring(storage, config, [DS], "scheduled__canary", model, contract, challenger, canary=canary)
+        out = read_sorted(storage, PREDICTIONS)
+        expected = np.array(in_share(out[config.entity_id].tolist(), canary["salt"], share))
+        assert (out["model_version"] == CHALLENGER.version).to_numpy().tolist() == expected.tolist()
+        assert abs(expected.mean() - share) < 0.06  # about the share of 1,500 entities
+        np.testing.assert_allclose(out["score"], np.where(expected, challenger_scores, champion_scores), rtol=1e-12)
+        assert len(read_sorted(storage, SHADOW)) == len(out) == 1500  # the challenger scored every row
+        summary = result["dates"][DS]
+        assert summary["rows_canary"] == int(expected.sum()) and summary["rows_scored"] == 1500
+        canaries[share] = set(out.loc[expected, config.entity_id])
+    assert canaries[0.25] < canaries[0.5]
+
+
 def test_a_failing_challenger_never_blocks_the_champion(tmp_path, config, model, contract, broken_challenger):
     plain, shadowed = LocalStorage(tmp_path / "plain"), LocalStorage(tmp_path / "shadowed")
     for storage in (plain, shadowed):

@@ -39,6 +39,16 @@ def assign_arms(entities: Iterable[object], salt: str, treatment_share: float) -
     return [TREATMENT if bucket(entity, salt) < treatment_share else CONTROL for entity in entities]
 
 
+def in_share(entities: Iterable[object], salt: str, share: float) -> list[bool]:
+    """Per entity, whether it is in the first ``share`` of buckets (a canary's entities); a
+    share of 0 is nobody, 1 everybody."""
+    if share <= 0:
+        return [False for _ in entities]
+    if share >= 1:
+        return [True for _ in entities]
+    return [bucket(entity, salt) < share for entity in entities]
+
+
 def _check_share(share: float) -> None:
     if not 0.0 < share < 1.0:
         raise ConfigError(f"treatment_share must be between 0 and 1 (exclusive), got {share!r}")
