@@ -740,6 +740,57 @@ def test_a_promote_task_killed_after_the_alias_is_repaired_by_reconcile(dep):
     assert_consistent(dep)
 
 
+# -- 8b. the runbooks of the deploy and scoring notifications, on this module's state -----------
+def latest_run_id(dep: Deployment, dag_id: str) -> str | None:
+    path = dep.project.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        row = db.execute("SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)).fetchone()
+    return row[0] if row else None
+
+
+def test_the_deploy_and_scoring_runbooks_run(dep):
+    """docs/runbooks: the bash blocks of the runbooks of retrain, scoring and deploy
+    notifications, as a person would run them (placeholders filled in from this module's runs),
+    against its MLflow server, audit trail, data root and Airflow database. The registry/audit
+    mismatch runbook runs on a real mismatch (``@champion`` moved by hand, as MLflow's UI would)
+    and its fix, ``reconcile_churn`` with ``restore_aliases`` through scripts/airflow, repairs it."""
+    from tests.fixtures import runbooks
+
+    promote_run = latest_run_id(dep, f"promote_{MODEL}") or dep.run(f"promote_{MODEL}").run_id
+    held = champion(dep)
+    env = {**dep.project.env, **dep.env}
+    values = {
+        "model": MODEL,
+        "ds": SHADOW[0],
+        "window_end": TRAIN_END,
+        "version": held,
+        "dag_id": f"promote_{MODEL}",
+        "run_id": promote_run,
+    }
+    names = [n for n in runbooks.RUN_BY["tests/e2e/test_deploy_dags.py"] if n != "registry-audit-mismatch.md"]
+    scoring_run = {"run_id": latest_run_id(dep, f"batch_score_{MODEL}")}
+    outputs = {n: runbooks.run(n, env, values | (scoring_run if n == "failed-scoring-day.md" else {})) for n in names}
+
+    assert f"@champion: v{held}" in outputs["gate-failure.md"] and "[PASS] max_regression" in outputs["gate-failure.md"]
+    assert "committed" in outputs["failed-scoring-day.md"] and "predictions: v" in outputs["failed-scoring-day.md"]
+    assert "resolve_models" in outputs["failed-scoring-day.md"]  # tasks states-for-dag-run
+    for name in ("health-check-rollback.md", "rollback.md", "promotion.md"):
+        assert "MLflow vs audit trail: agree" in outputs[name] and "audit trail #" in outputs[name], name
+    assert f"champion v{held}: healthy" in outputs["promotion.md"]
+    assert "health_check" in outputs["health-check-rollback.md"] and "health_check" in outputs["task-failure.md"]
+    assert "needs:" in outputs["promotion-refused.md"]
+    assert f"{SHADOW[0]}: v" in outputs["success.md"] and "summary.json" in outputs["success.md"]
+
+    # A real mismatch: @champion moved outside the pipeline; check, fix and verify as written.
+    other = next(v for v, s in dep.registry.stages(MODEL).items() if v != held and s != "champion")
+    dep.registry.client.set_registered_model_alias(MODEL, "champion", other)
+    out = runbooks.run("registry-audit-mismatch.md", env, values)
+    assert "reconcile: MLflow and the audit trail disagree (exit status 1)" in out
+    assert f"MLflow @champion: v{other}" in out
+    assert champion(dep) == held and '"ok": true' in out
+    assert_consistent(dep)
+
+
 # -- 9. the audit trail in PostgreSQL through the Airflow connection -------------------------------
 def test_rollback_audited_in_postgres_through_the_airflow_connection(dep):
     """Last in the module: it moves the champion with the trail in another database."""

@@ -259,3 +259,29 @@ def test_healthy_day_reports_to_storage_and_mlflow_without_retrain(airflow_proje
     assert artifacts == {"monitor/drift_report.html", "monitor/summary.json"}
     assert _task_state(airflow_project, monitor_run_id, "request_retrain") == "skipped"
     assert _notes(deployment)[-1]["event"] == "success"
+
+
+def test_the_monitoring_runbooks_run(airflow_project, deployment):
+    """docs/runbooks: the bash blocks of the monitoring runbooks, as a person would run them
+    after this module's notifications (placeholders filled in), on its state: the reports of
+    the performance drop and of the broken day, the champion's retrain summary."""
+    from tests.fixtures import runbooks
+
+    for ds in (DROP_DS, BROKEN_DS):  # run alone (-k), the module's runs are not there yet
+        if not deployment["storage"].exists(f"reports/{MODEL}/monitor/ds={ds}/summary.json"):
+            _monitor(airflow_project, deployment, ds)
+    env = {**airflow_project.env, **deployment["env"]}
+    values = {"model": MODEL, "window_end": TRAIN_END}
+    outputs = {
+        name: runbooks.run(name, env, {**values, "ds": BROKEN_DS if name.startswith("data-quality") else DROP_DS})
+        for name in runbooks.RUN_BY["tests/e2e/test_monitor_dag.py"]
+    }
+
+    assert "retrain: True | window_end: 2026-03-03" in outputs["drift.md"]
+    assert f"retrain_{MODEL}" in outputs["drift.md"]  # dags list-runs
+    assert "v1 champion (champion)" in outputs["drift.md"] and "@champion: v1" in outputs["drift.md"]
+    assert "trigger performance_drop: roc_auc" in outputs["performance-drop.md"]
+    assert "flagged: True" in outputs["performance-drop.md"] and "target mean" in outputs["performance-drop.md"]
+    quality = outputs["data-quality-failure.md"]
+    assert "FAILED" in quality and "[error] missing_column contract_type" in quality
+    assert "missing columns: ['contract_type']" in quality and "quality failed: True" in quality
