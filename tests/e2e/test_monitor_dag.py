@@ -270,12 +270,13 @@ def test_the_monitoring_runbooks_run(airflow_project, deployment):
     for ds in (DROP_DS, BROKEN_DS):  # run alone (-k), the module's runs are not there yet
         if not deployment["storage"].exists(f"reports/{MODEL}/monitor/ds={ds}/summary.json"):
             _monitor(airflow_project, deployment, ds)
-    env = {**airflow_project.env, **deployment["env"]}
+    runner = runbooks.Runner({**airflow_project.env, **deployment["env"]})
     values = {"model": MODEL, "window_end": TRAIN_END}
     outputs = {
-        name: runbooks.run(name, env, {**values, "ds": BROKEN_DS if name.startswith("data-quality") else DROP_DS})
+        name: runner.run(name, {**values, "ds": BROKEN_DS if name.startswith("data-quality") else DROP_DS})
         for name in runbooks.RUN_BY["tests/e2e/test_monitor_dag.py"]
     }
+    print("runbook seconds:", {n: round(t, 1) for n, t in runner.seconds.items()})
 
     assert "retrain: True | window_end: 2026-03-03" in outputs["drift.md"]
     assert f"retrain_{MODEL}" in outputs["drift.md"]  # dags list-runs
