@@ -111,6 +111,12 @@ class RegistryStateError(NotRetryable):
     a model that is not a skops scikit-learn model, a missing artifact of a run)."""
 
 
+class RegistryAuditMismatch(RegistryStateError):
+    """MLflow and the audit trail disagree (an alias moved outside the pipeline, a stage that
+    lags): scoring refuses ``@champion`` and reconcile fails until ``reconcile_<model>`` with
+    ``restore_aliases`` (or a promote/rollback) brings them back together."""
+
+
 class MonitoringError(RegistryStateError):
     """The model has nothing to monitor against (no champion or no reference)."""
 

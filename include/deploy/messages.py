@@ -19,6 +19,7 @@ from include.deploy.payloads import (
     RollbackMovePayload,
 )
 from include.notify.delivery import Notification
+from include.notify.runbooks import Alert
 
 APPROVE = "Approve"
 REJECT = "Reject"
@@ -164,6 +165,7 @@ def health_rollback_note(model: str, health: HealthCheckPayload, rolled: Rollbac
         subject=f"health check failed after promoting v{health['version']}; rolled back to v{rolled['restored']}",
         body="\n".join(health["problems"]),
         fields={"health": health, "rollback": rolled},
+        alert=Alert.HEALTH_CHECK_ROLLBACK,
     )
 
 

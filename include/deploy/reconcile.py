@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.contracts import ALIAS_FOR_STAGE, ARCHIVED
 from include.deploy.payloads import AliasDriftPayload, ReconcilePayload, SettledMovePayload, StageRepairPayload
-from include.errors import AuditError, RegistryStateError
+from include.errors import AuditError, RegistryAuditMismatch, RegistryStateError
 
 if TYPE_CHECKING:
     from include.platform.registry import ModelRegistry
@@ -233,7 +233,7 @@ def reconcile(
 
 
 def check_reconciled(result: ReconcilePayload) -> None:
-    """``RegistryStateError`` (not retried) naming what is left apart and how to fix it.
+    """``RegistryAuditMismatch`` (a ``RegistryStateError``: not retried) naming what is left apart and how to fix it.
     Pending moves still in flight alone do not fail: their own workers finish them."""
     model = result["model"]
     if result["ok"] or (result["in_flight"] and not (result["alias_drift"] or result["disagreements"])):
@@ -245,7 +245,7 @@ def check_reconciled(result: ReconcilePayload) -> None:
         f"alias {d['alias']!r} points at v{d['registry']} in MLflow, the audit trail's holder is v{d['audit']}"
         for d in result["alias_drift"]
     ] + [f"v{d['version']}: audit {d['audit']!r}, MLflow {d['registry']!r}" for d in result["disagreements"]]
-    raise RegistryStateError(
+    raise RegistryAuditMismatch(
         f"{model}: MLflow and the audit trail disagree: {'; '.join(problems)}. An alias moved outside the "
         f"pipeline (MLflow UI or API) skips gates, shadow evidence and the audit: trigger reconcile_{model} "
         f"with restore_aliases=true to put the audit trail's versions back (or run "

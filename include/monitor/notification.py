@@ -7,19 +7,25 @@ from include.config.notifications import Event
 from include.monitor.payloads import Decision, DriftResult, QualityResult, ReportPaths
 from include.monitor.quality import first_error
 from include.notify.delivery import ConnectionResolver, Notification, NotifyOutcome, deliver
+from include.notify.runbooks import Alert
 
 
-def _event_and_subject(quality: QualityResult, drift: DriftResult | None, decision: Decision) -> tuple[str, str]:
+def _event_and_subject(
+    quality: QualityResult, drift: DriftResult | None, decision: Decision
+) -> tuple[str, str, str]:
+    """Event, subject and alert (which runbook: "" for the event's own)."""
     if quality["failed"]:
         issue = first_error(quality)
         what = f"[{issue['severity']}] {issue['detail']}" if issue else f"{len(quality['issues'])} issue(s)"
-        return Event.FAILURE, f"data quality failed: {what}"
+        return Event.FAILURE, f"data quality failed: {what}", Alert.DATA_QUALITY
     if decision["retrain"]:
-        triggers = ", ".join(r["trigger"] for r in decision["reasons"])
-        return Event.DRIFT, f"retrain triggered ({triggers})"
+        triggers = [r["trigger"] for r in decision["reasons"]]
+        # The performance_drop trigger (include.monitor.decision) has a runbook of its own.
+        alert = Alert.PERFORMANCE_DROP if Alert.PERFORMANCE_DROP in triggers else ""
+        return Event.DRIFT, f"retrain triggered ({', '.join(triggers)})", alert
     if drift and drift["features"]["n_drifted"]:
-        return Event.DRIFT, f"{drift['features']['n_drifted']} feature(s) drifted; no retrain"
-    return Event.SUCCESS, "monitoring: no issue"
+        return Event.DRIFT, f"{drift['features']['n_drifted']} feature(s) drifted; no retrain", ""
+    return Event.SUCCESS, "monitoring: no issue", ""
 
 
 def monitor_notification(
@@ -27,9 +33,11 @@ def monitor_notification(
 ) -> Notification:
     """failure (quality failed), drift (a retrain requested, or drifted features without one) or
     success; the body is the decision's summary and where the report is."""
-    event, subject = _event_and_subject(quality, drift, decision)
+    event, subject, alert = _event_and_subject(quality, drift, decision)
     body = "\n".join([decision["summary"], f"report: {paths.get('html') or paths['summary']}"])
-    return Notification(model=config.name, event=event, subject=subject, body=body, fields={"decision": decision})
+    return Notification(
+        model=config.name, event=event, subject=subject, body=body, fields={"decision": decision}, alert=alert
+    )
 
 
 def notify_outcome(

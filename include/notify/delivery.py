@@ -4,7 +4,8 @@ Delivery problems are logged, never raised: a broken Slack webhook must not fail
 that otherwise worked. Secrets (webhook URLs, SMTP passwords) come from environment variables
 or Airflow connections resolved by the caller (``resolve``), never from the config. Each target
 type is one registered function (``include/notify/targets.py``); the events are listed in
-``include/notify/events.py``.
+``include/config/notifications.py``, and every message links its runbook
+(``include/notify/runbooks.py``).
 """
 
 from __future__ import annotations
@@ -58,5 +59,6 @@ def deliver(config: ModelConfig, note: Notification, resolve: ConnectionResolver
         "subject": note.subject,
         "body": note.body,
         "link": note.link,
+        "runbook": note.runbook,
         "notifications": outcomes,
     }

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from include.config.notifications import Event
 from include.notify.delivery import Notification
+from include.notify.runbooks import Alert
 from include.score.payloads import DateFailure, DateSummary, PinnedModels, PublishResult
 
 
@@ -83,5 +85,5 @@ def scoring_notification(name: str, pinned: PinnedModels, published: PublishResu
         _outcome(dry_run, len(dates), len(failed)),
     ]
     fields = {"dates": dates, **({"failed": failed} if failed else {})}
-    event = "failure" if failed else "success"
-    return Notification(model=name, event=event, subject=subject, body="\n".join(body), fields=fields)
+    event, alert = (Event.FAILURE, Alert.FAILED_SCORING_DAY) if failed else (Event.SUCCESS, "")
+    return Notification(model=name, event=event, subject=subject, body="\n".join(body), fields=fields, alert=alert)

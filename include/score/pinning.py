@@ -5,7 +5,8 @@ tasks load those exact versions, so a promotion during the run cannot mix models
 
 The champion alias is trusted only when the audit trail agrees: an alias moved outside the
 pipeline (MLflow's UI "Promote", the API) skipped gates, shadow evidence and the audit, so
-scoring fails closed (``RegistryStateError``) until reconcile, promote or rollback fixes it.
+scoring fails closed (``RegistryAuditMismatch``, a ``RegistryStateError``) until reconcile,
+promote or rollback fixes it.
 A registry without an audit trail (``registry.audit`` None: code outside Airflow that opts
 out), or a model the trail has never seen, is scored with a warning in the log: Airflow's
 ``resolve_models`` always attaches the trail (its default is ``$MLOPS_STATE_DIR/audit.db``).
@@ -19,7 +20,7 @@ from typing import Any
 
 from include.config import ModelConfig
 from include.contracts import CANARY, CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS
-from include.errors import RegistryStateError
+from include.errors import RegistryAuditMismatch, RegistryStateError
 from include.ml.contract import load_contract
 from include.platform.dates import partition_dates
 from include.platform.registry import ModelRef
@@ -77,7 +78,7 @@ def _run_time(run_after: Any) -> str:
 
 
 def check_champion_trusted(registry: Any, name: str, version: str) -> None:
-    """``RegistryStateError`` unless ``@champion`` (``version``) is the audit trail's champion, or
+    """``RegistryAuditMismatch`` unless ``@champion`` (``version``) is the audit trail's champion, or
     the version of a champion move in flight (claimed, not finished)."""
     audit = getattr(registry, "audit", None)
     current = audit.current(name) if audit is not None else {}
@@ -91,7 +92,7 @@ def check_champion_trusted(registry: Any, name: str, version: str) -> None:
         log.info("%s: @champion v%s is the champion of a move in flight", name, version)
         return
     audited = ", ".join(f"v{v}" for v in held) or "no version"
-    raise RegistryStateError(
+    raise RegistryAuditMismatch(
         f"{name}: @champion points at v{version} in MLflow but the audit trail's champion is {audited}: the "
         f"alias was moved outside the pipeline (MLflow UI or API), skipping the gates, the shadow evidence and "
         f"the audit, so scoring refuses it. Fix: trigger reconcile_{name} with restore_aliases=true to put "

@@ -191,7 +191,8 @@ def airflow_home_env(home: Path) -> dict[str, str]:
     # Never inherit the developer's demo state; nor the progress-bar and UI settings of
     # scripts/env.sh: the tasks must turn progress bars off themselves (MlflowHook), and links
     # are built from each test's own tracking server.
-    inherited = ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "MLOPS_MLFLOW_UI_URL")
+    # The runbook links are the repository's paths (docs/runbooks/...) whatever the developer set.
+    inherited = ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "MLOPS_MLFLOW_UI_URL", "MLOPS_RUNBOOK_BASE_URL")
     for key in (
         "MLOPS_DATA_ROOT",
         "MLFLOW_TRACKING_URI",

@@ -197,6 +197,8 @@ def test_each_date_of_a_range_publishes_or_fails_on_its_own(airflow_project, dep
         "is not committed (no _manifest.json or _SUCCESS)"
     ) in run.log
     assert f"- ds={corrupt} failed at score: " in run.log and "Deserializing page header failed" in run.log
+    # The run's notification (the log target's text) links the failed scoring day's runbook.
+    assert "Runbook: docs/runbooks/failed-scoring-day.md" in run.log
     # Only the last task failed: the unit that could not read its input reported it instead of
     # failing its mapped task, and the good days were recorded and notified first.
     states = _task_states(airflow_project, deployment, run)

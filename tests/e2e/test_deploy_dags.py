@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -737,6 +738,63 @@ def test_a_promote_task_killed_after_the_alias_is_repaired_by_reconcile(dep):
     promoted = dep.run(f"promote_{MODEL}")
     assert promoted.succeeded, promoted.tail()
     assert champion(dep) == ready and moves(dep.audit, ready)[-1] == ("shadow", "champion", "succeeded")
+    assert_consistent(dep)
+
+
+# -- 8b. the runbooks of the deploy and scoring notifications, on this module's state -----------
+def latest_run_id(dep: Deployment, dag_id: str) -> str | None:
+    path = dep.project.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        row = db.execute("SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)).fetchone()
+    return row[0] if row else None
+
+
+def test_the_deploy_and_scoring_runbooks_run(dep):
+    """docs/runbooks: the bash blocks of the runbooks of retrain, scoring and deploy
+    notifications, as a person would run them (placeholders filled in from this module's runs),
+    against its MLflow server, audit trail, data root and Airflow database. The registry/audit
+    mismatch runbook runs on a real mismatch (``@champion`` moved by hand, as MLflow's UI would):
+    its check reports it, its fix (reconcile with restore_aliases) repairs it, its verify agrees."""
+    from tests.fixtures import runbooks
+
+    promote_run = latest_run_id(dep, f"promote_{MODEL}") or dep.run(f"promote_{MODEL}").run_id
+    held = champion(dep)
+    values = {
+        "model": MODEL,
+        "ds": SHADOW[0],
+        "window_end": TRAIN_END,
+        "version": held,
+        "dag_id": f"promote_{MODEL}",
+        "run_id": promote_run,
+    }
+    runner = runbooks.Runner({**dep.project.env, **dep.env})
+    scoring_run = {"run_id": latest_run_id(dep, f"batch_score_{MODEL}")}
+    outputs = {
+        name: runner.run(name, values | (scoring_run if name == "failed-scoring-day.md" else {}))
+        for name in runbooks.RUN_BY["tests/e2e/test_deploy_dags.py"]
+        if name != "registry-audit-mismatch.md"
+    }
+    print("runbook seconds:", {n: round(t, 1) for n, t in runner.seconds.items()})
+
+    gates = outputs["gate-failure.md"]
+    assert f"@champion: v{held}" in gates and "[PASS] no_regression" in gates
+    assert "gates passed: True, failed: none" in gates
+    assert "committed" in outputs["failed-scoring-day.md"] and "predictions: v" in outputs["failed-scoring-day.md"]
+    assert "resolve_models" in outputs["failed-scoring-day.md"]  # tasks states-for-dag-run
+    for name in ("health-check-rollback.md", "rollback.md", "promotion.md", "promotion-refused.md"):
+        assert "MLflow vs audit trail: agree" in outputs[name] and "audit trail #" in outputs[name], name
+    assert f"champion v{held}: healthy" in outputs["promotion.md"]
+    assert "health_check" in outputs["health-check-rollback.md"] and "health_check" in outputs["task-failure.md"]
+    assert re.search(r"needs:|no challenger", outputs["promotion-refused.md"])  # the evidence so far
+    assert f"{SHADOW[0]}: v" in outputs["success.md"] and "summary.json" in outputs["success.md"]
+
+    # A real mismatch: @champion moved outside the pipeline; check, fix and verify as written.
+    other = next(v for v, s in dep.registry.stages(MODEL).items() if v != held and s != "champion")
+    dep.registry.client.set_registered_model_alias(MODEL, "champion", other)
+    out = runbooks.Runner(runner.env).run("registry-audit-mismatch.md", values)  # a new state: a new runner
+    assert "reconcile: MLflow and the audit trail disagree (exit status 1)" in out
+    assert f"MLflow @champion: v{other}" in out
+    assert champion(dep) == held and '"ok": true' in out
     assert_consistent(dep)
 
 

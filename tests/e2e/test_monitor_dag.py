@@ -365,3 +365,30 @@ def test_model_health_view_shows_what_the_runs_left(airflow_project, deployment)
     assert [(v["name"], v["href"], v["destination"]) for v in plugin["external_views"]] == [
         ("Model health", "/mlops-health/", "nav")
     ]
+
+
+def test_the_monitoring_runbooks_run(airflow_project, deployment):
+    """docs/runbooks: the bash blocks of the monitoring runbooks, as a person would run them
+    after this module's notifications (placeholders filled in), on its state: the reports of
+    the performance drop and of the broken day, the champion's retrain summary."""
+    from tests.fixtures import runbooks
+
+    for ds in (DROP_DS, BROKEN_DS):  # run alone (-k), the module's runs are not there yet
+        if not deployment["storage"].exists(f"reports/{MODEL}/monitor/ds={ds}/summary.json"):
+            _monitor(airflow_project, deployment, ds)
+    runner = runbooks.Runner({**airflow_project.env, **deployment["env"]})
+    values = {"model": MODEL, "window_end": TRAIN_END}
+    outputs = {
+        name: runner.run(name, {**values, "ds": BROKEN_DS if name.startswith("data-quality") else DROP_DS})
+        for name in runbooks.RUN_BY["tests/e2e/test_monitor_dag.py"]
+    }
+    print("runbook seconds:", {n: round(t, 1) for n, t in runner.seconds.items()})
+
+    assert "retrain: True | window_end: 2026-03-03" in outputs["drift.md"]
+    assert f"retrain_{MODEL}" in outputs["drift.md"]  # dags list-runs
+    assert "v1 champion (champion)" in outputs["drift.md"] and "@champion: v1" in outputs["drift.md"]
+    assert "trigger performance_drop: roc_auc" in outputs["performance-drop.md"]
+    assert "flagged: True" in outputs["performance-drop.md"] and "target mean" in outputs["performance-drop.md"]
+    quality = outputs["data-quality-failure.md"]
+    assert "FAILED" in quality and "[error] missing_column contract_type" in quality
+    assert "missing columns: ['contract_type']" in quality and "quality failed: True" in quality

@@ -9,9 +9,12 @@ from airflow.sdk import BaseNotifier
 
 
 def failure_note(model_name: str, event: str, context: Any, subject: str | None = None) -> Any:
-    """The notification of a task callback: which task of which run, the error as body, the run link."""
+    """The notification of a task callback: which task of which run, the error as body, the run
+    link, and the runbook of the error (a registry/audit mismatch, a failed data validation or
+    scoring date: ``include.notify.runbooks.ALERT_FOR_ERROR``; else the event's)."""
     from include.notify.delivery import Notification
     from include.notify.links import run_link
+    from include.notify.runbooks import alert_for_error
 
     ti = context.get("ti") or context.get("task_instance")
     dag = context.get("dag")
@@ -37,6 +40,7 @@ def failure_note(model_name: str, event: str, context: Any, subject: str | None 
         body=body,
         fields=fields,
         link=run_link(dag_id, run_id),
+        alert=alert_for_error(exception),
     )
 
 

@@ -166,6 +166,7 @@ def test_targets_only_receive_subscribed_events(tmp_path):
 
 def test_webhook_posts_the_notification_as_json(http_server, monkeypatch):
     monkeypatch.setenv("TEST_MLOPS_WEBHOOK", http_server.url + "/hooks/mlops")
+    monkeypatch.delenv("MLOPS_RUNBOOK_BASE_URL", raising=False)
     config = config_with({"type": "webhook", "url_env": "TEST_MLOPS_WEBHOOK"})
     assert send(config, note()) == [{"type": "webhook", "ok": True}]
     [request] = http_server.requests
@@ -178,6 +179,8 @@ def test_webhook_posts_the_notification_as_json(http_server, monkeypatch):
         "body": "roc_auc 0.61 < 0.70",
         "fields": {"version": "3", "auc": 0.61},
         "link": "",  # outside an Airflow task: no run to link
+        "alert": "",
+        "runbook": "docs/runbooks/gate-failure.md",  # MLOPS_RUNBOOK_BASE_URL unset: the path in the repo
     }
 
 
@@ -205,7 +208,9 @@ def test_webhook_http_error_is_an_outcome(http_server, monkeypatch):
     assert len(http_server.requests) == 1
 
 
-def test_slack_target_posts_text_via_the_resolved_connection(http_server):
+def test_slack_target_posts_text_via_the_resolved_connection(http_server, monkeypatch):
+    """Chat gets the text: subject, body and the runbook's link under MLOPS_RUNBOOK_BASE_URL."""
+    monkeypatch.setenv("MLOPS_RUNBOOK_BASE_URL", "https://github.com/acme/mlops/blob/main/docs/runbooks/")
     asked: list[str] = []
 
     def resolve(conn_id: str) -> dict[str, Any] | None:
@@ -217,7 +222,10 @@ def test_slack_target_posts_text_via_the_resolved_connection(http_server):
     assert asked == ["slack_ops"]
     [request] = http_server.requests
     assert request["path"] == "/services/T000/B000/secret"
-    assert request["json"] == {"text": "[churn] 2 gate(s) failed\nroc_auc 0.61 < 0.70"}
+    assert request["json"] == {
+        "text": "[churn] 2 gate(s) failed\nroc_auc 0.61 < 0.70\n"
+        "Runbook: https://github.com/acme/mlops/blob/main/docs/runbooks/gate-failure.md"
+    }
 
 
 def test_slack_with_unknown_connection_is_an_outcome(http_server):

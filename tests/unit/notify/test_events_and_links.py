@@ -144,8 +144,9 @@ def test_info_is_not_sent_by_default_targets_and_logs_one_line(tmp_path, monkeyp
 
 
 def test_the_text_targets_show_body_and_link(monkeypatch, caplog, in_a_task):
-    """What log, Slack and mail show (``text()``): subject, body, link; the log target's fields
-    on a line of their own."""
+    """What log, Slack and mail show (``text()``): subject, body, run link, runbook link; the log
+    target's fields on a line of their own."""
+    monkeypatch.delenv("MLOPS_RUNBOOK_BASE_URL", raising=False)
     config = small_churn_config(replace={"notifications": [{"type": "log"}]})
     note = _producers(config)["score"]
     with caplog.at_level(logging.INFO, logger="include.notify.targets"):
@@ -155,7 +156,8 @@ def test_the_text_targets_show_body_and_link(monkeypatch, caplog, in_a_task):
     lines = record.getMessage().splitlines()
     assert lines[0] == f"[churn] {note.subject}"
     assert lines[1 : 1 + len(note.body.splitlines())] == note.body.splitlines()
-    assert lines[-2] == f"Airflow run: {LINK}"
+    assert lines[-3] == f"Airflow run: {LINK}"
+    assert lines[-2] == "Runbook: docs/runbooks/success.md"
     assert lines[-1].startswith("fields: {")
 
 
