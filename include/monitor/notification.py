@@ -10,9 +10,7 @@ from include.notify.delivery import ConnectionResolver, Notification, NotifyOutc
 from include.notify.runbooks import Alert
 
 
-def _event_and_subject(
-    quality: QualityResult, drift: DriftResult | None, decision: Decision
-) -> tuple[str, str, str]:
+def _event_and_subject(quality: QualityResult, drift: DriftResult | None, decision: Decision) -> tuple[str, str, str]:
     """Event, subject and alert (which runbook: "" for the event's own)."""
     if quality["failed"]:
         issue = first_error(quality)

@@ -46,6 +46,8 @@ RUNBOOKS: dict[str, str] = {
     Event.REFUSED: "promotion-refused.md",
     Event.ROLLBACK: "rollback.md",
     Event.INFO: "promotion-refused.md",
+    Event.CANARY_ADVANCED: "canary-advanced.md",
+    Event.CANARY_HALTED: "canary-halt.md",
     Alert.DATA_QUALITY: "data-quality-failure.md",
     Alert.PERFORMANCE_DROP: "performance-drop.md",
     Alert.FAILED_SCORING_DAY: "failed-scoring-day.md",

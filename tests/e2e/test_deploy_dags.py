@@ -56,6 +56,7 @@ SHADOW = ("2026-02-11", "2026-02-13")  # three days of shadow evidence: enough f
 EXTRA_DAY = "2026-02-14"
 LATENCY_LIMIT = 60_000  # ms per 1,000 rows
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CANARY_RUNBOOKS = ("canary-halt.md", "canary-advanced.md")  # run by the canary test on its canary
 
 
 # -- the deployment ----------------------------------------------------------------------------
@@ -772,7 +773,7 @@ def test_the_deploy_and_scoring_runbooks_run(dep):
     outputs = {
         name: runner.run(name, values | (scoring_run if name == "failed-scoring-day.md" else {}))
         for name in runbooks.RUN_BY["tests/e2e/test_deploy_dags.py"]
-        if name != "registry-audit-mismatch.md"
+        if name not in ("registry-audit-mismatch.md", *CANARY_RUNBOOKS)
     }
     print("runbook seconds:", {n: round(t, 1) for n, t in runner.seconds.items()})
 
@@ -796,6 +797,52 @@ def test_the_deploy_and_scoring_runbooks_run(dep):
     assert f"MLflow @champion: v{other}" in out
     assert champion(dep) == held and '"ok": true' in out
     assert_consistent(dep)
+
+
+# -- canary (deploy.strategy: canary) ----------------------------------------------------------------
+def test_a_canary_failing_its_step_is_published_for_its_share_then_halted(dep):
+    """batch_score publishes the canary challenger's scores for the ramp's first share (5%) of
+    entities, each row naming its version; the next promote run finds it slower than the limit
+    (a latency regression): halted (share 0 in ml_canary_steps), rejected in MLflow and the
+    audit trail, a canary_halted notification; the champion never changed."""
+    from include.platform.audit.canary import CanarySteps
+    from include.platform.partitions import read_partition
+    from include.platform.storage import LocalStorage
+
+    canary = dep.config_dir("canary", strategy="canary", max_latency_ms_per_1k=0.001)
+    held, fresh = champion(dep), new_challenger(dep)
+    run = dep.run(f"batch_score_{MODEL}", conf={"ds": EXTRA_DAY}, MLOPS_CONFIG_DIR=canary)
+    assert run.succeeded, run.tail()
+    assert f"canary v{fresh} published for 5% of entities" in run.log
+    published = read_partition(LocalStorage(dep.env["MLOPS_DATA_ROOT"]), "predictions", MODEL, EXTRA_DAY)
+    share = (published["model_version"] == fresh).mean()
+    assert 0.02 < share < 0.09 and set(published["model_version"]) == {held, fresh}, share
+    notes_before = len(dep.notes())
+
+    promote = dep.run(f"promote_{MODEL}", MLOPS_CONFIG_DIR=canary)
+
+    assert promote.succeeded, promote.tail()  # a halted canary is a decision, not a failure
+    states = dep.task_states(f"promote_{MODEL}")
+    assert states["decide"] == "skipped" and states["promote"] == "skipped" and states["notify"] == "success"
+    latest = CanarySteps(dep.audit).latest(MODEL, fresh)
+    assert (latest["share"], latest["status"]) == (0.0, "halted") and "max_latency" in str(latest["evidence"])
+    assert latest["actor"].startswith(f"airflow:promote_{MODEL}/")
+    assert dep.registry.stage_of(MODEL, fresh) == dep.audit.stage_of(MODEL, fresh) == "rejected"
+    assert champion(dep) == held and challenger(dep) is None
+    note = dep.notes()[notes_before:][-1]
+    assert note["event"] == "canary_halted" and note["runbook"] == "docs/runbooks/canary-halt.md"
+    assert note["subject"] == f"canary v{fresh} halted at 5%: every entity back to champion v{held}"
+    assert_consistent(dep)
+
+    # Its runbooks, as a person on call runs them, on this canary.
+    from tests.fixtures import runbooks
+
+    runner = runbooks.Runner({**dep.project.env, **dep.env})
+    values = {"model": MODEL, "ds": EXTRA_DAY}
+    halted, advanced = (runner.run(name, values) for name in CANARY_RUNBOOKS)
+    assert f"canary v{fresh} halted share 0%: canary halted at 5%" in halted and "[PASS]" not in halted
+    assert f"{fresh}" in halted.split("model_version")[1] and "@challenger: none" in halted
+    assert "MLflow vs audit trail: agree" in halted and f"canary v{fresh} now halted at 0%" in advanced
 
 
 # -- 9. the audit trail in PostgreSQL through the Airflow connection -------------------------------
@@ -839,39 +886,3 @@ def test_rollback_audited_in_postgres_through_the_airflow_connection(dep):
         with AuditStore(url) as store:
             assert store.history(MODEL, target)[0]["actor"].startswith(f"airflow:rollback_{MODEL}/")
     assert len(dep.audit.history(MODEL)) == sqlite_rows  # the connection won over MLOPS_AUDIT_DB_URL
-
-
-# -- canary (deploy.strategy: canary) ----------------------------------------------------------------
-def test_a_canary_failing_its_step_is_published_for_its_share_then_halted(dep):
-    """batch_score publishes the canary challenger's scores for the ramp's first share (5%) of
-    entities, each row naming its version; the next promote run finds it slower than the limit
-    (a latency regression): halted (share 0 in ml_canary_steps), rejected in MLflow and the
-    audit trail, a canary_halted notification; the champion never changed."""
-    from include.platform.audit.canary import CanarySteps
-    from include.platform.partitions import read_partition
-    from include.platform.storage import LocalStorage
-
-    canary = dep.config_dir("canary", strategy="canary", max_latency_ms_per_1k=0.001)
-    held, fresh = champion(dep), new_challenger(dep)
-    run = dep.run(f"batch_score_{MODEL}", conf={"ds": EXTRA_DAY}, MLOPS_CONFIG_DIR=canary)
-    assert run.succeeded, run.tail()
-    assert f"canary v{fresh} published for 5% of entities" in run.log
-    published = read_partition(LocalStorage(dep.env["MLOPS_DATA_ROOT"]), "predictions", MODEL, EXTRA_DAY)
-    share = (published["model_version"] == fresh).mean()
-    assert 0.02 < share < 0.09 and set(published["model_version"]) == {held, fresh}, share
-    notes_before = len(dep.notes())
-
-    promote = dep.run(f"promote_{MODEL}", MLOPS_CONFIG_DIR=canary)
-
-    assert promote.succeeded, promote.tail()  # a halted canary is a decision, not a failure
-    states = dep.task_states(f"promote_{MODEL}")
-    assert states["decide"] == "skipped" and states["promote"] == "skipped" and states["notify"] == "success"
-    latest = CanarySteps(dep.audit).latest(MODEL, fresh)
-    assert (latest["share"], latest["status"]) == (0.0, "halted") and "max_latency" in str(latest["evidence"])
-    assert latest["actor"].startswith(f"airflow:promote_{MODEL}/")
-    assert dep.registry.stage_of(MODEL, fresh) == dep.audit.stage_of(MODEL, fresh) == "rejected"
-    assert champion(dep) == held and challenger(dep) is None
-    note = dep.notes()[notes_before:][-1]
-    assert note["event"] == "canary_halted"
-    assert note["subject"] == f"canary v{fresh} halted at 5%: every entity back to champion v{held}"
-    assert_consistent(dep)
