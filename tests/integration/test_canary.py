@@ -25,6 +25,7 @@ from include.platform.audit import AuditStore
 from include.platform.audit.canary import CanarySteps
 from include.platform.registry import ModelRegistry
 from include.score.pinning import pin_models
+from tests.fixtures import registries
 from tests.unit.conftest import small_churn_config
 
 MODEL = "churn"
@@ -36,9 +37,7 @@ GOOD = {"shadow_rows": 600.0, "shadow_agreement": 0.95, "shadow_error_rate": 0.0
 
 @pytest.fixture(scope="module")
 def empty_mlflow_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    ModelRegistry(f"sqlite:///{path}").client.search_registered_models()
-    return path
+    return registries.empty_mlflow_db(tmp_path_factory.mktemp("mlflow-template"))
 
 
 @pytest.fixture
@@ -47,12 +46,7 @@ def registry(tmp_path, empty_mlflow_db, monkeypatch) -> ModelRegistry:
     shutil.copy(empty_mlflow_db, tmp_path / "mlflow.db")
     monkeypatch.setenv("MLOPS_MLFLOW_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     registry = ModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", audit=AuditStore(f"sqlite:///{tmp_path}/a.db"))
-    registry.client.create_registered_model(MODEL)
-    for version in ("1", "2"):
-        registry.client.create_model_version(MODEL, (tmp_path / f"model-{version}").as_uri())
-        registry.record_move(MODEL, version, "candidate", reason="registered", actor="setup")
-    registry.record_move(MODEL, "1", "champion", reason="bootstrap", actor="setup", bootstrap=True)
-    registry.record_move(MODEL, "2", "shadow", reason="passed every gate", actor="setup")
+    registries.champion_and_shadow(registry, MODEL, tmp_path)
     return registry
 
 

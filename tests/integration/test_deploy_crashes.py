@@ -31,6 +31,7 @@ from include.errors import RefusedMove, RegistryStateError
 from include.platform.audit import AuditStore
 from include.platform.registry import ModelRegistry
 from include.score.pinning import pin_models
+from tests.fixtures import registries
 
 PROJECT = Path(__file__).resolve().parents[2]
 MODEL = "churn"
@@ -80,9 +81,7 @@ POINTS = [
 @pytest.fixture(scope="module")
 def empty_mlflow_db(tmp_path_factory) -> Path:
     """An MLflow SQLite store with its schema (made once: the migrations take seconds)."""
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    ModelRegistry(f"sqlite:///{path}").client.search_registered_models()
-    return path
+    return registries.empty_mlflow_db(tmp_path_factory.mktemp("mlflow-template"))
 
 
 @pytest.fixture
@@ -92,12 +91,7 @@ def stores(tmp_path, empty_mlflow_db, monkeypatch) -> tuple[str, str]:
     monkeypatch.setenv("MLOPS_MLFLOW_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     uri, audit_url = f"sqlite:///{tmp_path / 'mlflow.db'}", f"sqlite:///{tmp_path / 'audit.db'}"
     registry = ModelRegistry(uri, audit=AuditStore(audit_url))
-    registry.client.create_registered_model(MODEL)
-    for version in ("1", "2"):
-        registry.client.create_model_version(MODEL, (tmp_path / f"model-{version}").as_uri())
-        registry.record_move(MODEL, version, "candidate", reason="registered", actor="setup")
-    registry.record_move(MODEL, "1", "champion", reason="bootstrap", actor="setup", bootstrap=True)
-    registry.record_move(MODEL, "2", "shadow", reason="passed every gate", actor="setup")
+    registries.champion_and_shadow(registry, MODEL, tmp_path)
     registry.audit.close()
     return uri, audit_url
 
