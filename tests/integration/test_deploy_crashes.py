@@ -35,7 +35,8 @@ from tests.fixtures import registries
 
 PROJECT = Path(__file__).resolve().parents[2]
 MODEL = "churn"
-CONFIG: Any = types.SimpleNamespace(name=MODEL)  # the moves read only the model name
+# The moves read only the model name; scoring's pin_models also the deploy strategy.
+CONFIG: Any = types.SimpleNamespace(name=MODEL, deploy=types.SimpleNamespace(strategy="shadow"))
 CRASHED = "airflow:crash_test/run_1"  # the actor of the killed task (a DAG run)
 DATES = {"ds": "2026-02-02", "ds_end": None, "interval_start": None, "run_after": None}
 
