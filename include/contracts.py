@@ -71,7 +71,23 @@ def training_prefix(model: str, window_end: str) -> str:
 
 def report_prefix(model: str, pipeline: str, partition: str) -> str:
     """``reports/<model>/<pipeline>/<partition>``, e.g. ``reports/churn/monitor/ds=2026-03-01``."""
-    return f"reports/{model}/{pipeline}/{partition}"
+    return f"{reports_folder(model, pipeline)}/{partition}"
+
+
+def reports_folder(model: str, pipeline: str) -> str:
+    """``reports/<model>/<pipeline>``: every report of one pipeline of a model."""
+    return f"reports/{model}/{pipeline}"
+
+
+def monitor_reports(model: str) -> str:
+    """``reports/<model>/monitor``: one ``ds=YYYY-MM-DD`` folder per monitored day."""
+    return reports_folder(model, "monitor")
+
+
+def monitor_report(model: str, ds: str | dt.date, name: str) -> str:
+    """A file a monitor run writes for its day: ``summary.json`` (read by the metrics push and the
+    Model health view) or ``drift_report.html``."""
+    return f"{monitor_reports(model)}/ds={partition_date(ds)}/{name}"
 
 
 # -- MLflow: experiments, runs, artifacts ---------------------------------------------------------

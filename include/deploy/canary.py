@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from include.config import ModelConfig
 from include.contracts import REJECTED
-from include.deploy.criteria import Criterion, PromotionVerdict, live_metric_criterion
-from include.deploy.payloads import GatheredEvidencePayload
+from include.deploy.criteria import Criterion, PromotionVerdict, live_metric_criterion, quality_criteria
+from include.deploy.payloads import GatheredEvidencePayload, LiveMetricsPayload
+from include.platform.failpoints import failpoint
 
 if TYPE_CHECKING:
     from include.platform.registry import ModelRegistry
@@ -76,23 +77,19 @@ def canary_step(config: ModelConfig, share: float, evidence: dict[str, Any], liv
 
 
 def step_criteria(config: ModelConfig, evidence: dict[str, Any], live: dict[str, Any] | None) -> list[Criterion]:
-    """A step's quality criteria (its volume is ``canary_min_batches``)."""
-    d = config.deploy
-    error_rate, agreement = evidence.get("error_rate"), evidence.get("agreement")
-    latency, diff = evidence.get("latency_ms_per_1k"), evidence.get("score_diff")
-    criteria = [
-        _at_most("max_error_rate", error_rate, d.max_error_rate, f"error rate {_fmt(error_rate)}"),
-        _at_least("min_agreement", agreement, d.min_agreement, f"agreement {_fmt(agreement)} with the champion"),
-        _at_most("max_latency", latency, d.max_latency_ms_per_1k, f"{_fmt(latency, 1)} ms per 1,000 rows"),
-        _at_most(
-            "canary_max_score_diff",
-            diff,
-            d.canary_max_score_diff,
-            f"mean |challenger - champion| score {_fmt(diff)} on the same rows",
-        ),
-    ]
+    """A step's criteria: the shadow quality criteria, the score difference to the champion on
+    the same rows and the live metric where labels arrived (its volume is ``canary_min_batches``)."""
+    limit, diff = config.deploy.canary_max_score_diff, evidence.get("score_diff")
+    score_diff = Criterion(
+        "canary_max_score_diff",
+        diff is not None and diff <= limit,
+        diff,
+        limit,
+        f"mean |challenger - champion| score {'n/a' if diff is None else f'{diff:.4f}'} on the same rows, "
+        f"limit {limit}",
+    )
     live_criterion = live_metric_criterion(config, live)
-    return [*criteria, *([live_criterion] if live_criterion is not None else [])]
+    return [*quality_criteria(config, evidence), score_diff, *([live_criterion] if live_criterion else [])]
 
 
 def canary_evidence(
@@ -108,17 +105,22 @@ def canary_evidence(
     """The canary's step on the dates published at its current share, recorded (unless
     ``dry_run``); the verdict is ready only when the last share passed (then the usual promotion
     path runs)."""
-    from include.deploy.evidence import live_metrics, shadow_evidence, shadow_runs
+    from include.deploy.evidence import live_metrics, shadow_evidence
     from include.platform.audit.canary import CanarySteps, share_of
 
+    live: LiveMetricsPayload = {}
     state = CanarySteps(registry.audit).latest(config.name, version) if registry.audit is not None else None
-    share = share_of(config.deploy.canary_ramp, state)
-    at_share = [r for r in shadow_runs(registry, config, version) if _same_share(r.get("canary_share"), share)]
-    evidence = shadow_evidence(at_share, champion)
-    live = live_metrics(open_storage(), config, evidence["dates"])
-    step = canary_step(config, share, dict(evidence), dict(live))
+    if state is not None and state["actor"] == actor:  # a retry of this run: its step is decided
+        step = recorded_step(state)
+        evidence = shadow_evidence(_runs_at(registry, config, version, step.share), champion)
+    else:
+        share = share_of(config.deploy.canary_ramp, state)
+        evidence = shadow_evidence(_runs_at(registry, config, version, share), champion)
+        live = live_metrics(open_storage(), config, evidence["dates"])
+        step = canary_step(config, share, dict(evidence), dict(live))
     if not dry_run:
         apply_step(registry, config, version, step, actor=actor)
+    share = step.share
     verdict = PromotionVerdict(challenger=version, champion=champion, criteria=list(step.criteria))
     if step.action != PROMOTE:
         verdict.criteria.append(Criterion("canary_ramp", False, share, 1.0, step.reason))
@@ -133,6 +135,27 @@ def canary_evidence(
     }
 
 
+def _runs_at(registry: ModelRegistry, config: ModelConfig, version: str, share: float) -> list[dict[str, Any]]:
+    """The challenger's shadow records of the dates published at ``share``."""
+    from include.deploy.evidence import shadow_runs
+
+    return [r for r in shadow_runs(registry, config, version) if _same_share(r.get("canary_share"), share)]
+
+
+def recorded_step(row: dict[str, Any]) -> CanaryStep:
+    """The step an ``ml_canary_steps`` row recorded (what a retried promote task decided before)."""
+    from include.platform.audit.schema import CANARY_HALTED
+
+    evidence = row.get("evidence") or {}
+    return CanaryStep(
+        HALT if row["status"] == CANARY_HALTED else ADVANCE,
+        float(evidence.get("from_share", row["share"])),
+        float(row["share"]),
+        [Criterion(**c) for c in evidence.get("criteria", [])],
+        row["reason"],
+    )
+
+
 def _same_share(tag: str | None, share: float) -> bool:
     try:
         return tag is not None and abs(float(tag) - share) < 1e-9
@@ -143,37 +166,30 @@ def _same_share(tag: str | None, share: float) -> bool:
 def apply_step(
     registry: ModelRegistry, config: ModelConfig, version: str, step: CanaryStep, *, actor: str
 ) -> dict[str, Any] | None:
-    """Record an advance or a halt (a halt also moves the challenger to ``rejected``, audited);
-    nothing for hold and promote. A retry of the same run finds its step recorded and adds none.
-    Returns the recorded row."""
+    """Record an advance or a halt (a halt then moves the challenger to ``rejected``, audited);
+    nothing for hold and promote. A retry of the same run (a worker killed between the two
+    writes) finds its step recorded, adds none and finishes the rejection. Returns the row."""
     from include.platform.audit.canary import CanarySteps
     from include.platform.audit.schema import CANARY_HALTED, CANARY_RUNNING
 
     if step.action not in (ADVANCE, HALT):
         return None
     steps = CanarySteps(registry.audit)
-    latest = steps.latest(config.name, version)
-    if latest is not None and latest["actor"] == actor:
-        log.info("canary step of %s v%s already recorded by this run: %s", config.name, version, latest["reason"])
-        return latest
-    status = CANARY_HALTED if step.action == HALT else CANARY_RUNNING
-    evidence = {"criteria": [asdict(c) for c in step.criteria], "from_share": step.share}
-    row = steps.record(
-        config.name, version, share=step.next_share, status=status, reason=step.reason, actor=actor, evidence=evidence
-    )
-    if step.action == HALT:
-        registry.record_move(config.name, version, REJECTED, reason=step.reason, actor=actor, evidence=evidence)
-    log.info("%s v%s: %s", config.name, version, step.reason)
+    row = steps.latest(config.name, version)
+    if row is None or row["actor"] != actor:
+        status = CANARY_HALTED if step.action == HALT else CANARY_RUNNING
+        evidence = {"criteria": [asdict(c) for c in step.criteria], "from_share": step.share}
+        row = steps.record(
+            config.name,
+            version,
+            share=step.next_share,
+            status=status,
+            reason=step.reason,
+            actor=actor,
+            evidence=evidence,
+        )
+        log.info("%s v%s: %s", config.name, version, step.reason)
+    failpoint("deploy.canary.after_step")
+    if step.action == HALT and registry.audit.stage_of(config.name, version) != REJECTED:
+        registry.record_move(config.name, version, REJECTED, reason=step.reason, actor=actor, evidence=row["evidence"])
     return row
-
-
-def _at_most(name: str, value: float | None, limit: float, what: str) -> Criterion:
-    return Criterion(name, value is not None and value <= limit, value, limit, f"{what}, limit {limit}")
-
-
-def _at_least(name: str, value: float | None, minimum: float, what: str) -> Criterion:
-    return Criterion(name, value is not None and value >= minimum, value, minimum, f"{what}, needs {minimum}")
-
-
-def _fmt(value: Any, digits: int = 4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"

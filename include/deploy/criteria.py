@@ -81,11 +81,13 @@ def evaluate_promotion(
 
 def shadow_criteria(config: ModelConfig, evidence: ShadowEvidencePayload | dict[str, Any]) -> list[Criterion]:
     """Volume (batches, rows, hours of data) and quality (agreement, errors, latency) of the shadow runs."""
+    return [*volume_criteria(config, evidence), *quality_criteria(config, evidence)]
+
+
+def volume_criteria(config: ModelConfig, evidence: ShadowEvidencePayload | dict[str, Any]) -> list[Criterion]:
+    """Enough shadow evidence: batches, rows and hours of data."""
     d = config.deploy
     batches, rows, hours = evidence["batches"], evidence["rows"], evidence["hours"]
-    agreement = evidence.get("agreement")
-    error_rate = evidence.get("error_rate")
-    latency = evidence.get("latency_ms_per_1k")
     return [
         _criterion(
             "min_shadow_batches",
@@ -108,6 +110,17 @@ def shadow_criteria(config: ModelConfig, evidence: ShadowEvidencePayload | dict[
             hours >= d.min_shadow_hours,
             f"{hours:.0f} h of data, needs {d.min_shadow_hours:.0f} h",
         ),
+    ]
+
+
+def quality_criteria(config: ModelConfig, evidence: ShadowEvidencePayload | dict[str, Any]) -> list[Criterion]:
+    """How the challenger scored beside the champion: agreement, error rate, latency (a canary
+    step judges these too, on the dates published at its share)."""
+    d = config.deploy
+    agreement = evidence.get("agreement")
+    error_rate = evidence.get("error_rate")
+    latency = evidence.get("latency_ms_per_1k")
+    return [
         _criterion(
             "min_agreement",
             agreement,

@@ -45,17 +45,14 @@ def read_trail(url: str, model: str) -> tuple[dict[str, str], list[StageMove]]:
     """``({version: stage}, moves newest first)`` of ``model`` in the audit database at ``url``."""
     import sqlalchemy as sa
 
-    from include.platform.audit import LATEST_VERSION, AuditStore
+    from include.platform.audit import AuditStore
 
     if _missing_sqlite_file(sa.make_url(url)):
         return {}, []
-    store = AuditStore(url)
+    store = AuditStore(url, read_only=True)  # an older trail is read as it is: its columns exist since migration 1
     try:
-        version = store.schema_version()
-        if version == 0:
+        if store.schema_version() == 0:
             return {}, []
-        if version < LATEST_VERSION:  # the readers would migrate: an older trail is read as-is
-            store._migrated = True  # the columns read here exist since migration 1
         return store.current(model), [stage_move(row) for row in store.history(model)]
     finally:
         store.close()

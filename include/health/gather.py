@@ -11,7 +11,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from include.config import ModelConfig
-from include.contracts import CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS, SHADOW, Dataset, report_prefix
+from include.contracts import (
+    CHALLENGER_ALIAS,
+    CHAMPION,
+    CHAMPION_ALIAS,
+    SHADOW,
+    Dataset,
+    monitor_report,
+    monitor_reports,
+)
 from include.health.audit_read import read_trail
 from include.health.payloads import (
     DagRunInfo,
@@ -28,7 +36,6 @@ from include.platform.storage import Storage
 
 log = logging.getLogger(__name__)
 
-MONITOR_PIPELINE: Final = "monitor"  # the reports folder include/monitor/report.py writes
 # The DAGs every model gets (plugins/mlops_airflow/dag_defaults.py: "<kind>_<model>").
 DAG_KINDS: Final = ("retrain", "batch_score", "monitor", "promote", "rollback", "reconcile", "reproduce")
 DAYS: Final = 60  # newest monitored / scored days read per model
@@ -54,10 +61,9 @@ def _days(names: list[str], limit: int) -> list[str]:
 
 def read_monitor(storage: Storage, model: str, limit: int = DAYS) -> list[MonitorPoint]:
     """The newest ``limit`` monitored days, oldest first."""
-    folder = f"reports/{model}/{MONITOR_PIPELINE}"
     points = []
-    for ds in _days(storage.list_dirs(folder), limit):
-        key = f"{report_prefix(model, MONITOR_PIPELINE, f'ds={ds}')}/summary.json"
+    for ds in _days(storage.list_dirs(monitor_reports(model)), limit):
+        key = monitor_report(model, ds, "summary.json")
         if storage.exists(key):
             points.append(monitor_point(json.loads(storage.read_text(key))))
     return points
@@ -134,8 +140,11 @@ def _read(problems: list[str], what: str, read: Any, default: Any) -> Any:
         return default
 
 
-def model_health(sources: Sources, config: ModelConfig, runs: dict[str, list[DagRunInfo]] | None = None) -> ModelHealth:
-    """Everything the model's page shows (``runs``: the DAG runs, read by the Airflow side)."""
+def model_health(
+    sources: Sources, config: ModelConfig, runs: dict[str, list[DagRunInfo]] | None = None, *, days: int = DAYS
+) -> ModelHealth:
+    """Everything the model's page shows (``runs``: the DAG runs, read by the Airflow side;
+    ``days``: the newest monitored and scored days read, 1 for the model list's status line)."""
     problems: list[str] = []
     model = config.name
     stages, moves = _read(problems, "audit trail", lambda: read_trail(sources.audit_url, model), ({}, []))
@@ -143,8 +152,8 @@ def model_health(sources: Sources, config: ModelConfig, runs: dict[str, list[Dag
     if sources.registry is not None:
         registered = _read(problems, "MLflow registry", lambda: _registry_versions(sources.registry, model), {})
     versions = _versions(model, stages, moves, registered)
-    monitor = _read(problems, "monitor summaries", lambda: read_monitor(sources.storage, model), [])
-    scoring = _read(problems, "predictions manifests", lambda: read_scoring(sources.storage, model), [])
+    monitor = _read(problems, "monitor summaries", lambda: read_monitor(sources.storage, model, days), [])
+    scoring = _read(problems, "predictions manifests", lambda: read_scoring(sources.storage, model, days), [])
     champion, challenger = _holder(versions, CHAMPION), _holder(versions, SHADOW)
     if champion is None and sources.registry is not None and registered:
         champion = _read(problems, "MLflow alias", lambda: _alias(sources.registry, model, CHAMPION_ALIAS), None)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from include.config import ModelConfig
-from include.contracts import Artifact, Dataset, RunKind, Tag, report_prefix
+from include.contracts import Artifact, Dataset, RunKind, Tag, monitor_report
 from include.monitor.payloads import (
     Decision,
     DriftResult,
@@ -27,7 +27,6 @@ from include.platform.partitions import read_manifest, read_range
 from include.platform.storage import Storage
 
 log = logging.getLogger(__name__)
-PIPELINE = "monitor"  # the reports folder of this pipeline
 
 
 def html_report(
@@ -153,7 +152,7 @@ def monitor_summary(
 
 def read_summary(storage: Storage, model: str, ds: str) -> dict[str, Any]:
     """The ``summary.json`` a monitor run wrote for ``ds`` (what its metrics are pushed from)."""
-    return dict(json.loads(storage.read_text(f"{report_prefix(model, PIPELINE, f'ds={ds}')}/summary.json")))
+    return dict(json.loads(storage.read_text(monitor_report(model, ds, "summary.json"))))
 
 
 def write_report(
@@ -170,24 +169,24 @@ def write_report(
     """``summary.json`` (and the drift HTML unless quality failed) to storage and to the day's
     MLflow monitoring run (created once per day, updated by reruns) with its metrics."""
     ds = reference["ds"]
-    prefix = report_prefix(config.name, PIPELINE, f"ds={ds}")
+    summary_key, html_key = (monitor_report(config.name, ds, name) for name in ("summary.json", "drift_report.html"))
     scoring = scoring_counts(storage, config, ds)
     summary_text = json.dumps(
         monitor_summary(config, reference, quality, drift, performance, decision, airflow_run_id, scoring),
         indent=2,
         default=str,
     )
-    storage.write_text(f"{prefix}/summary.json", summary_text)
+    storage.write_text(summary_key, summary_text)
     html = None if quality["failed"] else html_report(storage, registry, config, reference, ds, drift)
     if html:
-        storage.write_text(f"{prefix}/drift_report.html", html)
+        storage.write_text(html_key, html)
     tags = {Tag.KIND: RunKind.MONITOR, Tag.DS: ds, Tag.MODEL_VERSION: reference["version"]}
     metrics = metrics_for_mlflow(quality, drift, performance, decision, scoring)
     run_id = registry.upsert_run(registry.experiment_id(config.name), f"monitor/{ds}", f"monitor {ds}", tags, metrics)
     registry.client.log_text(run_id, summary_text, Artifact.MONITOR_SUMMARY)
-    paths: ReportPaths = {"summary": storage.uri(f"{prefix}/summary.json"), "mlflow_run_id": run_id}
+    paths: ReportPaths = {"summary": storage.uri(summary_key), "mlflow_run_id": run_id}
     if html:
         registry.client.log_text(run_id, html, Artifact.MONITOR_DRIFT_REPORT)
-        paths["html"] = storage.uri(f"{prefix}/drift_report.html")
+        paths["html"] = storage.uri(html_key)
     log.info("Monitor report of %s for %s: %s", config.name, ds, paths)
     return paths

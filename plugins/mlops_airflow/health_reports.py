@@ -10,18 +10,16 @@ from include.errors import PartitionError
 
 
 def drift_report_html(model: str, ds: str) -> str:
-    from include.contracts import partition_date, report_prefix
-    from include.health.gather import MONITOR_PIPELINE
+    from include.contracts import monitor_report
     from mlops_airflow.health_sources import sources
 
     try:
-        day = partition_date(ds)
+        key = monitor_report(model, ds, "drift_report.html")
     except PartitionError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     storage = sources().storage
-    key = f"{report_prefix(model, MONITOR_PIPELINE, f'ds={day}')}/drift_report.html"
     if not storage.exists(key):
-        raise HTTPException(status_code=404, detail=f"no drift report for {model} on {day} ({storage.uri(key)})")
+        raise HTTPException(status_code=404, detail=f"no drift report for {model} on {ds} ({storage.uri(key)})")
     return storage.read_text(key)
 
 

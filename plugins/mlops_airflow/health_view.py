@@ -78,7 +78,8 @@ def _summaries() -> tuple[list[Any], list[str]]:
 
     configs, errors = _configs()
     found = sources()
-    healths = [model_health(found, config) for config in configs]
+    # A status line needs only the newest monitored and scored day of each model.
+    healths = [model_health(found, config, days=1) for config in configs]
     problems = [p for h in healths for p in h.problems] + [f"config {k}: {v}" for k, v in sorted(errors.items())]
     return [summary_of(h) for h in healths], sorted(set(problems))
 

@@ -103,3 +103,50 @@ def test_a_straying_canary_is_halted_and_rejected(registry, tmp_path):
     assert pin_models(registry, CONFIG, **DATES)["challenger"] is None  # scoring: champion only
     note = promotion_note(MODEL, gathered, None, None)
     assert note.event == Event.CANARY_HALTED and "every entity back to champion v1" in note.subject
+
+
+_STEP = r"""
+import sys
+from include.deploy.canary import canary_evidence
+from include.platform.audit import AuditStore
+from include.platform.registry import ModelRegistry
+from include.platform.storage import LocalStorage
+from tests.integration.test_canary import CONFIG
+
+uri, audit_url, data, actor = sys.argv[1:5]
+registry = ModelRegistry(uri, audit=AuditStore(audit_url))
+canary_evidence(registry, CONFIG, "2", "1", lambda: LocalStorage(data), actor=actor)
+print("finished")
+"""
+
+
+def test_a_worker_killed_between_the_halt_and_the_rejection_is_finished_by_the_retry(registry, tmp_path):
+    """The promote task's worker dies (SIGKILL at ``deploy.canary.after_step``) after the halt is
+    recorded and before the challenger is rejected; the retried task (same run) finds its step,
+    records no second one and finishes the rejection: MLflow and the audit trail agree."""
+    import os
+    import subprocess
+    import sys
+
+    scored(registry, "2026-02-01", 0.05, shadow_error_rate=0.2)  # the challenger fails 20% of rows
+    actor = "airflow:promote_churn/run_killed"
+    killed = subprocess.run(
+        [sys.executable, "-c", _STEP, registry.tracking_uri, registry.audit.safe_url, str(tmp_path / "data"), actor],
+        env={**os.environ, "MLOPS_FAILPOINTS": "deploy.canary.after_step"},
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    steps = CanarySteps(registry.audit)
+    assert [row["status"] for row in steps.history(MODEL, "2")] == ["halted"]
+    assert registry.audit.stage_of(MODEL, "2") == "shadow"  # the rejection never happened
+
+    retried = promote_run(registry, actor, tmp_path)
+
+    assert retried["canary"]["action"] == HALT and "error rate 0.2000, limit 0.0" in retried["canary"]["reason"]
+    assert [row["status"] for row in steps.history(MODEL, "2")] == ["halted"]  # not recorded twice
+    assert registry.audit.stage_of(MODEL, "2") == REJECTED and registry.stages(MODEL)["2"] == REJECTED
+    assert registry.disagreements(MODEL) == []

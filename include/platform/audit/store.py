@@ -46,10 +46,13 @@ class _Lost(Exception):
 class AuditStore:
     """The deployment audit trail at a SQLAlchemy URL (see the package docstring)."""
 
-    def __init__(self, url: str | sa.URL | None = None, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str | sa.URL | None = None, *, read_only: bool = False, **engine_kwargs: Any) -> None:
+        """``read_only``: the readers read the database as it is and never migrate it (the Model
+        health view must not create or change tables); writers still migrate first."""
         self.url = sa.make_url(url or default_url())
         self.engine = audit_engine(self.url, engine_kwargs)
         self.dialect = self.engine.dialect.name
+        self.read_only = read_only
         self._migrated = False
         self._migrate_lock = threading.Lock()
 
@@ -320,7 +323,8 @@ class AuditStore:
     # -- internals ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
-        self.migrate()
+        if not self.read_only:
+            self.migrate()
         with audit_transaction(self.engine, write=False) as conn:
             yield conn
 
