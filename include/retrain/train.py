@@ -215,10 +215,9 @@ def _log_model(
 
 
 def model_requirements() -> list[str]:
-    """Pinned versions of what loading the model needs."""
-    from importlib.metadata import version
-
-    return [f"{name}=={version(name)}" for name in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
+    """Pinned versions of what loading the model needs (a part of ``library_versions``)."""
+    versions = library_versions()
+    return [f"{name}=={versions[name]}" for name in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
 
 
 # What a fit and its predictions depend on: a reproduction names the ones that changed since.
