@@ -19,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@if [ "$(INSTALLER)" = uv ] && $(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)" && \
-		$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -r requirements-dev.txt -c constraints.txt; then \
+		$(VENV)/bin/uv pip install --quiet --system-certs --python $(VENV)/bin/python -r requirements-dev.txt -c constraints.txt; then \
 		echo "install: uv $(UV_VERSION)"; \
 	else \
 		echo "install: pip$(if $(filter uv,$(INSTALLER)), (uv failed: see above),)"; \

@@ -62,7 +62,15 @@ def _run(cmd: list[str], env: dict[str, str]) -> float:
 def _steps(way: str, venv: Path) -> list[list[str]]:
     pip = [str(venv / "bin" / "pip"), "install", "--quiet"]
     if way == "uv":
-        uv = [str(venv / "bin" / "uv"), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
+        uv = [
+            str(venv / "bin" / "uv"),
+            "pip",
+            "install",
+            "--quiet",
+            "--system-certs",
+            "--python",
+            str(venv / "bin" / "python"),
+        ]
         return [[*pip, f"uv=={uv_version()}"], [*uv, *REQUIREMENTS]]
     return [[*pip, "--upgrade", "pip"], [*pip, *REQUIREMENTS]]
 
@@ -105,8 +113,10 @@ def main() -> int:
                 load_before = load_avg()
                 result = install(way, work, work / f"cache-{way}", python)
                 runs.append({"way": way, "cache": cache_state, "load_before": load_before, **result})
-                print(f"{way:>4} {cache_state}: {result['total_s']:7.1f} s  (venv {result['venv_s']} s, "
-                      f"steps {result['steps_s']}), {len(result['packages'])} packages, load {load_before}")
+                print(
+                    f"{way:>4} {cache_state}: {result['total_s']:7.1f} s  (venv {result['venv_s']} s, "
+                    f"steps {result['steps_s']}), {len(result['packages'])} packages, load {load_before}"
+                )
     print()
     print("| way | cache | total s | packages |")
     print("| --- | --- | --- | --- |")
@@ -121,12 +131,24 @@ def main() -> int:
             print(f"{cache_state}: pip / uv = {ratio:.1f}x")
     print("installed sets:", "identical" if same else "DIFFER")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "memory_gib": memory_gib(),
-                    "python": platform.python_version(), "uv": uv_version()},
-        "runs": [{k: v for k, v in r.items() if k != "packages"} | {"n_packages": len(r["packages"])} for r in runs],
-        "identical_sets": same,
-    }, indent=2))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "cpu": cpu_model(),
+                    "cores": os.cpu_count(),
+                    "memory_gib": memory_gib(),
+                    "python": platform.python_version(),
+                    "uv": uv_version(),
+                },
+                "runs": [
+                    {k: v for k, v in r.items() if k != "packages"} | {"n_packages": len(r["packages"])} for r in runs
+                ],
+                "identical_sets": same,
+            },
+            indent=2,
+        )
+    )
     if not same:
         first, *rest = [set(s) for s in sets]
         print("differences:", sorted(first.symmetric_difference(*rest))[:40])
