@@ -32,9 +32,11 @@ ALIAS_FOR_STAGE: Final = {SHADOW: CHALLENGER_ALIAS, CHAMPION: CHAMPION_ALIAS}
 
 # -- deploy strategies (``deploy.strategy``): how a challenger earns the champion's place ----------
 # shadow: scored beside the champion, never published; canary: published for a hash-selected,
-# ramped share of entities (include/deploy/canary.py).
+# ramped share of entities (include/deploy/canary.py); ab: published for a fixed, hash-selected
+# arm and decided on the delayed outcomes of both arms (include/deploy/ab.py).
 CANARY: Final = "canary"
-DEPLOY_STRATEGIES: Final = (SHADOW, CANARY)
+AB: Final = "ab"
+DEPLOY_STRATEGIES: Final = (SHADOW, CANARY, AB)
 
 
 # -- dataset folders under the data root: <dataset>/<model>/ds=YYYY-MM-DD/ ----------------------

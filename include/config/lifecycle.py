@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from include.config.checks import MAX_DAYS, check_fractions, check_ints, check_non_negative, fail, is_number
+from include.config.experiment import check_ab_numbers
 from include.contracts import DEPLOY_STRATEGIES, SHADOW
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -136,6 +137,21 @@ class DeployConfig:
     canary_min_batches: int = 1
     # ...when the challenger's mean |score - champion's score| on the same rows stays within this.
     canary_max_score_diff: float = 0.1
+    # ab: the challenger's scores are published for a fixed arm of entities (a salted hash of the
+    # entity id) until the delayed outcomes of both arms reach the sample size planned for
+    # ab_min_detectable_effect at ab_power; then one one-sided test at ab_alpha decides promote
+    # or reject (include/deploy/ab.py). The outcome is a classifier's correct prediction (a
+    # success rate) or a regressor's absolute error; ab_min_detectable_effect is in its unit.
+    ab_treatment_share: float = 0.5
+    ab_hypothesis: str = "superiority"  # or non_inferiority, with ab_margin > 0
+    ab_margin: float = 0.0
+    ab_alpha: float = 0.05
+    ab_power: float = 0.8
+    ab_min_detectable_effect: float | None = None
+    # The champion's success rate (classifier) or the standard deviation of its absolute error
+    # (regressor); empty: from the champion's hold-out accuracy, or its rmse and mae.
+    ab_baseline: float | None = None
+    ab_test: str | None = None  # two_proportion_z | bootstrap (classifier), welch_t | bootstrap (regressor)
     _where: str = field(default="deploy", repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -158,6 +174,7 @@ class DeployConfig:
         if not isinstance(self.approval_required, bool):
             fail(f"{w}.approval_required", f"must be true or false, got {self.approval_required!r}")
         self._check_canary()
+        check_ab_numbers(self)
 
     def _check_canary(self) -> None:
         w = self._where

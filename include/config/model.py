@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from include.config.checks import COLUMN_RE, MAX_COUNT, check_mapping, fail, is_number
+from include.config.experiment import check_ab_for_task
 from include.config.imports import check_trusted_type
 from include.config.lifecycle import DeployConfig, MonitoringConfig
 from include.config.notifications import NotificationTarget
@@ -97,6 +98,7 @@ class ModelConfig:
         self._check_evaluation()
         self._check_gates()
         self._check_monitoring()
+        check_ab_for_task(self.deploy, self.task, self.evaluation.metrics, s)
         for column in self.monitoring.stattests:
             if column not in self.features.all:
                 fail(f"{s}: monitoring.stattests.{column}", "is not a feature column")

@@ -26,6 +26,7 @@ class Event:
     ROLLBACK = "rollback"  # the champion went back to an earlier version
     CANARY_ADVANCED = "canary_advanced"  # a canary challenger advanced to a larger share of entities
     CANARY_HALTED = "canary_halted"  # a canary failed a step: every entity back to the champion
+    AB_DECISION = "ab_decision"  # an A/B test rejected its challenger (a promotion is a "promotion")
     INFO = "info"  # nothing to act on (e.g. no challenger to promote); sent only to targets that list it
 
 
@@ -40,6 +41,7 @@ EVENTS: dict[str, str] = {
     Event.ROLLBACK: "the champion went back to an earlier version (requested, or after a failed health check)",
     Event.CANARY_ADVANCED: "a canary challenger passed its step and is published for a larger share of entities",
     Event.CANARY_HALTED: "a canary challenger failed a step: halted, rejected, every entity back to the champion",
+    Event.AB_DECISION: "an A/B test rejected its challenger at the horizon (a promotion it decides is a promotion)",
     Event.INFO: "nothing to act on (a promote run found no challenger); only targets that list it get it",
 }
 NOTIFY_EVENTS: tuple[str, ...] = tuple(EVENTS)

@@ -1,7 +1,7 @@
 """Canary rollout (``deploy.strategy: canary``): the challenger's scores are *published* for a
 share of entities chosen by a salted hash of the entity id, ramped one step per promote run.
 
-* **Who is in the canary**: ``bucket(entity, salt) < share`` (``include/deploy/experiment/
+* **Who is in the canary**: ``bucket(entity, salt) < share`` (``include/platform/
   assignment.py``), salt ``<model>:canary:v<version>``: the same entities every day, and a larger
   share only adds entities (none moves back to the champion while the canary ramps).
 * **The share**: the version's latest row in the audit table ``ml_canary_steps``; none yet: the

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.config import ModelConfig
 from include.contracts import (
+    AB,
     CANARY,
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
@@ -44,8 +45,8 @@ def collect_evidence(
     No challenger: a verdict that names it. A challenger in shadow longer than
     ``deploy.reject_after_days`` (counted up to ``now``) is rejected instead of evaluated.
     ``open_storage`` is called only when the live metrics are read. With ``deploy.strategy:
-    canary`` the run decides the canary's step instead (``include/deploy/canary.py``; a
-    ``dry_run`` records none).
+    canary`` the run decides the canary's step instead (``include/deploy/canary.py``), with
+    ``ab`` the A/B test's decision (``include/deploy/ab.py``); a ``dry_run`` records neither.
     """
     name = config.name
     champion = registry.alias_version(name, CHAMPION_ALIAS)
@@ -62,6 +63,10 @@ def collect_evidence(
         from include.deploy.canary import canary_evidence
 
         return canary_evidence(registry, config, version, champion_v, open_storage, actor=actor, dry_run=dry_run)
+    if config.deploy.strategy == AB:
+        from include.deploy.ab import ab_evidence
+
+        return ab_evidence(registry, config, version, champion_v, open_storage, actor=actor, dry_run=dry_run)
     evidence = shadow_evidence(shadow_runs(registry, config, version), champion_v)
     live = live_metrics(open_storage(), config, evidence["dates"])
     verdict = evaluate_promotion(config, version, champion_v, evidence, live)

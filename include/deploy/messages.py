@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from include.config.notifications import Event
+from include.deploy.experiment.decision import PROMOTE as AB_PROMOTE
+from include.deploy.experiment.decision import REJECT as AB_REJECT
 from include.deploy.payloads import (
     ApprovalAnswer,
+    ExperimentPayload,
     FreezePayload,
     GatheredEvidencePayload,
     HealthCheckPayload,
@@ -53,9 +56,12 @@ def dry_run_message(verdict: PromotionVerdictPayload) -> str:
     return f"dry run: v{verdict['challenger']} would be promoted"
 
 
-def promotion_reason(freeze: FreezePayload, approval: ApprovalAnswer | None) -> str:
-    """The reason recorded with a promotion: the evidence, a freeze override, the approver."""
-    reason = "shadow evidence passed every criterion"
+def promotion_reason(
+    freeze: FreezePayload, approval: ApprovalAnswer | None, experiment: ExperimentPayload | None = None
+) -> str:
+    """The reason recorded with a promotion: the evidence (an A/B test's decision with its
+    numbers), a freeze override, the approver."""
+    reason = f"A/B test {experiment['reason']}" if experiment else "shadow evidence passed every criterion"
     if freeze.get("override_reason"):
         reason += f"; freeze override: {freeze['override_reason']}"
     if approval:
@@ -105,6 +111,9 @@ def promotion_note(
     step = gathered.get("canary")
     if step is not None and outcome != "promoted" and step["action"] != "promote":
         return canary_note(model, gathered, step)
+    experiment = gathered.get("experiment")
+    if experiment is not None and experiment["outcome"] != AB_PROMOTE:
+        return experiment_note(model, gathered, experiment)
     if outcome == "promoted" and promoted is not None:
         subject = f"v{promoted['version']} is champion (was v{promoted['previous']})"
         return Notification(
@@ -140,6 +149,24 @@ def canary_note(model: str, gathered: GatheredEvidencePayload, step: dict[str, A
         subject = f"canary v{version} holds at {step['share']:.0%}: waiting for scored dates"
         event = Event.INFO
     return Notification(model=model, event=event, subject=subject, body=gathered["summary"], fields=fields)
+
+
+def experiment_note(model: str, gathered: GatheredEvidencePayload, experiment: ExperimentPayload) -> Notification:
+    """An A/B test that did not promote: ``ab_decision`` when it rejected the challenger (every
+    entity back to the champion), ``info`` while it keeps running."""
+    version = gathered["verdict"].get("challenger")
+    champion = gathered["verdict"].get("champion")
+    arms, plan = experiment["arms"], experiment["plan"]
+    if experiment["outcome"] == AB_REJECT:
+        subject = f"A/B test rejected v{version}: every entity back to champion v{champion}"
+        event = Event.AB_DECISION
+    else:
+        subject = (
+            f"A/B test v{version} keeps running: {arms['n_treatment']:,}/{plan['n_treatment']:,} challenger and "
+            f"{arms['n_control']:,}/{plan['n_control']:,} champion outcomes"
+        )
+        event = Event.INFO
+    return Notification(model=model, event=event, subject=subject, body=gathered["summary"], fields=dict(gathered))
 
 
 # -- health check and rollback ---------------------------------------------------------------------------

@@ -61,6 +61,9 @@ def promote_challenger(
         raise RefusedMove(not_ready_message(gathered))
     freeze = check_freeze(config, day, freeze_override_reason)
     evidence: dict[str, Any] = {"criteria": verdict.get("criteria"), "freeze": freeze, "live": gathered.get("live")}
+    experiment = gathered.get("experiment")
+    if experiment:
+        evidence["experiment"] = experiment
     if approval:
         evidence["approval"] = approval
     result = promote_champion(
@@ -68,7 +71,7 @@ def promote_challenger(
         config,
         verdict["challenger"],
         verdict.get("champion"),
-        reason=promotion_reason(freeze, approval),
+        reason=promotion_reason(freeze, approval, experiment),
         actor=actor,
         evidence=evidence,
     )

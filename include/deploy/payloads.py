@@ -50,6 +50,20 @@ class LiveMetricsPayload(TypedDict, total=False):
     rows: int
 
 
+class ExperimentPayload(TypedDict):
+    """``deploy.strategy: ab``: this run's decision with its numbers (include/deploy/ab.py)."""
+
+    outcome: str  # keep_running | promote | reject
+    reason: str
+    test: str  # the registered test, e.g. two_proportion_z
+    outcome_name: str  # what one labelled prediction contributes: correct prediction / absolute error
+    plan: dict[str, Any]  # SampleSizePlan: n_control, n_treatment, ..., and "describe"
+    arms: dict[str, Any]  # ArmOutcomes.counts(): published, labelled, outside_split, n_control, n_treatment
+    comparison: dict[str, Any] | None  # ArmComparison.to_dict() (None before both arms have 2 outcomes)
+    quality: list[CriterionPayload]  # error rate and latency of the published challenger
+    recorded: NotRequired[bool]  # the decision was read back from ml_ab_decisions (final, or a retry)
+
+
 class GatheredEvidencePayload(TypedDict):
     """What ``gather_evidence`` hands to the rest of the promote DAG."""
 
@@ -60,6 +74,8 @@ class GatheredEvidencePayload(TypedDict):
     live: NotRequired[LiveMetricsPayload]
     # deploy.strategy canary: this run's step (include/deploy/canary.py CanaryStep.to_dict()).
     canary: NotRequired[dict[str, Any]]
+    # deploy.strategy ab: this run's decision (include/deploy/ab.py).
+    experiment: NotRequired[ExperimentPayload]
 
 
 class FreezePayload(TypedDict):

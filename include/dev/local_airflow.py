@@ -150,7 +150,7 @@ class LocalAirflow:
 
     def _launch(self, name: str, cmd: list[str]) -> None:
         log_path = self.log_dir / f"{name}.log"
-        with log_path.open("ab") as log:
+        with log_path.open("ab") as log:  # append, binary  # noqa: contract
             log.write(f"$ {' '.join(cmd)}\n".encode())
             log.flush()
             # A session of its own: its group id is its pid, so stop() reaches the workers and

@@ -48,6 +48,7 @@ RUNBOOKS: dict[str, str] = {
     Event.INFO: "promotion-refused.md",
     Event.CANARY_ADVANCED: "canary-advanced.md",
     Event.CANARY_HALTED: "canary-halt.md",
+    Event.AB_DECISION: "ab-decision.md",
     Alert.DATA_QUALITY: "data-quality-failure.md",
     Alert.PERFORMANCE_DROP: "performance-drop.md",
     Alert.FAILED_SCORING_DAY: "failed-scoring-day.md",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from include.config import ModelConfig
-from include.contracts import CANARY, CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS
+from include.contracts import AB, CANARY, CHALLENGER_ALIAS, CHAMPION, CHAMPION_ALIAS
 from include.errors import RegistryAuditMismatch, RegistryStateError
 from include.ml.contract import load_contract
 from include.platform.dates import partition_dates
@@ -54,10 +54,16 @@ def pin_models(
 
 
 def pin_canary(registry: Any, config: ModelConfig, version: str) -> CanaryPin | None:
-    """The canary challenger's share of entities now (its latest step in the audit trail; the
-    ramp's first share before any), or None when the model's strategy is not canary."""
+    """The share of entities the challenger is published for: a canary's now (its latest step
+    in the audit trail; the ramp's first share before any), an A/B test's arm; None for shadow."""
     from include.platform.audit.canary import CanarySteps, canary_salt, share_of
 
+    if config.deploy.strategy == AB:  # the same split as include/deploy/ab.py ab_split
+        from include.platform.audit.experiments import experiment_salt
+
+        share = float(config.deploy.ab_treatment_share)
+        log.info("%s: A/B test v%s published for its arm, %.0f%% of entities", config.name, version, share * 100)
+        return {"share": share, "salt": experiment_salt(config.name, version)}
     if config.deploy.strategy != CANARY:
         return None
     audit = getattr(registry, "audit", None)

@@ -845,6 +845,85 @@ def test_a_canary_failing_its_step_is_published_for_its_share_then_halted(dep):
     assert "MLflow vs audit trail: agree" in halted and f"canary v{fresh} now halted at 0%" in advanced
 
 
+# -- A/B test (deploy.strategy: ab) -------------------------------------------------------------------
+AB_DAYS = ("2026-02-11", "2026-02-12")  # labels arrive seven days later, within the sample data
+AB_PLAN = {"strategy": "ab", "ab_baseline": 0.8, "ab_treatment_share": 0.5}
+
+
+def ab_scored(dep: Deployment, config_dir: str, version: str) -> None:
+    """batch_score over AB_DAYS with the A/B split: each row's version is its entity's arm."""
+    from include.platform.assignment import arm_of
+    from include.platform.audit.experiments import experiment_salt
+    from include.platform.partitions import read_partition
+    from include.platform.storage import LocalStorage
+
+    run = dep.run(f"batch_score_{MODEL}", conf={"ds": AB_DAYS[0], "ds_end": AB_DAYS[1]}, MLOPS_CONFIG_DIR=config_dir)
+    assert run.succeeded, run.tail()
+    assert f"A/B test v{version} published for its arm, 50% of entities" in run.log
+    rows = read_partition(LocalStorage(dep.env["MLOPS_DATA_ROOT"]), "predictions", MODEL, AB_DAYS[0])
+    arms = [arm_of(e, experiment_salt(MODEL, version), 0.5) for e in rows["customer_id"]]
+    assert [v == version for v in rows["model_version"]] == [a == "treatment" for a in arms]
+    assert 0.4 < (rows["model_version"] == version).mean() < 0.6
+
+
+def test_ab_tests_decide_on_the_delayed_outcomes_of_both_arms(dep):
+    """An equal challenger (the same training again) under superiority is rejected at the
+    horizon: rejected in both stores, an ab_decision notification with its runbook, run here.
+    The next one under non-inferiority within 0.1 is promoted through the usual path, with the
+    test's numbers as the audit reason."""
+    from include.platform.audit.experiments import ExperimentDecisions
+
+    decisions = ExperimentDecisions(dep.audit)
+    superiority = dep.config_dir("ab-superiority", **AB_PLAN, ab_min_detectable_effect=0.1)
+    held, fresh = champion(dep), new_challenger(dep)
+    ab_scored(dep, superiority, fresh)
+    notes_before = len(dep.notes())
+
+    promote = dep.run(f"promote_{MODEL}", MLOPS_CONFIG_DIR=superiority)
+
+    assert promote.succeeded, promote.tail()  # a rejection is a decision, not a failure
+    states = dep.task_states(f"promote_{MODEL}")
+    assert states["decide"] == "skipped" and states["promote"] == "skipped" and states["notify"] == "success"
+    latest = decisions.latest(MODEL, fresh)
+    numbers = latest["evidence"]
+    assert latest["outcome"] == "reject" and "superiority not shown at the horizon" in latest["reason"]
+    assert numbers["arms"]["n_treatment"] >= numbers["plan"]["n_treatment"] and numbers["comparison"]["p_value"] >= 0.05
+    assert numbers["arms"]["labelled"] == numbers["arms"]["published"] > 1000 and numbers["arms"]["outside_split"] == 0
+    assert latest["actor"].startswith(f"airflow:promote_{MODEL}/")
+    assert dep.registry.stage_of(MODEL, fresh) == dep.audit.stage_of(MODEL, fresh) == "rejected"
+    assert champion(dep) == held and challenger(dep) is None
+    note = dep.notes()[notes_before:][-1]
+    assert note["event"] == "ab_decision" and note["runbook"] == "docs/runbooks/ab-decision.md"
+    assert note["subject"] == f"A/B test rejected v{fresh}: every entity back to champion v{held}"
+    assert_consistent(dep)
+
+    from tests.fixtures import runbooks
+
+    runner = runbooks.Runner({**dep.project.env, **dep.env, "MLOPS_CONFIG_DIR": superiority})
+    out = runner.run("ab-decision.md", {"model": MODEL, "ds": AB_DAYS[0]})
+    assert f"decision v{fresh} reject" in out and f"v{fresh} reject: p " in out and "@challenger: none" in out
+    assert "MLflow vs audit trail: agree" in out and "no A/B test running" in out
+
+    non_inferiority = dep.config_dir(
+        "ab-non-inferiority", **AB_PLAN, ab_hypothesis="non_inferiority", ab_margin=0.1, ab_min_detectable_effect=0.0
+    )
+    better = new_challenger(dep)
+    ab_scored(dep, non_inferiority, better)
+
+    promote = dep.run(f"promote_{MODEL}", MLOPS_CONFIG_DIR=non_inferiority)
+
+    assert promote.succeeded, promote.tail()
+    assert champion(dep) == better and dep.audit.stage_of(MODEL, held) == "archived"
+    assert decisions.latest(MODEL, better)["outcome"] == "promote"
+    moved = dep.audit.history(MODEL, better)[0]
+    assert moved["to_stage"] == "champion" and moved["reason"].startswith(
+        "A/B test promote: non-inferiority within 0.1"
+    )
+    assert moved["evidence"]["experiment"]["comparison"]["ci_low"] > -0.1
+    assert dep.notes()[-1]["event"] == "promotion"
+    assert_consistent(dep)
+
+
 # -- 9. the audit trail in PostgreSQL through the Airflow connection -------------------------------
 def test_rollback_audited_in_postgres_through_the_airflow_connection(dep):
     """Last in the module: it moves the champion with the trail in another database."""

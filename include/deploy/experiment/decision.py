@@ -16,6 +16,7 @@ from include.deploy.experiment.hypothesis import NON_INFERIORITY, Hypothesis
 from include.deploy.experiment.power import SampleSizePlan
 from include.deploy.experiment.stattests import ArmComparison
 
+# As the audit table ml_ab_decisions stores them (include/platform/audit/schema.py AB_OUTCOMES).
 PROMOTE = "promote"
 REJECT = "reject"
 KEEP_RUNNING = "keep_running"

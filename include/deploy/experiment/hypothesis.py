@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from include.config.experiment import AB_HYPOTHESES as KINDS
+from include.config.experiment import NON_INFERIORITY, SUPERIORITY
 from include.errors import ConfigError
-
-SUPERIORITY = "superiority"
-NON_INFERIORITY = "non_inferiority"
-KINDS = (SUPERIORITY, NON_INFERIORITY)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from include.platform.audit.schema import (
     schema_v1,
     schema_v3_claims,
     schema_v4_canary,
+    schema_v5_ab,
     schema_version_table,
 )
 
@@ -59,6 +60,10 @@ def _migration_4(conn: Connection) -> None:
     create_tables(conn, schema_v4_canary(sa.MetaData()))
 
 
+def _migration_5(conn: Connection) -> None:
+    create_tables(conn, schema_v5_ab(sa.MetaData()))
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -71,6 +76,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "at most one version per model in each aliased stage (shadow, champion)", _migration_2),
     Migration(3, "ml_retrain_claims: one retrain per (model, run key) at a time", _migration_3),
     Migration(4, "ml_canary_steps: a canary challenger's share of entities, step by step", _migration_4),
+    Migration(5, "ml_ab_decisions: an A/B test's decisions with their numbers", _migration_5),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -100,12 +100,39 @@ def schema_v4_canary(metadata: sa.MetaData) -> sa.Table:
     return table
 
 
+# An A/B test's decision at each promote run (include/deploy/experiment/decision.py names them).
+AB_OUTCOMES = ("keep_running", "promote", "reject")
+
+
+def schema_v5_ab(metadata: sa.MetaData) -> sa.Table:
+    """Schema version 5, frozen: the decisions of an A/B test, one row per promote run (keep
+    running while the outcomes are short of the plan, then promote or reject once), with the
+    numbers (plan, per-arm outcomes, interval, p-value) in ``evidence``."""
+    table = sa.Table(
+        "ml_ab_decisions",
+        metadata,
+        sa.Column("decision_id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("version", sa.String(64), nullable=False),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("actor", sa.String(500), nullable=False, server_default=""),
+        sa.Column("reason", sa.Text(), nullable=False, server_default=""),
+        sa.Column("evidence", JSONDocument(), nullable=True),
+        sa.CheckConstraint("outcome IN ('keep_running', 'promote', 'reject')", name="ck_ml_ab_decisions_outcome"),
+        sqlite_autoincrement=True,
+    )
+    sa.Index("ix_ml_ab_decisions_model_version", table.c.model, table.c.version)
+    return table
+
+
 _metadata = sa.MetaData()
 # The tables as queried (latest schema): version 1 plus indexes (2) plus the claims (3) plus the
-# canary steps (4).
+# canary steps (4) plus the A/B decisions (5).
 deployments_table, registry_table = schema_v1(_metadata)
 claims_table = schema_v3_claims(_metadata)
 canary_table = schema_v4_canary(_metadata)
+ab_table = schema_v5_ab(_metadata)
 schema_version_table = sa.Table(
     "ml_schema_version",
     _metadata,

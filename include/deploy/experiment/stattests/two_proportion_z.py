@@ -32,6 +32,9 @@ def from_counts(
     from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
     sign = 1.0 if hypothesis.higher_is_better else -1.0
+    rate_c, rate_t = successes_control / n_control, successes_treatment / n_treatment
+    if rate_c in (0.0, 1.0) and rate_t in (0.0, 1.0):
+        return _without_variance(rate_c, rate_t, n_control, n_treatment, sign, hypothesis)
     result = test_proportions_2indep(
         successes_treatment,
         n_treatment,
@@ -47,7 +50,6 @@ def from_counts(
         method="wald", compare="diff", alpha=2 * hypothesis.alpha,
     )  # fmt: skip
     low, high = (low, high) if sign > 0 else (-high, -low)
-    rate_c, rate_t = successes_control / n_control, successes_treatment / n_treatment
     return ArmComparison(
         method=NAME,
         control_value=rate_c,
@@ -59,4 +61,23 @@ def from_counts(
         ci_high=float(high),
         p_value=float(result.pvalue),
         statistic=float(result.statistic),
+    )
+
+
+def _without_variance(
+    rate_c: float, rate_t: float, n_control: int, n_treatment: int, sign: float, hypothesis: Hypothesis
+) -> ArmComparison:
+    """Both arms all successes or all failures (small arms): the Wald standard error is 0, so the
+    difference is taken as exact; the p-value is 0 or 1 by which side of the null it lies on."""
+    effect = sign * (rate_t - rate_c)
+    return ArmComparison(
+        method=NAME,
+        control_value=rate_c,
+        treatment_value=rate_t,
+        n_control=n_control,
+        n_treatment=n_treatment,
+        effect=effect,
+        ci_low=effect,
+        ci_high=effect,
+        p_value=0.0 if effect > hypothesis.null_effect else 1.0,
     )
