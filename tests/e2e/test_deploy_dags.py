@@ -57,6 +57,7 @@ EXTRA_DAY = "2026-02-14"
 LATENCY_LIMIT = 60_000  # ms per 1,000 rows
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 CANARY_RUNBOOKS = ("canary-halt.md", "canary-advanced.md")  # run by the canary test on its canary
+AB_RUNBOOKS = ("ab-decision.md",)  # run by the A/B test on the test it rejected
 
 
 # -- the deployment ----------------------------------------------------------------------------
@@ -900,7 +901,7 @@ def test_ab_tests_decide_on_the_delayed_outcomes_of_both_arms(dep):
     from tests.fixtures import runbooks
 
     runner = runbooks.Runner({**dep.project.env, **dep.env, "MLOPS_CONFIG_DIR": superiority})
-    out = runner.run("ab-decision.md", {"model": MODEL, "ds": AB_DAYS[0]})
+    (out,) = (runner.run(name, {"model": MODEL, "ds": AB_DAYS[0]}) for name in AB_RUNBOOKS)
     assert f"decision v{fresh} reject" in out and f"v{fresh} reject: p " in out and "@challenger: none" in out
     assert "MLflow vs audit trail: agree" in out and "no A/B test running" in out
 

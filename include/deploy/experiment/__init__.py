@@ -14,7 +14,14 @@ delayed outcomes:
     one small module per test, registered by name: the two-proportion z-test and the bootstrap
     for classification outcomes, Welch's t-test for regression errors;
 ``decision``
-    promote, reject or keep running, at a fixed horizon.
+    promote, reject or keep running, at a fixed horizon;
+``plan``
+    the hypothesis and the plan of a model config's ``deploy.ab_*`` (baseline from the champion's
+    hold-out when not set);
+``outcomes``
+    each arm's outcomes: the published rows of the test's dates joined to the labels that arrived.
+
+``include/deploy/ab.py`` runs them in the promote DAG (``deploy.strategy: ab``).
 
 No peeking inflation: the test runs at a **fixed horizon**. Until both arms hold the planned
 number of outcomes, the decision is ``keep_running`` whatever the data say, and the p-value is
