@@ -60,6 +60,7 @@ class RssSampler(threading.Thread):
         self.pids, self.interval = pids, interval
         self.peak_tree_mb = dict.fromkeys(pids, 0.0)
         self.peak_process_mb = dict.fromkeys(pids, 0.0)
+        self.peak_by_title: dict[str, float] = {}  # a task's process title holds its task instance id
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -73,9 +74,12 @@ class RssSampler(threading.Thread):
                     sizes = []
                     for process in tree:
                         try:
-                            sizes.append(process.memory_info().rss / 2**20)
+                            rss = process.memory_info().rss / 2**20
+                            title = " ".join(process.cmdline())
                         except psutil.Error:
                             continue
+                        sizes.append(rss)
+                        self.peak_by_title[title] = max(self.peak_by_title.get(title, 0.0), rss)
                 except psutil.Error:
                     continue
                 self.peak_tree_mb[name] = max(self.peak_tree_mb[name], sum(sizes))
@@ -85,6 +89,24 @@ class RssSampler(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=5)
+
+    def peak_by_task(self, tis: list[dict[str, Any]]) -> dict[str, float]:
+        """Peak RSS of each task's process (``airflow worker -- <task instance id>``), by task id."""
+        peaks: dict[str, float] = {}
+        for ti in tis:
+            mine = [mb for title, mb in self.peak_by_title.items() if ti["id"] in title]
+            if mine:
+                label = ti["task_id"]
+                peaks[label] = round(max(peaks.get(label, 0.0), *mine))
+        return peaks
+
+
+def model_scoring() -> dict[str, Any]:
+    """The model file's own scoring settings (units of total rows / max_parallel, streamed in
+    chunk_rows), not the stack suite's small test chunks."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "include" / "models" / f"{MODEL}.yaml").read_text())["scoring"]
 
 
 def upload_partition(local_root: Path, storage: Any) -> dict[str, Any]:
@@ -172,6 +194,12 @@ def score_once(stack: Any, workers: list[str], rows: int, timeout: float) -> dic
         "by_worker": {w: {**v, "busy_s": round(v["busy_s"], 1)} for w, v in sorted(by_worker.items())},
         "peak_rss_tree_mb": {w: round(v) for w, v in sampler.peak_tree_mb.items() if w in workers},
         "peak_rss_process_mb": {w: round(v) for w, v in sampler.peak_process_mb.items() if w in workers},
+        "peak_rss_by_task_mb": sampler.peak_by_task(tis),
+        "other_tasks_s": {
+            ti["task_id"]: round(_seconds(ti["start_date"], ti["end_date"]), 1)
+            for ti in tis
+            if ti["task_id"] != "score" and ti.get("start_date") and ti.get("end_date")
+        },
         "published_rows": published_rows,
     }
 
@@ -195,6 +223,9 @@ def report(results: list[dict[str, Any]], rows: int) -> str:
             f"{speedup / r['workers']:.0%} | {tasks} | {rss} |"
         )
     lines.append(f"per-worker rate (1 worker): {base:,.0f} rows/s")
+    peaks = results[-1].get("peak_rss_by_task_mb") or {}
+    if peaks:
+        lines.append("peak RSS of a task's process: " + ", ".join(f"{t} {mb:,.0f} MB" for t, mb in peaks.items()))
     return "\n".join(lines)
 
 
@@ -216,7 +247,7 @@ def main() -> None:
     local = ensure_dataset(args.rows, 100_000, 2_000_000)
     root = Path(tempfile.mkdtemp(prefix="mlops-scaleout-"))
     began = time.perf_counter()
-    stack = start_stack(root)
+    stack = start_stack(root, scoring=model_scoring())
     results: list[dict[str, Any]] = []
     try:
         print(f"stack up in {time.perf_counter() - began:.0f} s ({root})")

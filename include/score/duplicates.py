@@ -46,31 +46,64 @@ def _read_keys(storage: Storage, key: str, columns: list[str]) -> Any:
 
 
 def date_keys(storage: Storage, config: ModelConfig, keys: list[str]) -> Any:
-    """Entity id, UTC timestamp, file and row number of every row of ``keys`` (in that order)."""
+    """Entity id, UTC timestamp, file and row number of the rows of ``keys`` (in that order)
+    whose entity id appears more than once among them: the only rows a duplicate policy can
+    drop. The ids are counted in Arrow (a hash count in C++, the strings never become Python
+    objects), so a date of 20 million rows needs the two key columns in Arrow's memory and
+    pandas only for the repeated rows."""
     import numpy as np
     import pandas as pd
+    import pyarrow.compute as pc
 
+    tables = [(key, _read_keys(storage, key, [config.entity_id, config.timestamp])) for key in keys]
+    repeated = _repeated_ids([table.column(config.entity_id) for _, table in tables])
     frames = []
-    for key in keys:
-        table = _read_keys(storage, key, [config.entity_id, config.timestamp])
-        frame = table.to_pandas()
+    for key, table in tables:
+        rows, kept = np.arange(table.num_rows, dtype="int64"), table
+        if repeated is not None:
+            mask = pc.fill_null(pc.is_in(_plain(table.column(config.entity_id)), value_set=repeated), False)
+            rows = rows[mask.to_numpy(zero_copy_only=False)]
+            kept = table.take(rows)
+        frame = kept.to_pandas()
         frames.append(
             pd.DataFrame(
                 {
                     "id": frame[config.entity_id].array,
                     "ts": utc_timestamps(frame[config.timestamp]).array,
                     FILE: key,
-                    ROW: np.arange(len(frame), dtype="int64"),
+                    ROW: rows,
                 }
             )
         )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "ts", FILE, ROW])
 
 
+def _plain(column: Any) -> Any:
+    """A dictionary-encoded column as its values (files may encode the same column differently)."""
+    import pyarrow as pa
+
+    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+
+
+def _repeated_ids(columns: list[Any]) -> Any:
+    """The non-null ids that occur more than once over ``columns``; None when the files' id types
+    differ (then every row is compared, in pandas)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        ids = pa.chunked_array([chunk for column in columns for chunk in _plain(column).chunks])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    counts = pc.value_counts(ids)
+    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    return pc.drop_null(repeated)
+
+
 def dropped_rows(config: ModelConfig, ds: str, rows: Any) -> Any:
     """The rows the ``scoring.duplicates`` policy drops: ``(file, row, reason)``; empty when none.
 
-    :param rows: :func:`date_keys` of the date's files.
+    :param rows: :func:`date_keys` of the date's files (at least every row of a repeated id).
     """
     start, end = day_window(ds, config.scoring.timestamp_tolerance_hours)
     eligible = rows[rows["id"].notna() & rows["ts"].notna() & (rows["ts"] >= start) & (rows["ts"] < end)]

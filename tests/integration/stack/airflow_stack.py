@@ -383,7 +383,7 @@ class _Background(threading.Thread):
         return self._value
 
 
-def write_stack_config(directory: Path) -> Path:
+def write_stack_config(directory: Path, scoring: dict[str, Any] | None = None) -> Path:
     """The churn config for the stack (MLOPS_CONFIG_DIR): driven by hand, small scoring chunks.
 
     No schedules: an unpaused DAG would otherwise start a run for the latest interval at once
@@ -391,10 +391,11 @@ def write_stack_config(directory: Path) -> Path:
     the runs the tests trigger. Scoring: units of at most 4 (several mapped ``score`` tasks for a
     date range) streamed 200 rows at a time. Latency limits relaxed (see LATENCY_LIMIT_MS).
     Promotions wait for a person's approval (Required Actions), as a production team would set it.
+    ``scoring`` replaces those scoring settings (the scale-out benchmark keeps the model file's).
     """
     data = yaml.safe_load((PROJECT / "include" / "models" / f"{MODEL}.yaml").read_text())
     data["schedules"] = {"retrain": None, "score": None, "monitor": None, "promote": None}
-    data["scoring"].update({"max_parallel": 4, "chunk_rows": 200})
+    data["scoring"].update(scoring or {"max_parallel": 4, "chunk_rows": 200})
     data["gates"]["max_latency_ms_per_1k"] = LATENCY_LIMIT_MS
     data["deploy"]["max_latency_ms_per_1k"] = LATENCY_LIMIT_MS
     data["deploy"]["approval_required"] = True  # a person approves in Required Actions (test_stack.py step 5)
@@ -404,13 +405,15 @@ def write_stack_config(directory: Path) -> Path:
     return path
 
 
-def start_stack(root: Path, sample_days: int = 50, rows_per_day: int = 600) -> Stack:
+def start_stack(
+    root: Path, sample_days: int = 50, rows_per_day: int = 600, scoring: dict[str, Any] | None = None
+) -> Stack:
     """Start everything (see the module docstring); on any failure, stop what was started."""
     root.mkdir(parents=True, exist_ok=True)
     stack = Stack(root=root, log_dir=root / "logs")
     stack.log_dir.mkdir(exist_ok=True)
     try:
-        _start(stack, sample_days, rows_per_day)
+        _start(stack, sample_days, rows_per_day, scoring)
     except BaseException as error:
         logs = stack.process_logs()
         stack.close()
@@ -420,7 +423,7 @@ def start_stack(root: Path, sample_days: int = 50, rows_per_day: int = 600) -> S
     return stack
 
 
-def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
+def _start(stack: Stack, sample_days: int, rows_per_day: int, scoring: dict[str, Any] | None = None) -> None:
     suffix = uuid.uuid4().hex[:10]
     owner = f"pid {os.getpid()} on {socket.gethostname()}"
     hostname = socket.gethostname()
@@ -518,7 +521,7 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int) -> None:
     passwords_file = home / "simple_auth_manager_passwords.json"
     passwords_file.write_text(json.dumps({ADMIN: stack.password}))
     passwords_file.chmod(0o600)
-    config_dir = write_stack_config(stack.root / "configs").parent
+    config_dir = write_stack_config(stack.root / "configs", scoring).parent
     metadata = sa.make_url(stack.databases["airflow"])
     env = {
         key: value

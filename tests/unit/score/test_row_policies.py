@@ -232,6 +232,21 @@ def test_rows_with_a_bad_key_or_timestamp_take_no_part_in_duplicates(storage, co
     assert list(zip(dropped["file"], dropped["row"], strict=True)) == [(keys[0], 392)]
 
 
+def test_only_the_rows_of_repeated_ids_leave_arrow(storage, config):
+    """date_keys counts the ids in Arrow and hands pandas the rows of repeated ids only; ids of
+    another type in one file (int and str) fall back to comparing every row."""
+    frame, _ = _with_duplicates(day_features())
+    publish_features(storage, DS, frame, rows_per_file=400)
+    keys = list(dict.fromkeys(f["key"] for unit in plan(storage, config, [DS]) for f in unit["inputs"]))
+    rows = date_keys(storage, config, keys)
+    assert len(rows) == 6 and rows["id"].value_counts().tolist() == [2, 2, 2]
+    assert len(dropped_rows(config, DS, rows)) == 3
+    mixed = day_features(DS2).iloc[:20].assign(customer_id=range(20))
+    publish_features(storage, DS2, pd.concat([mixed, day_features(DS2).iloc[:20]]), rows_per_file=20)
+    keys = list(dict.fromkeys(f["key"] for unit in plan(storage, config, [DS2]) for f in unit["inputs"]))
+    assert len(date_keys(storage, config, keys)) == 40  # no common type: every row, compared in pandas
+
+
 # -- counted in MLflow ------------------------------------------------------------------------------
 def test_the_scoring_run_records_flagged_and_per_kind_counts(tmp_path, storage, config, model, contract):
     frame, _ = _with_duplicates(day_features())
