@@ -47,24 +47,23 @@ def _read_keys(storage: Storage, key: str, columns: list[str]) -> Any:
 
 def date_keys(storage: Storage, config: ModelConfig, keys: list[str]) -> Any:
     """Entity id, UTC timestamp, file and row number of the rows of ``keys`` (in that order)
-    whose entity id appears more than once among them: the only rows a duplicate policy can
-    drop. The ids are counted in Arrow (a hash count in C++, the strings never become Python
-    objects), so a date of 20 million rows needs the two key columns in Arrow's memory and
-    pandas only for the repeated rows."""
+    whose entity id may appear more than once among them: every row of a repeated id (and, very
+    rarely, a row whose id only shares a 64-bit hash with another). Ids are hashed in numpy
+    straight from the Arrow buffers and the hashes sorted, so a date of 20 million rows needs
+    the key columns in Arrow plus 8 bytes a row, and pandas only for the candidate rows (which
+    :func:`dropped_rows` compares exactly)."""
     import numpy as np
     import pandas as pd
-    import pyarrow.compute as pc
 
     tables = [(key, _read_keys(storage, key, [config.entity_id, config.timestamp])) for key in keys]
-    repeated = _repeated_ids([table.column(config.entity_id) for _, table in tables])
+    hashes = [id_hashes(table.column(config.entity_id)) for _, table in tables]
+    repeated = _repeated(hashes)
     frames = []
-    for key, table in tables:
-        rows, kept = np.arange(table.num_rows, dtype="int64"), table
-        if repeated is not None:
-            mask = pc.fill_null(pc.is_in(_plain(table.column(config.entity_id)), value_set=repeated), False)
-            rows = rows[mask.to_numpy(zero_copy_only=False)]
-            kept = table.take(rows)
-        frame = kept.to_pandas()
+    for (key, table), hashed in zip(tables, hashes, strict=True):
+        rows = np.arange(table.num_rows, dtype="int64")
+        if repeated is not None and hashed is not None:
+            rows = rows[np.isin(hashed, repeated)]
+        frame = table.take(rows).to_pandas()
         frames.append(
             pd.DataFrame(
                 {
@@ -78,26 +77,56 @@ def date_keys(storage: Storage, config: ModelConfig, keys: list[str]) -> Any:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "ts", FILE, ROW])
 
 
-def _plain(column: Any) -> Any:
-    """A dictionary-encoded column as its values (files may encode the same column differently)."""
+_MULTIPLIER = 0x100000001B3  # odd, so it has an inverse modulo 2**64
+
+
+def id_hashes(column: Any) -> Any:
+    """A uint64 per row: equal ids give equal hashes (strings: a polynomial hash of their bytes,
+    from the Arrow buffers; integers: the value). None for other id types (every row is then a
+    candidate)."""
+    import numpy as np
     import pyarrow as pa
 
-    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
-
-
-def _repeated_ids(columns: list[Any]) -> Any:
-    """The non-null ids that occur more than once over ``columns``; None when the files' id types
-    differ (then every row is compared, in pandas)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        ids = pa.chunked_array([chunk for column in columns for chunk in _plain(column).chunks])
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    column = column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+    if pa.types.is_integer(column.type):
+        return column.cast(pa.int64()).fill_null(0).to_numpy().view("uint64")
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return None
-    counts = pc.value_counts(ids)
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    return pc.drop_null(repeated)
+    parts = [_string_hashes(chunk) for chunk in column.chunks]
+    return np.concatenate(parts) if parts else np.empty(0, dtype="uint64")
+
+
+def _string_hashes(chunk: Any) -> Any:
+    """sum_j (byte_j + 1) * P**j over each string's bytes, modulo 2**64 (numpy's uint64 wraps),
+    from prefix sums of the chunk's data buffer; the length is mixed in."""
+    import numpy as np
+    import pyarrow as pa
+
+    offset_type = "int64" if pa.types.is_large_string(chunk.type) else "int32"
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+    offsets = offsets.astype("int64")
+    base = int(offsets[0]) if len(offsets) else 0
+    data = np.frombuffer(data_buffer, dtype="uint8")[base : int(offsets[-1])] if data_buffer is not None else []
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(len(data), _MULTIPLIER, dtype="uint64"))  # P**1 .. P**n
+        inverse = np.cumprod(np.full(len(data) + 1, pow(_MULTIPLIER, -1, 2**64), dtype="uint64"))
+        prefix = np.concatenate([np.zeros(1, dtype="uint64"), np.cumsum((np.asarray(data, "uint64") + 1) * powers)])
+        starts, ends = offsets[:-1] - base, offsets[1:] - base
+        # (prefix[end] - prefix[start]) / P**start: the same string hashes alike wherever it lies.
+        hashes = (prefix[ends] - prefix[starts]) * inverse[starts]
+        return hashes ^ (ends - starts).astype("uint64") * np.uint64(0x9E3779B97F4A7C15)
+
+
+def _repeated(hashes: list[Any]) -> Any:
+    """The hash values that occur more than once over all files; None when an id type has no hash."""
+    import numpy as np
+
+    if any(h is None for h in hashes):
+        return None
+    merged = np.sort(np.concatenate(hashes)) if hashes else np.empty(0, dtype="uint64")
+    same = merged[1:] == merged[:-1]
+    return np.unique(merged[1:][same])
 
 
 def dropped_rows(config: ModelConfig, ds: str, rows: Any) -> Any:

@@ -232,19 +232,33 @@ def test_rows_with_a_bad_key_or_timestamp_take_no_part_in_duplicates(storage, co
     assert list(zip(dropped["file"], dropped["row"], strict=True)) == [(keys[0], 392)]
 
 
-def test_only_the_rows_of_repeated_ids_leave_arrow(storage, config):
-    """date_keys counts the ids in Arrow and hands pandas the rows of repeated ids only; ids of
-    another type in one file (int and str) fall back to comparing every row."""
+def test_only_the_rows_of_repeated_ids_reach_pandas(storage, config):
+    """date_keys hashes the ids in numpy and hands pandas the rows of repeated ids only, for
+    string ids (duplicates across files) and integer ids alike."""
     frame, _ = _with_duplicates(day_features())
     publish_features(storage, DS, frame, rows_per_file=400)
     keys = list(dict.fromkeys(f["key"] for unit in plan(storage, config, [DS]) for f in unit["inputs"]))
     rows = date_keys(storage, config, keys)
     assert len(rows) == 6 and rows["id"].value_counts().tolist() == [2, 2, 2]
     assert len(dropped_rows(config, DS, rows)) == 3
-    mixed = day_features(DS2).iloc[:20].assign(customer_id=range(20))
-    publish_features(storage, DS2, pd.concat([mixed, day_features(DS2).iloc[:20]]), rows_per_file=20)
+    numbered = day_features(DS2).iloc[:40].assign(customer_id=[*range(20), *range(10, 30)])
+    publish_features(storage, DS2, numbered, rows_per_file=20)
     keys = list(dict.fromkeys(f["key"] for unit in plan(storage, config, [DS2]) for f in unit["inputs"]))
-    assert len(date_keys(storage, config, keys)) == 40  # no common type: every row, compared in pandas
+    assert sorted(date_keys(storage, config, keys)["id"]) == sorted([*range(10, 20)] * 2)
+
+
+def test_equal_ids_hash_alike_wherever_they_lie_in_the_buffers():
+    import pyarrow as pa
+
+    from include.score.duplicates import id_hashes
+
+    ids = [f"C{i:09d}" for i in range(1000)] + ["", "x", "C000000007", "ab", "ba"]
+    whole = id_hashes(pa.chunked_array([pa.array(ids)]))
+    pieces = id_hashes(pa.chunked_array([pa.array(ids[:333]), pa.array(ids[333:]).slice(0)]))
+    sliced = id_hashes(pa.chunked_array([pa.array(["pad", *ids]).slice(1)]))
+    large = id_hashes(pa.chunked_array([pa.array(ids, type=pa.large_string())]))
+    assert (whole == pieces).all() and (whole == sliced).all() and (whole == large).all()
+    assert whole[1002] == whole[7] and len(set(whole.tolist())) == len(set(ids))  # "ab" != "ba"
 
 
 # -- counted in MLflow ------------------------------------------------------------------------------
