@@ -107,7 +107,7 @@ def _string_hashes(chunk: Any) -> Any:
     offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
     offsets = offsets.astype("int64")
     base = int(offsets[0]) if len(offsets) else 0
-    data = np.frombuffer(data_buffer, dtype="uint8")[base : int(offsets[-1])] if data_buffer is not None else []
+    data: Any = np.frombuffer(data_buffer, dtype="uint8")[base : int(offsets[-1])] if data_buffer else []
     with np.errstate(over="ignore"):
         powers = np.cumprod(np.full(len(data), _MULTIPLIER, dtype="uint64"))  # P**1 .. P**n
         inverse = np.cumprod(np.full(len(data) + 1, pow(_MULTIPLIER, -1, 2**64), dtype="uint64"))
