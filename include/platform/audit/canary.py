@@ -11,13 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from include.platform.audit.columns import utcnow
-from include.platform.audit.engine import advisory_lock, audit_transaction
 from include.platform.audit.schema import CANARY_STATUSES, canary_table
-
-_C = canary_table.c
+from include.platform.audit.version_log import VersionLog
 
 
 def canary_salt(model: str, version: str | int) -> str:
@@ -30,33 +26,11 @@ def share_of(ramp: list[float], state: dict[str, Any] | None) -> float:
     return float(ramp[0]) if state is None else float(state["share"])
 
 
-class CanarySteps:
+class CanarySteps(VersionLog):
     """The canary steps in an ``AuditStore``'s database (migrated on first use)."""
 
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def latest(self, model: str, version: str | int) -> dict[str, Any] | None:
-        """The version's newest step (its canary state), None before its canary started."""
-        query = (
-            sa.select(canary_table)
-            .where((_C.model == model) & (_C.version == str(version)))
-            .order_by(_C.step_id.desc())
-            .limit(1)
-        )
-        self.store.migrate()
-        with audit_transaction(self.store.engine, write=False) as conn:
-            row = conn.execute(query).first()
-        return dict(row._mapping) if row is not None else None
-
-    def history(self, model: str, version: str | int | None = None) -> list[dict[str, Any]]:
-        """Steps of a model (or one version), oldest first."""
-        query = sa.select(canary_table).where(_C.model == model)
-        if version is not None:
-            query = query.where(_C.version == str(version))
-        self.store.migrate()
-        with audit_transaction(self.store.engine, write=False) as conn:
-            return [dict(row._mapping) for row in conn.execute(query.order_by(_C.step_id))]
+    table = canary_table
+    key = "step_id"
 
     def record(
         self,
@@ -82,9 +56,4 @@ class CanarySteps:
             "reason": reason,
             "evidence": evidence,
         }
-        self.store.migrate()
-        with audit_transaction(self.store.engine, write=True) as conn:
-            advisory_lock(conn, f"model:{model}")
-            key = conn.execute(canary_table.insert().values(**values)).inserted_primary_key
-            step_id = key[0] if key is not None else None
-        return {"step_id": step_id, **values}
+        return self.add(values)
