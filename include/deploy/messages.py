@@ -157,16 +157,19 @@ def experiment_note(model: str, gathered: GatheredEvidencePayload, experiment: E
     version = gathered["verdict"].get("challenger")
     champion = gathered["verdict"].get("champion")
     arms, plan = experiment["arms"], experiment["plan"]
+    alert = ""
     if experiment["outcome"] == AB_REJECT:
         subject = f"A/B test rejected v{version}: every entity back to champion v{champion}"
         event = Event.AB_DECISION
     else:
+        alert = Alert.AB_TEST_RUNNING
         subject = (
             f"A/B test v{version} keeps running: {arms['n_treatment']:,}/{plan['n_treatment']:,} challenger and "
             f"{arms['n_control']:,}/{plan['n_control']:,} champion outcomes"
         )
         event = Event.INFO
-    return Notification(model=model, event=event, subject=subject, body=gathered["summary"], fields=dict(gathered))
+    body, fields = gathered["summary"], dict(gathered)
+    return Notification(model=model, event=event, subject=subject, body=body, fields=fields, alert=alert)
 
 
 # -- health check and rollback ---------------------------------------------------------------------------

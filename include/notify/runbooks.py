@@ -34,6 +34,7 @@ class Alert:
     FAILED_SCORING_DAY = "failed_scoring_day"  # failure: a scoring date published nothing
     HEALTH_CHECK_ROLLBACK = "health_check_rollback"  # rollback: a promotion failed its health check
     REGISTRY_AUDIT_MISMATCH = "registry_audit_mismatch"  # failure: MLflow and the audit trail disagree
+    AB_TEST_RUNNING = "ab_test_running"  # info: an A/B test is short of its planned outcomes
 
 
 # event or alert -> its runbook's file in docs/runbooks/ (an alert wins over its event).
@@ -54,6 +55,7 @@ RUNBOOKS: dict[str, str] = {
     Alert.FAILED_SCORING_DAY: "failed-scoring-day.md",
     Alert.HEALTH_CHECK_ROLLBACK: "health-check-rollback.md",
     Alert.REGISTRY_AUDIT_MISMATCH: "registry-audit-mismatch.md",
+    Alert.AB_TEST_RUNNING: "ab-decision.md",
 }
 
 # A failed task's error -> its alert (the failure callback's runbook); the most specific class wins.

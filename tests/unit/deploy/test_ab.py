@@ -23,6 +23,7 @@ from include.deploy.experiment.outcomes import ArmOutcomes, outcome_values
 from include.deploy.experiment.plan import baseline_of, plan_experiment
 from include.deploy.messages import promotion_note, promotion_reason
 from include.errors import ConfigError
+from include.notify.runbooks import runbook_file
 from tests.unit.conftest import CHURN, DELIVERY_YAML, small_churn_config
 
 AB = {"strategy": "ab", "ab_min_detectable_effect": 0.05, "ab_baseline": 0.7}
@@ -127,6 +128,7 @@ def test_what_the_promote_run_says_of_each_decision():
     short = _outcomes(np.ones(10), np.ones(12))
     running = gathered_payload("2", "1", EVIDENCE, decide_ab(config, EVIDENCE, plan, short))
     note = promotion_note("churn", running, None, None)
+    assert runbook_file(note.alert) == "ab-decision.md"  # the info of a running test links its runbook
     assert (
         note.event == Event.INFO
         and note.subject == f"A/B test v2 keeps running: 12/{n:,} challenger and 10/{n:,} champion outcomes"
