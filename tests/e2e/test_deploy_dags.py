@@ -774,7 +774,7 @@ def test_the_deploy_and_scoring_runbooks_run(dep):
     outputs = {
         name: runner.run(name, values | (scoring_run if name == "failed-scoring-day.md" else {}))
         for name in runbooks.RUN_BY["tests/e2e/test_deploy_dags.py"]
-        if name not in ("registry-audit-mismatch.md", *CANARY_RUNBOOKS)
+        if name not in ("registry-audit-mismatch.md", *CANARY_RUNBOOKS, *AB_RUNBOOKS)
     }
     print("runbook seconds:", {n: round(t, 1) for n, t in runner.seconds.items()})
 
