@@ -50,9 +50,9 @@ QUALITY = ("max_error_rate", "max_latency")
 
 def ab_split(config: ModelConfig, version: str) -> dict[str, Any]:
     """The challenger's arm for batch scoring: its share of entities and the hash salt."""
-    from include.platform.audit.experiments import experiment_salt
+    from include.platform.audit.experiments import experiment_split
 
-    return {"share": float(config.deploy.ab_treatment_share), "salt": experiment_salt(config.name, version)}
+    return experiment_split(config.name, version, config.deploy.ab_treatment_share)
 
 
 def ab_evidence(
@@ -101,10 +101,12 @@ def measure(
     from include.deploy.experiment.outcomes import read_arm_outcomes
     from include.deploy.experiment.plan import plan_experiment
 
-    champion_version = registry.alias_version(config.name, CHAMPION_ALIAS)
-    run_id = champion_version.run_id if champion_version is not None else None
-    metrics = registry.client.get_run(run_id).data.metrics if run_id else {}
-    plan = plan_experiment(config, dict(metrics), champion)
+    metrics: dict[str, float] = {}
+    if config.deploy.ab_baseline is None:  # the baseline comes from the champion's hold-out
+        champion_version = registry.alias_version(config.name, CHAMPION_ALIAS)
+        run_id = champion_version.run_id if champion_version is not None else None
+        metrics = dict(registry.client.get_run(run_id).data.metrics) if run_id else {}
+    plan = plan_experiment(config, metrics, champion)
     split = ab_split(config, version)
     outcomes = read_arm_outcomes(
         open_storage(),

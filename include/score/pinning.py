@@ -58,12 +58,14 @@ def pin_canary(registry: Any, config: ModelConfig, version: str) -> CanaryPin | 
     in the audit trail; the ramp's first share before any), an A/B test's arm; None for shadow."""
     from include.platform.audit.canary import CanarySteps, canary_salt, share_of
 
-    if config.deploy.strategy == AB:  # the same split as include/deploy/ab.py ab_split
-        from include.platform.audit.experiments import experiment_salt
+    if config.deploy.strategy == AB:
+        from include.platform.audit.experiments import experiment_split
 
-        share = float(config.deploy.ab_treatment_share)
-        log.info("%s: A/B test v%s published for its arm, %.0f%% of entities", config.name, version, share * 100)
-        return {"share": share, "salt": experiment_salt(config.name, version)}
+        split = experiment_split(config.name, version, config.deploy.ab_treatment_share)
+        log.info(
+            "%s: A/B test v%s published for its arm, %.0f%% of entities", config.name, version, split["share"] * 100
+        )
+        return {"share": split["share"], "salt": split["salt"]}
     if config.deploy.strategy != CANARY:
         return None
     audit = getattr(registry, "audit", None)

@@ -21,6 +21,12 @@ def experiment_salt(model: str, version: str | int) -> str:
     return f"{model}:ab:v{version}"
 
 
+def experiment_split(model: str, version: str | int, share: float) -> dict[str, Any]:
+    """The challenger's arm for batch scoring: its share of entities and the hash salt (batch
+    scoring publishes with it, the promote DAG reads the outcomes with it)."""
+    return {"share": float(share), "salt": experiment_salt(model, version)}
+
+
 class ExperimentDecisions(VersionLog):
     """The A/B decisions in an ``AuditStore``'s database (migrated on first use)."""
 
