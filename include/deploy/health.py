@@ -60,16 +60,16 @@ def check_champion_health(
 def health_check(registry: ModelRegistry, config: ModelConfig) -> HealthCheckPayload:
     """Load ``models:/<name>@champion``, score the saved sample, compare with training's scores."""
     import numpy as np
-    import pandas as pd
 
     from include.ml.evaluation import predict_scores
+    from include.platform.parquet import read_parquet_frame
 
     champion = registry.alias_version(config.name, CHAMPION_ALIAS)
     if champion is None:
         return {"ok": False, "version": None, "problems": ["no champion alias"]}
     try:
         model = registry.load_model(alias_uri(config.name, CHAMPION_ALIAS), config.skops_trusted_types)
-        sample = pd.read_parquet(registry.download_artifact(champion.run_id, Artifact.HEALTH_SAMPLE))
+        sample = read_parquet_frame(registry.download_artifact(champion.run_id, Artifact.HEALTH_SAMPLE))
         scores = np.asarray(predict_scores(config, model, sample), dtype="float64")
     except Exception as exc:
         return {"ok": False, "version": str(champion.version), "problems": [f"{type(exc).__name__}: {exc}"]}

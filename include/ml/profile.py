@@ -24,7 +24,6 @@ no more rows than that.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ import pandas as pd
 
 from include.errors import ConfigError, DataError
 from include.ml.cleaning import clean_numeric, json_scalar, value_counts
+from include.platform.parquet import frame_to_parquet, read_parquet_frame
 
 PROFILE_KIND = "mlops-drift-reference-profile"
 PROFILE_VERSION = 1
@@ -213,13 +213,11 @@ def reference_sample(
 
 
 def sample_to_parquet(sample: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    sample.to_parquet(buf, index=False)
-    return buf.getvalue()
+    return frame_to_parquet(sample)
 
 
 def sample_from_parquet(data: bytes) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(data))
+    return read_parquet_frame(data)
 
 
 def save_profile(profile: dict[str, Any], path: str | Path) -> None:

@@ -3,7 +3,6 @@ the published scores against its hold-out scores (what ``DriftCheckOperator`` ru
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
@@ -12,6 +11,7 @@ from include.contracts import Artifact, Column, Dataset
 from include.errors import DataError
 from include.monitor.payloads import DriftResult, PredictionDrift, QualityResult, Reference
 from include.monitor.reference import load_reference, window
+from include.platform.parquet import read_parquet_frame
 from include.platform.partitions import read_range
 from include.platform.storage import Storage
 
@@ -20,8 +20,6 @@ def prediction_drift(
     storage: Storage, registry: Any, config: ModelConfig, reference: Reference, ds: str
 ) -> PredictionDrift | None:
     """Scores published in the window against the champion's hold-out scores (None before any)."""
-    import pandas as pd
-
     from include.monitor.drift.detect import column_drift
 
     start, end = window(config, ds)
@@ -29,7 +27,7 @@ def prediction_drift(
     if not len(scored):
         return None
     holdout_path = registry.download_artifact(reference["run_id"], Artifact.HOLDOUT_SCORES)
-    holdout = pd.read_parquet(io.BytesIO(holdout_path.read_bytes()))
+    holdout = read_parquet_frame(holdout_path)
     drift = column_drift(holdout[Column.SCORE], scored[Column.SCORE], "num")
     return {
         "stattest": drift.stattest,

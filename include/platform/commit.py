@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 from include.contracts import Dataset, partition_date, partition_prefix
 from include.errors import DataError, NotRetryable, PartitionError
+from include.platform.parquet import open_parquet_file
 from include.platform.partitions import MANIFEST, SUCCESS, Manifest, file_entry
 from include.platform.storage import Storage, get_storage, new_token
 
@@ -40,11 +40,9 @@ class Committed:
 
 
 def _parquet_entry(storage: Storage, key: str) -> dict[str, Any]:
-    import pyarrow.parquet as pq
-
     content = storage.read_bytes(key)
     try:
-        rows = pq.ParquetFile(io.BytesIO(content)).metadata.num_rows
+        rows = open_parquet_file(content).metadata.num_rows
     except Exception as exc:  # pyarrow raises several types for bad files
         raise PartitionError(
             f"{storage.uri(key)} is not a readable parquet file ({exc}): fix or remove it, then commit again; "

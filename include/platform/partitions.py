@@ -37,7 +37,8 @@ from typing import Any
 from include.contracts import partition_date, partition_prefix
 from include.errors import ObjectNotFound, PartitionError, PartitionNotCommitted
 from include.platform.failpoints import failpoint
-from include.platform.storage import Storage, new_token, parquet_bytes, read_parquet_bytes
+from include.platform.parquet import frame_to_parquet, read_parquet_frame
+from include.platform.storage import Storage, new_token
 
 MANIFEST = "_manifest.json"
 # An unlisted file this old belongs to a run that died: no live run takes this long between
@@ -208,7 +209,7 @@ def publish_frame(
     """Publish a DataFrame as one partition (split into files of ``rows_per_file`` rows)."""
     step = rows_per_file or max(len(frame), 1)
     chunks = [frame.iloc[i : i + step] for i in range(0, max(len(frame), 1), step)] or [frame]
-    return publish_files(storage, dataset, model, ds, [(parquet_bytes(c), len(c)) for c in chunks], meta)
+    return publish_files(storage, dataset, model, ds, [(frame_to_parquet(c), len(c)) for c in chunks], meta)
 
 
 def read_manifest(storage: Storage, dataset: str, model: str, ds: str | dt.date) -> Manifest | None:
@@ -335,7 +336,7 @@ def read_partition(
         if verify and entry.get("sha256") and sha256(content) != entry["sha256"]:
             raise PartitionError(f"{storage.uri(key)} does not match its manifest hash")
         try:
-            frames.append(read_parquet_bytes(content, columns=columns))
+            frames.append(read_parquet_frame(content, columns=columns))
         except Exception as exc:  # pyarrow raises several types for bad files
             raise PartitionError(f"{storage.uri(key)} is not a readable parquet file: {exc}") from exc
     if not frames:

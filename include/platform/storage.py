@@ -18,7 +18,6 @@ gives), not the ``0600`` of ``tempfile.mkstemp``.
 from __future__ import annotations
 
 import builtins
-import io
 import os
 import shutil
 import tempfile
@@ -323,15 +322,3 @@ def get_storage(root: str | None = None, **s3_kwargs: Any) -> Storage:
 def new_token() -> str:
     """A unique, sortable-enough token for staging and versioned writes."""
     return uuid.uuid4().hex[:16]
-
-
-def parquet_bytes(frame: Any) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def read_parquet_bytes(data: bytes, columns: list[str] | None = None) -> Any:
-    import pandas as pd
-
-    return pd.read_parquet(io.BytesIO(data), columns=columns)

@@ -9,8 +9,9 @@ from pathlib import Path
 from include.config import ModelConfig
 from include.contracts import CHAMPION_ALIAS, Artifact
 from include.ml import model_card
+from include.platform.parquet import frame_to_parquet, read_parquet_frame
 from include.platform.registry import ModelRegistry, metric_key
-from include.platform.storage import Storage, parquet_bytes, read_parquet_bytes
+from include.platform.storage import Storage
 from include.retrain.payloads import Evaluation, TrainedRun
 from include.retrain.tracking import log_run_bytes, log_run_json, log_run_metrics
 
@@ -38,7 +39,7 @@ def evaluate_candidate(
 
     from include.ml import evaluation
 
-    holdout = read_parquet_bytes(storage.read_bytes(trained["holdout_key"]))
+    holdout = read_parquet_frame(storage.read_bytes(trained["holdout_key"]))
     model = registry.load_model(trained["model_uri"], config.skops_trusted_types)
     result = Evaluation(
         metrics=evaluation.holdout_metrics(config, model, holdout),
@@ -60,7 +61,7 @@ def evaluate_candidate(
     log_run_json(registry, run_id, Artifact.EVALUATION, result)
     # The hold-out score distribution: the baseline for prediction drift.
     scores = pd.DataFrame({"score": evaluation.predict_scores(config, model, holdout)})
-    log_run_bytes(registry, run_id, Artifact.HOLDOUT_SCORES, parquet_bytes(scores))
+    log_run_bytes(registry, run_id, Artifact.HOLDOUT_SCORES, frame_to_parquet(scores))
     with tempfile.TemporaryDirectory() as tmp:
         for name, png in model_card.plots(config, model, holdout).items():
             (Path(tmp) / name).write_bytes(png)

@@ -109,9 +109,8 @@ def _json(registry: ModelRegistry, run_id: str, artifact: str) -> Any:
 
 
 def _scores(registry: ModelRegistry, run_id: str) -> list[float]:
-    import pandas as pd
-
     from include.contracts import Column
+    from include.platform.parquet import read_parquet_frame
 
-    frame = pd.read_parquet(registry.download_artifact(run_id, Artifact.HOLDOUT_SCORES))
+    frame = read_parquet_frame(registry.download_artifact(run_id, Artifact.HOLDOUT_SCORES))
     return [float(s) for s in frame[Column.SCORE]]

@@ -7,7 +7,8 @@ from typing import cast
 
 from include.config import ModelConfig
 from include.contracts import training_prefix
-from include.platform.storage import Storage, parquet_bytes
+from include.platform.parquet import frame_to_parquet
+from include.platform.storage import Storage
 from include.retrain.features import TrainingWindow, pull_training_data
 from include.retrain.payloads import PulledDataset
 
@@ -20,5 +21,5 @@ def pull(storage: Storage, config: ModelConfig, window: TrainingWindow) -> Pulle
     """Write the window's training data to storage; return its key and statistics."""
     frame, stats = pull_training_data(storage, config, window)
     key = dataset_key(config, stats.window_end)
-    storage.write_bytes(key, parquet_bytes(frame))
+    storage.write_bytes(key, frame_to_parquet(frame))
     return cast(PulledDataset, {"dataset_key": key, **stats.to_dict()})

@@ -21,8 +21,9 @@ from typing import Any
 from include.config import ModelConfig
 from include.contracts import Artifact, Column, Tag, training_prefix
 from include.platform.audit.claims import RetrainClaims
+from include.platform.parquet import frame_to_parquet, read_parquet_frame
 from include.platform.registry import ModelRegistry, code_version
-from include.platform.storage import Storage, parquet_bytes, read_parquet_bytes
+from include.platform.storage import Storage
 from include.retrain.payloads import PulledDataset, TrainedRun
 from include.retrain.tracking import log_run_bytes
 
@@ -144,11 +145,11 @@ def _train_new(
     from include.ml.training import check_trusted_types, fit, prepare_features, split_holdout
 
     holdout_at = holdout_key(config, pulled["window_end"])
-    frame = read_parquet_bytes(storage.read_bytes(pulled["dataset_key"]))
+    frame = read_parquet_frame(storage.read_bytes(pulled["dataset_key"]))
     train_part, holdout = split_holdout(config, frame)
     model = fit(config, train_part)
     trusted = check_trusted_types(config, model)
-    storage.write_bytes(holdout_at, parquet_bytes(holdout))
+    storage.write_bytes(holdout_at, frame_to_parquet(holdout))
     example = prepare_features(config, train_part.head(5))
     signature = infer_signature(example, predict_scores(config, model, train_part.head(5)))
     # The registry's client authenticates with the connection's credentials (fluent mlflow.* would not).
@@ -172,7 +173,7 @@ def _train_new(
         # A saved sample and its scores: the post-promotion health check must reproduce them.
         sample = holdout.head(HEALTH_SAMPLE_ROWS)[[config.entity_id, config.timestamp, *config.features.all]].copy()
         sample[EXPECTED_SCORE] = predict_scores(config, model, sample)
-        log_run_bytes(registry, run_id, Artifact.HEALTH_SAMPLE, parquet_bytes(sample))
+        log_run_bytes(registry, run_id, Artifact.HEALTH_SAMPLE, frame_to_parquet(sample))
         model_uri = _log_model(registry, run_id, config, model, trusted, signature, example)
         client.set_tag(run_id, Tag.MODEL_URI, model_uri)
     except BaseException:

@@ -13,7 +13,8 @@ from typing import Any
 
 from include.config import ModelConfig
 from include.errors import DataValidationError
-from include.platform.storage import Storage, read_parquet_bytes
+from include.platform.parquet import read_parquet_frame
+from include.platform.storage import Storage
 
 # dtype names as GX matches them against pandas columns. Nullable extension dtypes need their
 # class names ("Int64Dtype"): GX does not resolve "Int64".
@@ -196,7 +197,7 @@ def validate_training_frame(config: ModelConfig, frame: Any, name: str = "traini
 
 def validate_dataset(storage: Storage, config: ModelConfig, dataset_key: str) -> ValidationReport:
     """Validate the parquet file ``dataset_key`` (a pulled training dataset) in storage."""
-    frame = read_parquet_bytes(storage.read_bytes(dataset_key))
+    frame = read_parquet_frame(storage.read_bytes(dataset_key))
     log.info("Validating %s rows of %s", len(frame), storage.uri(dataset_key))
     return validate_training_frame(config, frame, name=f"{config.name} training data")
 

@@ -22,13 +22,13 @@ in ``PlannedUnit["duplicates"]``. A date without duplicates writes and reads not
 from __future__ import annotations
 
 import hashlib
-import io
 from typing import Any
 
 from include.config import ModelConfig
 from include.config.sections import RowPolicy
 from include.contracts import Dataset
 from include.errors import ScoringInputError
+from include.platform.parquet import frame_to_parquet, read_parquet_frame
 from include.platform.partitions import partition_prefix, sweep
 from include.platform.storage import Storage
 from include.score.checks import DUPLICATE_REASON, SUPERSEDED_REASON, day_window, utc_timestamps
@@ -158,13 +158,7 @@ def dropped_rows(config: ModelConfig, ds: str, rows: Any) -> Any:
 
 
 def _write(storage: Storage, config: ModelConfig, ds: str, dropped: Any) -> str:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    buffer = io.BytesIO()
-    table = pa.Table.from_pandas(dropped.sort_values([FILE, ROW]), preserve_index=False)
-    pq.write_table(table, buffer)
-    data = buffer.getvalue()
+    data = frame_to_parquet(dropped.sort_values([FILE, ROW]))
     prefix = partition_prefix(Dataset.SCORING_DUPLICATES, config.name, ds)
     name = f"duplicates-{hashlib.sha256(data).hexdigest()[:16]}.parquet"
     storage.write_bytes(f"{prefix}/{name}", data)
@@ -196,12 +190,10 @@ def plan_duplicates(storage: Storage, config: ModelConfig, units: list[PlannedUn
 def unit_drops(storage: Storage, unit: PlannedUnit) -> dict[str, tuple[Any, Any]]:
     """``{file key: (row numbers, reasons)}`` (sorted by row) of the rows this unit's date drops
     in the unit's files; empty when none."""
-    import pyarrow.parquet as pq
-
     key = unit.get("duplicates")
     if not key:
         return {}
-    frame = pq.read_table(io.BytesIO(storage.read_bytes(key))).to_pandas()
+    frame = read_parquet_frame(storage.read_bytes(key))
     mine = frame[frame[FILE].isin({file for file, _ in unit["parts"]})].sort_values([FILE, ROW])
     groups = mine.groupby(FILE, sort=False)
     return {file: (g[ROW].to_numpy(dtype="int64"), g[WHY].to_numpy(dtype=object)) for file, g in groups}

@@ -14,23 +14,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from include.errors import ScoringInputError, StorageError
+from include.platform.parquet import open_parquet_file
 from include.platform.storage import Storage
 
 
 def open_parquet(storage: Storage, key: str) -> Any:
     """A ``pyarrow.parquet.ParquetFile``; ScoringInputError when the file is not readable parquet,
     StorageUnavailable when the storage did not answer."""
-    import io
-
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     path = storage.local_path(key)
     try:
         # The storage layer names outages (StorageUnavailable) and missing files (ObjectNotFound);
         # what is left from the parquet reader is about the bytes of the file.
         with storage.guard("reading", key):
-            return pq.ParquetFile(path if path else io.BytesIO(storage.read_bytes(key)))
+            return open_parquet_file(path if path else storage.read_bytes(key))
     except StorageError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:  # not parquet, truncated footer, ...

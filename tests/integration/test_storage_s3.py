@@ -11,7 +11,8 @@ import pytest
 
 from include.errors import PartitionError, StorageError
 from include.platform import partitions as P
-from include.platform.storage import S3Storage, get_storage, parquet_bytes
+from include.platform.parquet import frame_to_parquet
+from include.platform.storage import S3Storage, get_storage
 from tests.fixtures.services import ServiceError, start_service
 
 
@@ -92,10 +93,10 @@ def test_s3_uncommitted_files_invisible_then_cleaned(s3_storage, monkeypatch):
     P.publish_frame(s3_storage, "features", "m1", "2024-01-01", frame(3, label="committed"))
     prefix = P.partition_prefix("features", "m1", "2024-01-01")
     orphan = f"{prefix}/part-deadbeefdeadbeef-00000.parquet"
-    s3_storage.write_bytes(orphan, parquet_bytes(frame(50, label="orphan")))  # crash before the flip
+    s3_storage.write_bytes(orphan, frame_to_parquet(frame(50, label="orphan")))  # crash before the flip
     assert set(P.read_partition(s3_storage, "features", "m1", "2024-01-01")["label"]) == {"committed"}
     never = P.partition_prefix("features", "m1", "2024-01-02")
-    s3_storage.write_bytes(f"{never}/part-x-00000.parquet", parquet_bytes(frame(1)))
+    s3_storage.write_bytes(f"{never}/part-x-00000.parquet", frame_to_parquet(frame(1)))
     with pytest.raises(PartitionError, match=r"s3://.*/data/features/m1/ds=2024-01-02 is not committed"):
         P.read_partition(s3_storage, "features", "m1", "2024-01-02")
     # A recent unlisted file may be an overlapping run's unpublished output: kept.
@@ -110,8 +111,8 @@ def test_s3_uncommitted_files_invisible_then_cleaned(s3_storage, monkeypatch):
 
 def test_s3_success_marker_partition(s3_storage):
     prefix = P.partition_prefix("features", "m1", "2024-01-03")
-    s3_storage.write_bytes(f"{prefix}/part-00000.parquet", parquet_bytes(frame(2)))
-    s3_storage.write_bytes(f"{prefix}/part-00001.parquet", parquet_bytes(frame(2, start=2)))
+    s3_storage.write_bytes(f"{prefix}/part-00000.parquet", frame_to_parquet(frame(2)))
+    s3_storage.write_bytes(f"{prefix}/part-00001.parquet", frame_to_parquet(frame(2, start=2)))
     s3_storage.write_bytes(f"{prefix}/_SUCCESS", b"")
     assert P.read_partition(s3_storage, "features", "m1", "2024-01-03")["id"].tolist() == [0, 1, 2, 3]
 
@@ -130,7 +131,7 @@ def test_s3_list_partitions_and_read_range(s3_storage):
 def test_s3_verify_detects_tampering(s3_storage):
     manifest = P.publish_frame(s3_storage, "features", "m1", "2024-01-01", frame(3))
     key = f"features/m1/ds=2024-01-01/{manifest.files[0]['name']}"
-    s3_storage.write_bytes(key, parquet_bytes(frame(3, label="tampered")))
+    s3_storage.write_bytes(key, frame_to_parquet(frame(3, label="tampered")))
     with pytest.raises(PartitionError, match="does not match its manifest hash"):
         P.read_partition(s3_storage, "features", "m1", "2024-01-01", verify=True)
     s3_storage.write_bytes(key, b"garbage")

@@ -81,6 +81,7 @@ from include.monitor.drift.pairs import CategoricalPair, NumericPair, Pair, sort
 from include.monitor.drift.profile import categorical_pair_from_counts, reference_numeric
 from include.monitor.drift.stattests import get_stattest
 from include.monitor.drift.summary import NumericSummary
+from include.platform.parquet import open_parquet_file
 
 Source = str | os.PathLike[str] | IO[bytes]
 
@@ -102,13 +103,11 @@ def _label(source: Source) -> str:
 
 def _open(sources: Source | Sequence[Source], names: list[str]) -> list[Any]:
     """The parquet files, each checked for the columns; DataError naming the file otherwise."""
-    import pyarrow.parquet as pq
-
     items: list[Source] = list(sources) if isinstance(sources, (list, tuple)) else [sources]  # type: ignore[list-item]
     files = []
     for source in items:
         try:
-            f = pq.ParquetFile(source, buffer_size=READ_BUFFER, pre_buffer=False)
+            f = open_parquet_file(source, buffer_size=READ_BUFFER, pre_buffer=False)
         except Exception as exc:  # pyarrow raises several types for bad files
             raise DataError(f"{_label(source)} is not a readable parquet file: {exc}") from exc
         missing = [c for c in names if c not in f.schema_arrow.names]

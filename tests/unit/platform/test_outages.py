@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 from include.errors import NotRetryable, ScoringInputError, StorageUnavailable, Transient
 from include.platform import partitions as P
 from include.platform.outages import outage_reason, storage_errors
-from include.platform.storage import LocalStorage, S3Storage, file_mode, parquet_bytes, process_umask
+from include.platform.parquet import frame_to_parquet
+from include.platform.storage import LocalStorage, S3Storage, file_mode, process_umask
 from include.score.reading import open_parquet
 from include.score.writer import PartWriter
 from tests.fixtures.services import FAKE_AWS, free_port
@@ -112,6 +113,6 @@ def test_every_written_file_gets_the_umask_mode(storage, umask_022, tmp_path):
     writer = PartWriter(storage, "predictions/m/ds=2026-01-01/part-t-00000.parquet")
     writer.write(pd.DataFrame({"a": [1, 2]}))
     writer.close()
-    P.publish_files(storage, "features", "m", "2026-01-01", [(parquet_bytes(pd.DataFrame({"a": [1]})), 1)])
+    P.publish_files(storage, "features", "m", "2026-01-01", [(frame_to_parquet(pd.DataFrame({"a": [1]})), 1)])
     modes = {k: stat.S_IMODE(os.stat(storage.local_path(k)).st_mode) for k in storage.list()}
     assert len(modes) == 5 and set(modes.values()) == {0o644}, modes

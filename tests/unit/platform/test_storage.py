@@ -11,7 +11,8 @@ import pytest
 
 from include.errors import PartitionError, StorageError
 from include.platform import partitions as P
-from include.platform.storage import LocalStorage, S3Storage, get_storage, parquet_bytes
+from include.platform.parquet import frame_to_parquet
+from include.platform.storage import LocalStorage, S3Storage, get_storage
 
 
 @pytest.fixture
@@ -184,13 +185,13 @@ def test_uncommitted_files_are_invisible_and_cleaned_by_next_publish(storage):
     # the manifest flip.
     prefix = P.partition_prefix("features", "m1", "2024-01-01")
     orphan = f"{prefix}/part-deadbeefdeadbeef-00000.parquet"
-    storage.write_bytes(orphan, parquet_bytes(frame(100, label="orphan")))
+    storage.write_bytes(orphan, frame_to_parquet(frame(100, label="orphan")))
     out = P.read_partition(storage, "features", "m1", "2024-01-01")
     assert len(out) == 3
     assert set(out["label"]) == {"committed"}
     # Same in a partition that was never committed: files but no marker.
     never = P.partition_prefix("features", "m1", "2024-01-05")
-    storage.write_bytes(f"{never}/part-cafecafecafecafe-00000.parquet", parquet_bytes(frame(2)))
+    storage.write_bytes(f"{never}/part-cafecafecafecafe-00000.parquet", frame_to_parquet(frame(2)))
     assert P.list_partitions(storage, "features", "m1") == ["2024-01-01"]
     # The next publish keeps a recent unlisted file: it may be an overlapping run's unpublished
     # output, which that run commits later.
@@ -207,8 +208,8 @@ def test_uncommitted_files_are_invisible_and_cleaned_by_next_publish(storage):
 
 def test_success_marker_partition_is_readable(storage):
     prefix = P.partition_prefix("features", "m1", "2024-01-03")
-    storage.write_bytes(f"{prefix}/part-00001.parquet", parquet_bytes(frame(3, start=3)))
-    storage.write_bytes(f"{prefix}/part-00000.parquet", parquet_bytes(frame(3, start=0)))
+    storage.write_bytes(f"{prefix}/part-00001.parquet", frame_to_parquet(frame(3, start=3)))
+    storage.write_bytes(f"{prefix}/part-00000.parquet", frame_to_parquet(frame(3, start=0)))
     storage.write_bytes(f"{prefix}/_SUCCESS", b"")
     storage.write_bytes(f"{prefix}/README.txt", b"not parquet, ignored")
     assert P.list_partitions(storage, "features", "m1") == ["2024-01-03"]
@@ -218,7 +219,7 @@ def test_success_marker_partition_is_readable(storage):
 
 def test_uncommitted_partition_raises_naming_it(storage):
     prefix = P.partition_prefix("features", "m1", "2024-01-04")
-    storage.write_bytes(f"{prefix}/part-x-00000.parquet", parquet_bytes(frame(1)))
+    storage.write_bytes(f"{prefix}/part-x-00000.parquet", frame_to_parquet(frame(1)))
     with pytest.raises(PartitionError, match=r"features/m1/ds=2024-01-04 is not committed"):
         P.read_partition(storage, "features", "m1", "2024-01-04")
     with pytest.raises(PartitionError, match=r"ds=2024-02-01 is not committed"):
@@ -288,7 +289,7 @@ def test_verify_detects_hash_mismatch(storage):
     manifest = P.publish_frame(storage, "features", "m1", "2024-01-01", frame(3))
     key = f"features/m1/ds=2024-01-01/{manifest.files[0]['name']}"
     # A different but valid parquet file: readable, so only the hash can tell.
-    storage.write_bytes(key, parquet_bytes(frame(3, label="tampered")))
+    storage.write_bytes(key, frame_to_parquet(frame(3, label="tampered")))
     assert set(P.read_partition(storage, "features", "m1", "2024-01-01")["label"]) == {"tampered"}
     with pytest.raises(PartitionError, match="does not match its manifest hash") as info:
         P.read_partition(storage, "features", "m1", "2024-01-01", verify=True)

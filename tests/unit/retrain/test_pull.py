@@ -8,7 +8,8 @@ import pytest
 
 from include.contracts import training_prefix
 from include.dev.sample_data import write_sample_data
-from include.platform.storage import LocalStorage, read_parquet_bytes
+from include.platform.parquet import read_parquet_frame
+from include.platform.storage import LocalStorage
 from include.retrain.features import TrainingWindow, frame_hash, pull_training_data
 from include.retrain.pull import dataset_key, pull
 from tests.unit.conftest import small_churn_config
@@ -37,7 +38,7 @@ def pulled(storage, config):
 def test_pull_writes_the_joined_frame_under_the_training_prefix(storage, config, pulled):
     assert pulled["dataset_key"] == dataset_key(config, "2026-01-13")
     assert pulled["dataset_key"] == f"{training_prefix('churn', '2026-01-13')}/dataset.parquet"
-    frame = read_parquet_bytes(storage.read_bytes(pulled["dataset_key"]))
+    frame = read_parquet_frame(storage.read_bytes(pulled["dataset_key"]))
     assert len(frame) == pulled["rows"] > 0
     assert frame_hash(frame) == pulled["data_hash"]  # what is stored is what was hashed
 

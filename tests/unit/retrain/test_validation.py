@@ -222,12 +222,13 @@ def test_regression_target_must_be_numeric(config):
 
 
 def test_validate_dataset_reads_the_pulled_parquet_from_storage(config, tmp_path):
-    from include.platform.storage import LocalStorage, parquet_bytes
+    from include.platform.parquet import frame_to_parquet
+    from include.platform.storage import LocalStorage
 
     storage = LocalStorage(tmp_path)
     frame = make_frame()
     frame.loc[3, "monthly_charges"] = 9999.0
-    storage.write_bytes("training/churn/window_end=2026-02-10/dataset.parquet", parquet_bytes(frame))
+    storage.write_bytes("training/churn/window_end=2026-02-10/dataset.parquet", frame_to_parquet(frame))
     report = validate_dataset(storage, config, "training/churn/window_end=2026-02-10/dataset.parquet")
     assert not report.success
     assert failed(report) == {("expect_column_values_to_be_between", "monthly_charges")}
