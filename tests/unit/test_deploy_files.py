@@ -547,6 +547,19 @@ def test_code_paths_in_image_and_mounts_agree():
             assert set(pythonpath) <= set(service_env(name)["PYTHONPATH"].split(":"))
 
 
+def test_only_the_celery_workers_preload_the_pipelines_libraries():
+    """The worker's PYTHONPATH starts with the folder of the preload ``airflow_local_settings``
+    (in the image and the mount); no other Airflow service has it (the api-server and the
+    scheduler would carry the libraries for nothing)."""
+    dest = copy_destinations()
+    preload = ROOT / "include" / "dev" / "preload" / "airflow_local_settings.py"
+    assert preload.is_file()
+    in_image = posixpath.join(dest["include"], "dev", "preload")
+    for name, role in airflow_services().items():
+        first = service_env(name).get("PYTHONPATH", "").split(":")[0]
+        assert (first == in_image) == (role == "worker"), f"{name} ({role}): PYTHONPATH starts with {first!r}"
+
+
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context():
     patterns = [line.strip() for line in read(".dockerignore").splitlines() if line.strip()]
     patterns = [p for p in patterns if not p.startswith("#")]

@@ -1,13 +1,14 @@
-"""Airflow local settings for the demo's scheduler only: the pipelines' heavy libraries imported
-once, before the LocalExecutor forks its workers.
+"""Airflow local settings for the processes that fork task processes: the pipelines' heavy
+libraries imported once, before the forks.
 
-``include/dev/local_airflow.py`` puts this folder first on the scheduler's ``PYTHONPATH`` (and on
-no other component's), so ``airflow.settings`` imports this module as ``airflow_local_settings``
-when the scheduler starts. The LocalExecutor's workers are forked from the scheduler and every
-task process is forked from a worker (Task SDK supervisor, Linux), so each task starts with
-pandas, scikit-learn, MLflow, Great Expectations and evidently already imported instead of
-paying their import (about 18 s of CPU together on this machine) in every task. Nothing runs
-here but imports: no thread pool (OpenMP, pyarrow) is started before the forks.
+On the ``PYTHONPATH`` of the demo's scheduler (``include/dev/local_airflow.py``; its LocalExecutor
+forks the workers) and of each Celery worker (the compose ``airflow-worker`` service and the stack
+suite: Celery forks its pool after start-up), and of no other component, so ``airflow.settings``
+imports this module as ``airflow_local_settings`` when that process starts. Every task process is
+forked from there (Task SDK supervisor, Linux), so each task starts with pandas, scikit-learn,
+MLflow, Great Expectations and evidently already imported instead of paying their import (about
+18 s of CPU together on this machine) in every task. Nothing runs here but imports: no thread
+pool (OpenMP, pyarrow) is started before the forks.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 
+from include.dev.local_airflow import PRELOAD_DIR
 from include.platform.mlflow_client import BasicAuth, mlflow_client
 from tests.fixtures.mlflow_auth import basic_auth_setup, create_pipeline_account, create_user, new_password
 from tests.fixtures.services import (
@@ -643,6 +644,9 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int, scoring: dict[str,
                 # The task instance hostname tells the workers apart, as separate machines would.
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.integration.stack.worker_hostname.hostname",
                 "MLOPS_STACK_WORKER_HOSTNAME": node,
+                # As the compose airflow-worker: the pipelines' libraries imported once per worker,
+                # before Celery forks its pool (include/dev/preload/airflow_local_settings.py).
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(PRELOAD_DIR), env.get("PYTHONPATH", "")])),
             }
             # --skip-serve-logs: both workers share this machine's log folder with the api-server
             # (as the compose services share the logs volume), and one port 8793 only.

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,6 +110,21 @@ def moves(rows: list[dict[str, Any]], version: str) -> list[tuple[str | None, st
     return [(r["from_stage"], r["to_stage"], r["status"]) for r in rows if r["version"] == version]
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            todo += [int(child) for child in children.read_text().split()]
+    return found
+
+
+def mapped_files(pid: int) -> set[str]:
+    return {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines() if "/" in line}
+
+
 def s3_json(stack: Stack, key: str) -> dict[str, Any]:
     body = stack.s3().get_object(Bucket=stack.bucket, Key=f"data/{key}")["Body"].read()
     return json.loads(body)
@@ -161,6 +177,15 @@ def test_stack_runs_the_celery_topology(stack: Stack):
     # Both workers answer a Celery ping on the broker, as the compose worker healthcheck asks.
     replies = stack.celery_ping()
     assert set(stack.worker_names.values()) <= set(replies), replies
+    # Each worker imported the pipelines' libraries before Celery forked its pool (as the compose
+    # airflow-worker, PYTHONPATH): the worker and its pool process have scikit-learn's and
+    # pyarrow's compiled modules mapped before any task ran, so a task does not import them.
+    for worker in stack.worker_names:
+        tree = process_tree(stack.processes[f"worker-{worker}"].process.pid)
+        assert len(tree) >= 2, f"worker {worker}: no pool process under {tree}"
+        for pid in tree:
+            files = mapped_files(pid)
+            assert any("/sklearn/" in f for f in files) and any("/pyarrow/" in f for f in files), (worker, pid)
     # What the compose airflow-init creates: the connections the hooks use and the deploy pool.
     aws = stack.api("GET", "/connections/aws_default")
     assert aws["conn_type"] == "aws" and json.loads(aws["extra"])["endpoint_url"] == stack.s3_endpoint
