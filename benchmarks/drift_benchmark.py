@@ -251,13 +251,14 @@ def child(mode: str, data_dir: Path, workers: int | None) -> dict[str, Any]:
         out["report"] = parse_snapshot(d)
     elif mode == "profile_build":
         from include.ml import profile as P
+        from include.platform.parquet import frame_to_parquet
 
         ref = _inputs(out, t0, lambda: _read(data_dir / "reference.parquet"))
         with _timed(out, "compute_s"):
             prof = P.build_profile(ref, NUMERIC, CATEGORICAL)
             sample = P.reference_sample(ref, NUMERIC + CATEGORICAL)
             P.save_profile(prof, data_dir / "profile.json")
-            (data_dir / "sample.parquet").write_bytes(P.sample_to_parquet(sample))
+            (data_dir / "sample.parquet").write_bytes(frame_to_parquet(sample))
         out["profile_bytes"] = (data_dir / "profile.json").stat().st_size
         out["sample_bytes"] = (data_dir / "sample.parquet").stat().st_size
         out["sketch_columns"] = [c for c, v in prof["columns"].items() if "sketch" in v]

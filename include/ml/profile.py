@@ -18,8 +18,8 @@ window with it). Per column:
   ``other_count`` for the rest (0 unless the column has more distinct values than that).
 
 ``reference_sample`` draws a bounded seeded sample of raw rows (default up to 10,000) for the
-caller to store alongside (``sample_to_parquet`` -> bytes); it is complete when the reference has
-no more rows than that.
+caller to store alongside (``include.platform.parquet.frame_to_parquet`` -> bytes); it is
+complete when the reference has no more rows than that.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import pandas as pd
 
 from include.errors import ConfigError, DataError
 from include.ml.cleaning import clean_numeric, json_scalar, value_counts
-from include.platform.parquet import frame_to_parquet, read_parquet_frame
 
 PROFILE_KIND = "mlops-drift-reference-profile"
 PROFILE_VERSION = 1
@@ -210,14 +209,6 @@ def reference_sample(
         return frame.reset_index(drop=True)
     idx = np.sort(np.random.default_rng(seed).choice(len(frame), size=max_rows, replace=False))
     return frame.iloc[idx].reset_index(drop=True)
-
-
-def sample_to_parquet(sample: pd.DataFrame) -> bytes:
-    return frame_to_parquet(sample)
-
-
-def sample_from_parquet(data: bytes) -> pd.DataFrame:
-    return read_parquet_frame(data)
 
 
 def save_profile(profile: dict[str, Any], path: str | Path) -> None:

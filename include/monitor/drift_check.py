@@ -41,13 +41,13 @@ def prediction_drift(
 
 def check_drift(storage: Storage, registry: Any, config: ModelConfig, reference: Reference, ds: str) -> DriftResult:
     """Feature drift (per column, evidently's test choice and verdicts) and prediction drift."""
-    from include.ml.profile import check_profile, sample_from_parquet
+    from include.ml.profile import check_profile
     from include.monitor.drift.profile import drift_from_profile
 
     run_id = reference["run_id"]
     profile = json.loads(registry.download_artifact(run_id, Artifact.REFERENCE_PROFILE).read_text())
     check_profile(profile)
-    sample = sample_from_parquet(registry.download_artifact(run_id, Artifact.REFERENCE_SAMPLE).read_bytes())
+    sample = read_parquet_frame(registry.download_artifact(run_id, Artifact.REFERENCE_SAMPLE))
     start, end = window(config, ds)
     current, _ = read_range(storage, Dataset.FEATURES, config.name, start, end, columns=config.features.all)
     report = drift_from_profile(

@@ -47,12 +47,10 @@ def html_report(
     from evidently import Dataset as EvidentlyDataset
     from evidently.presets import DataDriftPreset
 
-    from include.ml.profile import sample_from_parquet
     from include.monitor.drift_html import evidently_test_options, wrap_report
+    from include.platform.parquet import read_parquet_frame
 
-    sample = sample_from_parquet(
-        registry.download_artifact(reference["run_id"], Artifact.REFERENCE_SAMPLE).read_bytes()
-    )
+    sample = read_parquet_frame(registry.download_artifact(reference["run_id"], Artifact.REFERENCE_SAMPLE))
     start, end = window(config, ds)
     current, dates = read_range(storage, Dataset.FEATURES, config.name, start, end, columns=config.features.all)
     if not dates or current.empty:

@@ -141,7 +141,7 @@ def _train_new(
 
     from include.ml.contract import scoring_contract
     from include.ml.evaluation import predict_scores
-    from include.ml.profile import build_profile, reference_sample, sample_to_parquet
+    from include.ml.profile import build_profile, reference_sample
     from include.ml.training import check_trusted_types, fit, prepare_features, split_holdout
 
     holdout_at = holdout_key(config, pulled["window_end"])
@@ -168,7 +168,7 @@ def _train_new(
         # Monitoring compares current data with this, never re-reading the training data.
         profile = build_profile(train_part, config.features.numeric, config.features.categorical)
         client.log_dict(run_id, profile, Artifact.REFERENCE_PROFILE)
-        sample_bytes = sample_to_parquet(reference_sample(train_part, config.features.all, seed=config.training.seed))
+        sample_bytes = frame_to_parquet(reference_sample(train_part, config.features.all, seed=config.training.seed))
         log_run_bytes(registry, run_id, Artifact.REFERENCE_SAMPLE, sample_bytes)
         # A saved sample and its scores: the post-promotion health check must reproduce them.
         sample = holdout.head(HEALTH_SAMPLE_ROWS)[[config.entity_id, config.timestamp, *config.features.all]].copy()

@@ -197,7 +197,7 @@ def test_covariate_drift_is_flagged_from_its_day_on_the_shifted_columns(world):
 def test_drift_verdicts_agree_with_evidently_on_a_drifted_day(world):
     import mlflow
 
-    from include.ml.profile import sample_from_parquet
+    from include.platform.parquet import read_parquet_frame
     from include.platform.partitions import read_range
     from tests.unit.monitor.drift._evidently import ev_report
 
@@ -208,7 +208,7 @@ def test_drift_verdicts_agree_with_evidently_on_a_drifted_day(world):
         f"runs:/{world['reference']['run_id']}/drift/reference_sample.parquet",
         tracking_uri=world["registry"].tracking_uri,
     )
-    reference = sample_from_parquet(Path(sample_path).read_bytes())
+    reference = read_parquet_frame(Path(sample_path))
     start, end = window(config, ds)
     current, dates = read_range(world["covariate"], "features", MODEL, start, end, columns=config.features.all)
     assert dates == [ds] and len(current) == DATA["rows_per_day"]

@@ -10,6 +10,7 @@ import pytest
 
 from include.errors import ConfigError, DataError
 from include.ml import profile as P
+from include.platform.parquet import frame_to_parquet, read_parquet_frame
 from tests.unit.ml.profile_frames import CAT, NUM, frames
 
 
@@ -47,7 +48,7 @@ def test_reference_sample_is_bounded_and_seeded() -> None:
     b = P.reference_sample(ref, max_rows=1000, seed=1)
     c = P.reference_sample(ref, max_rows=1000, seed=2)
     assert len(a) == 1000 and a.equals(b) and not a.equals(c)
-    assert P.sample_from_parquet(P.sample_to_parquet(a)).equals(a)
+    assert read_parquet_frame(frame_to_parquet(a)).equals(a)
 
 
 def test_profile_errors(tmp_path) -> None:

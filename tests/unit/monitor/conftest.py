@@ -59,7 +59,7 @@ def _champion_run(registry: Any, config: Any, tmp: Path) -> str:
     import pandas as pd
 
     from include.ml.contract import scoring_contract
-    from include.ml.profile import build_profile, reference_sample, sample_to_parquet
+    from include.ml.profile import build_profile, reference_sample
     from include.platform.parquet import frame_to_parquet
 
     train = pd.concat([_features(d) for d in TRAIN_DAYS], ignore_index=True)
@@ -70,7 +70,7 @@ def _champion_run(registry: Any, config: Any, tmp: Path) -> str:
     registry.client.log_text(run_id, json.dumps({"metrics": {"roc_auc": HOLDOUT_ROC_AUC}}), Artifact.EVALUATION)
     registry.client.log_text(run_id, json.dumps(scoring_contract(config, train)), Artifact.SCORING_CONTRACT)
     registry.client.log_text(run_id, json.dumps(profile), Artifact.REFERENCE_PROFILE)
-    _log_bytes(registry, run_id, Artifact.REFERENCE_SAMPLE, sample_to_parquet(sample), tmp)
+    _log_bytes(registry, run_id, Artifact.REFERENCE_SAMPLE, frame_to_parquet(sample), tmp)
     _log_bytes(registry, run_id, Artifact.HOLDOUT_SCORES, frame_to_parquet(scores), tmp)
     registry.client.set_terminated(run_id)
     return run_id

@@ -9,6 +9,7 @@ import pytest
 from include.ml import profile as P
 from include.monitor.drift import detect
 from include.monitor.drift.profile import drift_from_profile
+from include.platform.parquet import frame_to_parquet, read_parquet_frame
 from tests.unit.ml.profile_frames import CAT, NUM, frames
 
 
@@ -55,7 +56,7 @@ def test_complete_sample_makes_every_column_exact() -> None:
     sample = P.reference_sample(ref, NUM + CAT, max_rows=10_000)
     assert prof["sample"]["complete"] and len(sample) == len(ref)
     raw = detect.dataset_drift(ref, cur, NUM, CAT)
-    exact = drift_from_profile(prof, cur, sample=P.sample_from_parquet(P.sample_to_parquet(sample)))
+    exact = drift_from_profile(prof, cur, sample=read_parquet_frame(frame_to_parquet(sample)))
     assert exact.approximate == []
     assert [(c.stattest, c.drifted) for c in exact.columns] == [(c.stattest, c.drifted) for c in raw.columns]
     for a, b in zip(raw.columns, exact.columns, strict=True):
