@@ -38,7 +38,7 @@ FINISHED = ("success", "failed")
 # Health-report names of the components the API server reports on.
 HEALTH_NAMES = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
 ADMIN = "admin"
-PRELOAD_DIR = Path(__file__).resolve().parent / "preload"
+PRELOAD_DIR = Path(__file__).resolve().parents[1] / "platform" / "preload"
 
 
 class LocalAirflowError(RuntimeError):

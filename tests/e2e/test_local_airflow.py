@@ -3,7 +3,7 @@ include/dev/local_airflow.py starts api-server, scheduler (LocalExecutor) and da
 process id, triggers a run with a conf and waits for it; the task's log is written where the API
 server (the web UI) reads it, the scheduler starts no run of its own, and every process is gone
 afterwards, also when the caller fails half-way. The task process starts with the pipelines'
-libraries imported by the scheduler (include/dev/preload/airflow_local_settings.py)."""
+libraries imported by the scheduler (include/platform/preload/airflow_local_settings.py)."""
 
 from __future__ import annotations
 

@@ -552,9 +552,9 @@ def test_only_the_celery_workers_preload_the_pipelines_libraries():
     (in the image and the mount); no other Airflow service has it (the api-server and the
     scheduler would carry the libraries for nothing)."""
     dest = copy_destinations()
-    preload = ROOT / "include" / "dev" / "preload" / "airflow_local_settings.py"
+    preload = ROOT / "include" / "platform" / "preload" / "airflow_local_settings.py"
     assert preload.is_file()
-    in_image = posixpath.join(dest["include"], "dev", "preload")
+    in_image = posixpath.join(dest["include"], "platform", "preload")
     for name, role in airflow_services().items():
         first = service_env(name).get("PYTHONPATH", "").split(":")[0]
         assert (first == in_image) == (role == "worker"), f"{name} ({role}): PYTHONPATH starts with {first!r}"

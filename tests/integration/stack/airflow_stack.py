@@ -645,7 +645,7 @@ def _start(stack: Stack, sample_days: int, rows_per_day: int, scoring: dict[str,
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.integration.stack.worker_hostname.hostname",
                 "MLOPS_STACK_WORKER_HOSTNAME": node,
                 # As the compose airflow-worker: the pipelines' libraries imported once per worker,
-                # before Celery forks its pool (include/dev/preload/airflow_local_settings.py).
+                # before Celery forks its pool (include/platform/preload/airflow_local_settings.py).
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(PRELOAD_DIR), env.get("PYTHONPATH", "")])),
             }
             # --skip-serve-logs: both workers share this machine's log folder with the api-server
